@@ -1,0 +1,1 @@
+//! Aggregate statistics tables computed from the same scan as the extract.

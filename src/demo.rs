@@ -1,0 +1,1 @@
+//! `certanon demo`: the main job on an embedded default cluster with synthetic data.

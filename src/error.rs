@@ -1,0 +1,133 @@
+//! The job's error type. Each variant maps to one of the sysexits codes in DESIGN.md, and every
+//! message names where the problem is (file and line, view and column, task) without ever
+//! quoting a data value: database errors keep their code and message but drop the DETAIL
+//! line, which can echo row contents.
+
+use std::path::{Path, PathBuf};
+
+/// Exit codes (sysexits) of the command line contract.
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DATA_ERR: i32 = 65;
+    pub const UNAVAILABLE: i32 = 69;
+    pub const TEMP_FAIL: i32 = 75;
+    pub const CONFIG: i32 = 78;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("usage: {0}")]
+    Usage(String),
+
+    /// Configuration file problem: `location` is `file:line` where known.
+    #[error("config {location}: {message}")]
+    Config { location: String, message: String },
+
+    /// The key file is missing, short, or readable by others.
+    #[error("key file {}: {message}", path.display())]
+    Key { path: PathBuf, message: String },
+
+    /// A contract view does not match what the policy knows.
+    #[error("schema contract: {0}")]
+    Contract(String),
+
+    /// `verify` found an export that breaks a rule; one entry per failure.
+    #[error("{} verification failure(s):\n{}", .0.len(), .0.join("\n"))]
+    Verify(Vec<String>),
+
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
+
+    #[error("another certanon run holds the lock ({0}); try again later")]
+    Locked(String),
+
+    #[error("database error while {context}: {message}")]
+    Database { context: String, message: String },
+
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// Some tasks of a multi-task run failed; each already logged its own error.
+    #[error("{failed} of {total} task(s) failed: {names}")]
+    TasksFailed { failed: usize, total: usize, names: String },
+
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Config { .. } | Error::Key { .. } | Error::Contract(_) => exit::CONFIG,
+            Error::Verify(_) => exit::DATA_ERR,
+            Error::Unreachable(_) => exit::UNAVAILABLE,
+            Error::Locked(_) => exit::TEMP_FAIL,
+            Error::Database { .. } | Error::Io { .. } | Error::TasksFailed { .. } | Error::Other(_) => {
+                exit::FAILURE
+            }
+        }
+    }
+
+    pub fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config { location: location.into(), message: message.into() }
+    }
+
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io { path: path.as_ref().to_path_buf(), source }
+    }
+
+    /// Wraps a PostgreSQL error, saying what the job was doing. Connection failures become
+    /// `Unreachable` (exit 69); server errors keep SQLSTATE and message, never DETAIL.
+    pub fn db(context: impl Into<String>, err: tokio_postgres::Error) -> Self {
+        let context = context.into();
+        match err.as_db_error() {
+            Some(db) => Error::Database {
+                context,
+                message: format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+            },
+            None if err.is_closed() || is_connect_error(&err) => {
+                Error::Unreachable(format!("{context}: {err}"))
+            }
+            None => Error::Database { context, message: err.to_string() },
+        }
+    }
+}
+
+fn is_connect_error(err: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    let mut source = err.source();
+    while let Some(e) = source {
+        if e.is::<std::io::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Adds a path to an `io::Error`.
+pub trait IoContext<T> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::result::Result<T, std::io::Error> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}
+
+/// Adds context to a PostgreSQL error.
+pub trait DbContext<T> {
+    fn during(self, context: &str) -> Result<T>;
+}
+
+impl<T> DbContext<T> for std::result::Result<T, tokio_postgres::Error> {
+    fn during(self, context: &str) -> Result<T> {
+        self.map_err(|e| Error::db(context, e))
+    }
+}

@@ -1,0 +1,1 @@
+//! Run ledger, task state and erasure ledger in the bookkeeping schema.

@@ -1,0 +1,1 @@
+//! Deterministic, realistic synthetic data for the reference schema, loaded with binary COPY.
