@@ -7,6 +7,7 @@
 //! `schedule`, with `retention` beside it.
 
 pub mod aggregate;
+pub mod app;
 pub mod cluster;
 pub mod config;
 pub mod db;
