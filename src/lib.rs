@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod policy;
 pub mod privacy_gate;
 pub mod pseudonymize;
+pub mod record;
 pub mod retention;
 pub mod run;
 pub mod schedule;
