@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, GenericClient, NoTls};
 
+pub use crate::config::SslMode;
 use crate::error::{DbContext, Error, IoContext, Result};
 
 /// How to reach PostgreSQL.
@@ -19,16 +20,6 @@ pub struct ConnectOptions {
     pub sslmode: SslMode,
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SslMode {
-    Disable,
-    #[default]
-    Prefer,
-    Require,
-    VerifyFull,
 }
 
 impl ConnectOptions {

@@ -69,10 +69,18 @@ impl Export {
         let tmp = task_dir.join(format!("{TMP_PREFIX}{run_id}"));
         let target = task_dir.join(run_id);
         if target.exists() {
-            return Err(Error::Other(format!("export {} already exists", target.display())));
+            return Err(Error::Other(format!(
+                "export {} already exists",
+                target.display()
+            )));
         }
         fs::create_dir(&tmp).at(&tmp)?;
-        Ok(Export { tmp, target, files: Vec::new(), committed: false })
+        Ok(Export {
+            tmp,
+            target,
+            files: Vec::new(),
+            committed: false,
+        })
     }
 
     /// Where the export will be once committed.
@@ -87,8 +95,15 @@ impl Export {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(Hashing::new(BufWriter::with_capacity(1 << 20, file)));
-        writer.write_record(header).map_err(|e| csv_error(&path, e))?;
-        Ok(CsvFile { name: name.to_string(), path, writer, rows: 0 })
+        writer
+            .write_record(header)
+            .map_err(|e| csv_error(&path, e))?;
+        Ok(CsvFile {
+            name: name.to_string(),
+            path,
+            writer,
+            rows: 0,
+        })
     }
 
     /// Adds a finished CSV file to the manifest.
@@ -99,7 +114,11 @@ impl Export {
     /// Writes a whole small file (dictionary, notice).
     pub fn write(&mut self, name: &str, contents: &[u8]) -> Result<()> {
         let entry = write_synced(&self.tmp.join(name), contents)?;
-        self.files.push(FileEntry { name: name.to_string(), rows: None, ..entry });
+        self.files.push(FileEntry {
+            name: name.to_string(),
+            rows: None,
+            ..entry
+        });
         Ok(())
     }
 
@@ -107,10 +126,15 @@ impl Export {
     pub fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
         self.files.sort_by(|a, b| a.name.cmp(&b.name));
         manifest.files = self.files.clone();
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(format!("manifest: {e}")))?;
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Other(format!("manifest: {e}")))?;
         let manifest_entry = write_synced(&self.tmp.join(MANIFEST), &json)?;
         let mut sums = String::new();
-        let mut all: Vec<(&str, &str)> = self.files.iter().map(|f| (f.name.as_str(), f.sha256.as_str())).collect();
+        let mut all: Vec<(&str, &str)> = self
+            .files
+            .iter()
+            .map(|f| (f.name.as_str(), f.sha256.as_str()))
+            .collect();
         all.push((MANIFEST, &manifest_entry.sha256));
         all.sort();
         for (name, sha) in all {
@@ -169,7 +193,9 @@ impl CsvFile {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        self.writer.write_record(record).map_err(|e| csv_error(&self.path, e))?;
+        self.writer
+            .write_record(record)
+            .map_err(|e| csv_error(&self.path, e))?;
         self.rows += 1;
         Ok(())
     }
@@ -177,11 +203,21 @@ impl CsvFile {
     /// Flushes and fsyncs the file.
     pub fn finish(self) -> Result<FileEntry> {
         let path = self.path;
-        let hashing = self.writer.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        let hashing = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
         let (file, sha256, bytes) = hashing.finish();
-        let file = file.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        let file = file
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
         file.sync_all().at(&path)?;
-        Ok(FileEntry { name: self.name, rows: Some(self.rows), bytes, sha256 })
+        Ok(FileEntry {
+            name: self.name,
+            rows: Some(self.rows),
+            bytes,
+            sha256,
+        })
     }
 }
 
@@ -194,7 +230,11 @@ struct Hashing<W> {
 
 impl<W: Write> Hashing<W> {
     fn new(inner: W) -> Self {
-        Hashing { inner, hasher: Sha256::new(), bytes: 0 }
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
     }
 
     fn finish(self) -> (W, String, u64) {
@@ -220,7 +260,10 @@ fn write_synced(path: &Path, contents: &[u8]) -> Result<FileEntry> {
     file.write_all(contents).at(path)?;
     file.sync_all().at(path)?;
     Ok(FileEntry {
-        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         rows: None,
         bytes: contents.len() as u64,
         sha256: hex::encode(Sha256::digest(contents)),
@@ -282,7 +325,10 @@ mod tests {
         assert_eq!(entry.rows, Some(2));
         export.add(entry.clone());
         export.write(DICTIONARY, b"# dictionary\n").unwrap();
-        assert!(!root.path().join("t/r1").exists(), "nothing visible before commit");
+        assert!(
+            !root.path().join("t/r1").exists(),
+            "nothing visible before commit"
+        );
         let dir = export.commit(manifest()).unwrap();
 
         let body = fs::read_to_string(dir.join("a.csv")).unwrap();
@@ -294,7 +340,11 @@ mod tests {
         assert!(sums.contains("  manifest.json\n") && sums.contains("  DATA_DICTIONARY.md\n"));
         let m: Manifest = serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
         assert_eq!(m.files.len(), 2);
-        assert_eq!(fs::read_dir(root.path().join("t")).unwrap().count(), 1, "no temp dir left");
+        assert_eq!(
+            fs::read_dir(root.path().join("t")).unwrap().count(),
+            1,
+            "no temp dir left"
+        );
     }
 
     #[test]

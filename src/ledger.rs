@@ -9,7 +9,11 @@ use crate::error::{DbContext, Result};
 
 /// A new run id: sortable by start time, unique enough for one CA.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
-    format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), rand::random::<u16>())
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +123,15 @@ pub async fn finish_run(
 }
 
 /// When the task last succeeded (its start time), if ever.
-pub async fn last_success(client: &impl GenericClient, task: &str) -> Result<Option<DateTime<Utc>>> {
+pub async fn last_success(
+    client: &impl GenericClient,
+    task: &str,
+) -> Result<Option<DateTime<Utc>>> {
     let row = client
-        .query_opt("SELECT last_success_at FROM certanon.task_state WHERE task = $1", &[&task])
+        .query_opt(
+            "SELECT last_success_at FROM certanon.task_state WHERE task = $1",
+            &[&task],
+        )
         .await
         .during("reading the task state")?;
     Ok(row.and_then(|r| r.get(0)))

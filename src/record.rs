@@ -71,35 +71,57 @@ impl Record {
             (Some(alg), Some(size)) => generalize::key_type_code(alg, size as i32),
             _ => Quasi::KeyType.unknown_code(),
         };
-        let domain = row.text(Col::CommonName).map_or(DomainClass::Unknown, generalize::domain_class);
+        let domain = row
+            .text(Col::CommonName)
+            .map_or(DomainClass::Unknown, generalize::domain_class);
         let reason = row.i64(Col::ReasonCode).map(|r| r as i16);
         let issued_month = issued.map_or(Quasi::Issued.unknown_code(), generalize::month_code);
         let qi = Quasi::ALL.map(|q| match q {
-            Quasi::SubscriberKind => generalize::subscriber_kind_code(row.text(Col::SubscriberKind)),
+            Quasi::SubscriberKind => {
+                generalize::subscriber_kind_code(row.text(Col::SubscriberKind))
+            }
             Quasi::Region => region,
             Quasi::Channel => generalize::channel_code(row.text(Col::Channel)),
-            Quasi::ValidationType => generalize::validation_type_code(row.text(Col::ValidationType)),
+            Quasi::ValidationType => {
+                generalize::validation_type_code(row.text(Col::ValidationType))
+            }
             Quasi::Issued => issued_month,
             Quasi::Validity => validity,
             Quasi::KeyType => key_type,
             Quasi::DomainClass => domain.code(),
-            Quasi::Revocation => generalize::revocation_code(revoked_at.is_some() || reason.is_some(), reason),
+            Quasi::Revocation => {
+                generalize::revocation_code(revoked_at.is_some() || reason.is_some(), reason)
+            }
         });
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
-        let pseudonyms = PSEUDONYM_COLUMNS.map(|(_, class, col)| pseudonym(row, col, class, erased, pseudonymizer));
-        Record { qi, pseudonyms, issued_month, not_before, not_after, revoked_at, region }
+        let pseudonyms = PSEUDONYM_COLUMNS
+            .map(|(_, class, col)| pseudonym(row, col, class, erased, pseudonymizer));
+        Record {
+            qi,
+            pseudonyms,
+            issued_month,
+            not_before,
+            not_after,
+            revoked_at,
+            region,
+        }
     }
 }
 
 /// Personal columns of an erased subject become `Erased`, not a hash of NULL, so erased
 /// subjects stay countable as such; row ids keep their pseudonyms.
 fn pseudonym(row: &Row<'_>, col: Col, class: Class, erased: bool, p: &Pseudonymizer) -> Pseudo {
-    let personal = !matches!(class, Class::Certificate | Class::Subscriber | Class::AcmeAccount);
+    let personal = !matches!(
+        class,
+        Class::Certificate | Class::Subscriber | Class::AcmeAccount
+    );
     if erased && personal {
         return Pseudo::Erased;
     }
     let value = match col {
-        Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => row.i64(col).map(|id| id.to_string()),
+        Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => {
+            row.i64(col).map(|id| id.to_string())
+        }
         _ => row.text(col).map(str::to_owned),
     };
     match value.and_then(|v| normalize(class, &v)) {
