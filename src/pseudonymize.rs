@@ -431,11 +431,7 @@ impl Pseudonymizer {
 
     /// Appends the pseudonym to `out` (no allocation once `out` has room).
     pub fn write_pseudonym(&self, class: Class, normalized: &str, out: &mut String) {
-        let raw = self.raw(class, normalized);
-        let mut buf = [0u8; PSEUDONYM_B32_LEN];
-        out.push_str(&self.key_id);
-        out.push('_');
-        out.push_str(BASE32_LOWER.encode_mut_str(&raw, &mut buf));
+        write_raw(&self.key_id, &self.raw(class, normalized), out);
     }
 
     /// Normalizes, then pseudonymizes; `None` for NULL or a value that normalizes to nothing.
@@ -443,6 +439,15 @@ impl Pseudonymizer {
         let normalized = normalize(class, value?)?;
         Some(self.pseudonym(class, &normalized))
     }
+}
+
+/// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
+/// earlier (the extract spills raw bytes and formats them when it writes).
+pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut String) {
+    let mut buf = [0u8; PSEUDONYM_B32_LEN];
+    out.push_str(key_id);
+    out.push('_');
+    out.push_str(BASE32_LOWER.encode_mut_str(raw, &mut buf));
 }
 
 #[cfg(test)]
