@@ -615,6 +615,24 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
     }
 
     #[test]
+    fn pseudonymizer_is_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Pseudonymizer>();
+        let p = test_pseudonymizer();
+        let from_threads: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| p.pseudonym(Class::Subscriber, "42")))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            from_threads
+                .iter()
+                .all(|x| x == "k2026_5qa2zwvbi6ncwjqdp4lxbcsmyq")
+        );
+    }
+
+    #[test]
     fn write_pseudonym_appends() {
         let p = test_pseudonymizer();
         let mut out = String::from("x,");
