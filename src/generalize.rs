@@ -287,8 +287,12 @@ fn country_alpha2(code: u16) -> Option<String> {
     let n = code
         .checked_sub(FOREIGN_BASE)
         .filter(|_| code <= FOREIGN_LAST)?;
-    let letters = [b'A' + (n / 26) as u8, b'A' + (n % 26) as u8];
-    Some(String::from_utf8_lossy(&letters).into_owned())
+    Some(
+        [n / 26, n % 26]
+            .iter()
+            .map(|&i| char::from(b'A' + i as u8))
+            .collect(),
+    )
 }
 
 /// The prefecture named by the address text, and the one of a postal code written before it.
