@@ -103,7 +103,7 @@ impl<'a> Snapshot<'a> {
 pub async fn decode_stream<S>(
     stream: S,
     batch_rows: usize,
-    sink: &mut impl FnMut(Batch) -> Result<()>,
+    sink: &tokio::sync::mpsc::Sender<Batch>,
 ) -> Result<u64>
 where
     S: Stream<Item = std::result::Result<Bytes, tokio_postgres::Error>>,
@@ -113,14 +113,20 @@ where
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.during("reading the COPY stream")?;
         for batch in decoder.push(&chunk)? {
-            sink(batch)?;
+            send(sink, batch).await?;
         }
     }
     let (last, rows) = decoder.finish()?;
     if let Some(batch) = last {
-        sink(batch)?;
+        send(sink, batch).await?;
     }
     Ok(rows)
+}
+
+async fn send(sink: &tokio::sync::mpsc::Sender<Batch>, batch: Batch) -> Result<()> {
+    sink.send(batch)
+        .await
+        .map_err(|_| Error::Other("the processing stage stopped while the scan was running".into()))
 }
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
