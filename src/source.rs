@@ -86,16 +86,16 @@ impl<'a> Snapshot<'a> {
         Ok(Snapshot { tx, id })
     }
 
-    /// Streams the scan as batches to `sink`, which runs on the caller's task: keep it cheap
-    /// (hand the batch to another thread). Returns the number of rows.
-    pub async fn scan(&self, mut sink: impl FnMut(Batch) -> Result<()>) -> Result<u64> {
+    /// Streams the scan as batches into `sink` (a bounded channel to the CPU stage, so a slow
+    /// consumer slows the COPY instead of filling memory). Returns the number of rows.
+    pub async fn scan(&self, sink: tokio::sync::mpsc::Sender<Batch>) -> Result<u64> {
         let copy = format!("COPY ({SCAN_SQL}) TO STDOUT (FORMAT binary)");
         let stream = self
             .tx
             .copy_out(copy.as_str())
             .await
             .during("starting the COPY of the scan")?;
-        decode_stream(stream, BATCH_ROWS, &mut sink).await
+        decode_stream(stream, BATCH_ROWS, &sink).await
     }
 }
 
