@@ -1,1 +1,257 @@
 //! Database connections (plain or TLS) and the versioned migrations behind `certanon db init`.
+//!
+//! Migrations are plain SQL files under `sql/`, compiled into the binary. Two components are
+//! versioned separately in `certanon.schema_version`: the bookkeeping schema (always) and the
+//! reference schema with its contract views (only with `--reference-schema`, since a real
+//! deployment brings its own tables and views).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio_postgres::{Client, GenericClient, NoTls};
+
+pub use crate::config::SslMode;
+use crate::error::{DbContext, Error, IoContext, Result};
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    pub sslmode: SslMode,
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn plain(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            url: url.into(),
+            sslmode: SslMode::Disable,
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens one connection and drives it on the current runtime. Failing to reach the server
+/// within the timeout is `Error::Unreachable` (exit 69). The URL is never echoed: it may hold
+/// a password.
+pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
+    let mut config: tokio_postgres::Config = opts.url.parse().map_err(|e| {
+        Error::config(
+            "database URL",
+            format!("cannot parse the database URL: {e}"),
+        )
+    })?;
+    config.connect_timeout(opts.connect_timeout);
+    if config.get_application_name().is_none() {
+        config.application_name("certanon");
+    }
+    let attempt = async {
+        match opts.sslmode {
+            SslMode::Disable => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let (client, conn) = config.connect(NoTls).await.during("connecting")?;
+                tokio::spawn(drive(conn));
+                Ok(client)
+            }
+            mode => {
+                config.ssl_mode(match mode {
+                    SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+                    _ => tokio_postgres::config::SslMode::Require,
+                });
+                let tls = tls_connector(opts)?;
+                let (client, conn) = config.connect(tls).await.during("connecting")?;
+                tokio::spawn(drive(conn));
+                Ok(client)
+            }
+        }
+    };
+    match tokio::time::timeout(opts.connect_timeout + Duration::from_secs(1), attempt).await {
+        Ok(result) => result.map_err(|e| match e {
+            Error::Database { context, message } if context == "connecting" => {
+                Error::Unreachable(message)
+            }
+            other => other,
+        }),
+        Err(_) => Err(Error::Unreachable(format!(
+            "no answer within the connect timeout of {} s",
+            opts.connect_timeout.as_secs()
+        ))),
+    }
+}
+
+async fn drive<S, T>(conn: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = conn.await {
+        tracing::debug!("database connection closed: {e}");
+    }
+}
+
+/// rustls with the configured CA file (or the system's roots). Certificates are always
+/// verified, including the host name: `require` here is as strict as libpq's `verify-full`.
+fn tls_connector(opts: &ConnectOptions) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_files: Vec<PathBuf> = match &opts.ca_file {
+        Some(path) => vec![path.clone()],
+        None => [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .take(1)
+        .collect(),
+    };
+    for path in &ca_files {
+        let pem = std::fs::read(path).at(path)?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| {
+                Error::config(
+                    "database.ca_file",
+                    format!("{}: not a PEM certificate: {e}", path.display()),
+                )
+            })?;
+            roots.add(cert).map_err(|e| {
+                Error::config(
+                    "database.ca_file",
+                    format!("{}: unusable CA certificate: {e}", path.display()),
+                )
+            })?;
+        }
+    }
+    if roots.is_empty() && opts.sslmode != SslMode::Prefer {
+        return Err(Error::config(
+            "database.ca_file",
+            "TLS is required but no CA certificate was found: set database.ca_file",
+        ));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Other(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+struct Migration {
+    version: i32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const BOOKKEEPING: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_certanon_bookkeeping",
+    sql: include_str!("../sql/migrations/0001_certanon_bookkeeping.sql"),
+}];
+
+const REFERENCE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_certinfo",
+        sql: include_str!("../sql/reference/0001_certinfo.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_contract_views",
+        sql: include_str!("../sql/reference/0002_contract_views.sql"),
+    },
+];
+
+/// What `db init` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InitReport {
+    pub applied: Vec<String>,
+    pub bookkeeping_version: i32,
+    pub reference_version: Option<i32>,
+}
+
+/// Applies pending migrations in order, each in its own transaction, under a transaction-level
+/// advisory lock so two concurrent `db init`s serialize. Safe to run twice. Refuses (exit 78) a
+/// database whose recorded version is newer than this binary knows.
+pub async fn init(client: &mut Client, reference_schema: bool) -> Result<InitReport> {
+    let mut report = InitReport::default();
+    report.bookkeeping_version = apply(client, "bookkeeping", BOOKKEEPING, &mut report).await?;
+    if reference_schema {
+        report.reference_version = Some(apply(client, "reference", REFERENCE, &mut report).await?);
+    }
+    Ok(report)
+}
+
+/// Highest bookkeeping version this binary knows.
+pub fn bookkeeping_version() -> i32 {
+    BOOKKEEPING.last().map_or(0, |m| m.version)
+}
+
+async fn apply(
+    client: &mut Client,
+    component: &str,
+    migrations: &[Migration],
+    report: &mut InitReport,
+) -> Result<i32> {
+    let known = migrations.last().map_or(0, |m| m.version);
+    let start = recorded_version(client, component).await?;
+    if start > known {
+        return Err(Error::Contract(format!(
+            "the database's {component} schema is at version {start}, newer than this certanon \
+             knows ({known}); upgrade certanon"
+        )));
+    }
+    let mut current = start;
+    for m in migrations.iter().filter(|m| m.version > start) {
+        let tx = client.transaction().await.during("starting a migration")?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('certanon db init'))",
+            &[],
+        )
+        .await
+        .during("taking the migration lock")?;
+        // Another init may have applied it while we waited for the lock.
+        let applied_meanwhile = recorded_version(&tx, component).await? >= m.version;
+        if !applied_meanwhile {
+            tx.batch_execute(m.sql)
+                .await
+                .during(&format!("applying migration {}", m.name))?;
+            tx.execute(
+                "INSERT INTO certanon.schema_version (component, version, name) VALUES ($1, $2, $3)",
+                &[&component, &m.version, &m.name],
+            )
+            .await
+            .during("recording the schema version")?;
+            report.applied.push(format!("{component}/{}", m.name));
+        }
+        tx.commit()
+            .await
+            .during(&format!("committing migration {}", m.name))?;
+        current = m.version;
+    }
+    Ok(current)
+}
+
+async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('certanon.schema_version') IS NOT NULL",
+            &[],
+        )
+        .await
+        .during("reading the schema version")?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM certanon.schema_version WHERE component = $1",
+            &[&component],
+        )
+        .await
+        .during("reading the schema version")?;
+    Ok(row.get(0))
+}

@@ -1,1 +1,365 @@
-//! Export sink: a hidden temporary directory, CSV files, manifest, SHA256SUMS and data dictionary, fsync and rename.
+//! Export sink: a hidden temporary directory, CSV files, manifest, SHA256SUMS and data
+//! dictionary, fsync and rename. A reader never sees a half-written export: everything is
+//! written under `<root>/<task>/.tmp-<run id>`, fsynced, and renamed to `<root>/<task>/<run id>`
+//! in one step. A crash leaves only the hidden directory, which the next run of the task
+//! removes (runs never overlap: they hold the advisory lock).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+
+pub const MANIFEST: &str = "manifest.json";
+pub const SUMS: &str = "SHA256SUMS";
+pub const DICTIONARY: &str = "DATA_DICTIONARY.md";
+const TMP_PREFIX: &str = ".tmp-";
+
+/// One file of an export, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub rows: Option<u64>,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// manifest.json: what was released, from which snapshot, under which policy and key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub run_id: String,
+    pub task: String,
+    pub kind: String,
+    pub created: String,
+    pub snapshot: String,
+    pub tool_version: String,
+    pub policy: PolicyFacts,
+    /// Per-file privacy facts: quasi-identifiers, levels, achieved k, suppressed rows/cells.
+    pub privacy: serde_json::Value,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyFacts {
+    pub k: u64,
+    pub max_suppression: f64,
+    /// The managed key's id, or `release-…` for an anonymous release's one-off key.
+    pub key_id: String,
+    pub mode: String,
+    pub config_sha256: String,
+}
+
+/// An export being written.
+pub struct Export {
+    tmp: PathBuf,
+    target: PathBuf,
+    files: Vec<FileEntry>,
+    committed: bool,
+}
+
+impl Export {
+    /// Starts `<root>/<task>/<run_id>`, removing leftovers of crashed runs of this task first.
+    pub fn begin(root: &Path, task: &str, run_id: &str) -> Result<Export> {
+        let task_dir = root.join(task);
+        fs::create_dir_all(&task_dir).at(&task_dir)?;
+        remove_leftovers(&task_dir)?;
+        let tmp = task_dir.join(format!("{TMP_PREFIX}{run_id}"));
+        let target = task_dir.join(run_id);
+        if target.exists() {
+            return Err(Error::Other(format!(
+                "export {} already exists",
+                target.display()
+            )));
+        }
+        fs::create_dir(&tmp).at(&tmp)?;
+        Ok(Export {
+            tmp,
+            target,
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// Where the export will be once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// A CSV file with a header row; its rows, bytes and checksum are counted as it is written.
+    pub fn csv(&self, name: &str, header: &[&str]) -> Result<CsvFile> {
+        let path = self.tmp.join(name);
+        let file = File::create(&path).at(&path)?;
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Hashing::new(BufWriter::with_capacity(1 << 20, file)));
+        writer
+            .write_record(header)
+            .map_err(|e| csv_error(&path, e))?;
+        Ok(CsvFile {
+            name: name.to_string(),
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Adds a finished CSV file to the manifest.
+    pub fn add(&mut self, entry: FileEntry) {
+        self.files.push(entry);
+    }
+
+    /// Writes a whole small file (dictionary, notice).
+    pub fn write(&mut self, name: &str, contents: &[u8]) -> Result<()> {
+        let entry = write_synced(&self.tmp.join(name), contents)?;
+        self.files.push(FileEntry {
+            name: name.to_string(),
+            rows: None,
+            ..entry
+        });
+        Ok(())
+    }
+
+    /// Writes manifest and SHA256SUMS, fsyncs the directory and renames it into place.
+    pub fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
+        self.files.sort_by(|a, b| a.name.cmp(&b.name));
+        manifest.files = self.files.clone();
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Other(format!("manifest: {e}")))?;
+        let manifest_entry = write_synced(&self.tmp.join(MANIFEST), &json)?;
+        let mut sums = String::new();
+        let mut all: Vec<(&str, &str)> = self
+            .files
+            .iter()
+            .map(|f| (f.name.as_str(), f.sha256.as_str()))
+            .collect();
+        all.push((MANIFEST, &manifest_entry.sha256));
+        all.sort();
+        for (name, sha) in all {
+            sums.push_str(&format!("{sha}  {name}\n"));
+        }
+        write_synced(&self.tmp.join(SUMS), sums.as_bytes())?;
+        fsync_dir(&self.tmp)?;
+        fs::rename(&self.tmp, &self.target).at(&self.target)?;
+        if let Some(parent) = self.target.parent() {
+            fsync_dir(parent)?;
+        }
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Export {
+    /// An export that was not committed (an error, a SIGTERM) disappears.
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Removes hidden `.tmp-*` directories left by crashed runs of a task.
+pub fn remove_leftovers(task_dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let entries = match fs::read_dir(task_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(task_dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.at(task_dir)?;
+        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+            fs::remove_dir_all(entry.path()).at(entry.path())?;
+            tracing::info!(path = %entry.path().display(), "removed the leftovers of an interrupted run");
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// A CSV file being written.
+pub struct CsvFile {
+    name: String,
+    path: PathBuf,
+    writer: csv::Writer<Hashing<BufWriter<File>>>,
+    rows: u64,
+}
+
+impl CsvFile {
+    pub fn write<I, T>(&mut self, record: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer
+            .write_record(record)
+            .map_err(|e| csv_error(&self.path, e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Flushes and fsyncs the file.
+    pub fn finish(self) -> Result<FileEntry> {
+        let path = self.path;
+        let hashing = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        let (file, sha256, bytes) = hashing.finish();
+        let file = file
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        file.sync_all().at(&path)?;
+        Ok(FileEntry {
+            name: self.name,
+            rows: Some(self.rows),
+            bytes,
+            sha256,
+        })
+    }
+}
+
+/// A writer that hashes and counts what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    fn finish(self) -> (W, String, u64) {
+        (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn write_synced(path: &Path, contents: &[u8]) -> Result<FileEntry> {
+    let mut file = File::create(path).at(path)?;
+    file.write_all(contents).at(path)?;
+    file.sync_all().at(path)?;
+    Ok(FileEntry {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        rows: None,
+        bytes: contents.len() as u64,
+        sha256: hex::encode(Sha256::digest(contents)),
+    })
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::Other(format!("{}: {other:?}", path.display())),
+    }
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).at(path)?;
+    let mut hashing = Hashing::new(std::io::sink());
+    std::io::copy(&mut file, &mut hashing).at(path)?;
+    let (_, sha, bytes) = hashing.finish();
+    Ok((sha, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            run_id: "r1".into(),
+            task: "t".into(),
+            kind: "research_extract".into(),
+            created: "2026-11-01T03:00:00Z".into(),
+            snapshot: "1:1:".into(),
+            tool_version: "0".into(),
+            policy: PolicyFacts {
+                k: 5,
+                max_suppression: 0.05,
+                key_id: "k1".into(),
+                mode: "pseudonymous".into(),
+                config_sha256: "00".into(),
+            },
+            privacy: serde_json::json!({}),
+            files: vec![],
+        }
+    }
+
+    #[test]
+    fn commit_publishes_checksummed_files_atomically() {
+        let root = tempfile::tempdir().unwrap();
+        let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+        let mut csv = export.csv("a.csv", &["x", "y"]).unwrap();
+        csv.write(["1", "with,comma"]).unwrap();
+        csv.write(["2", "quote\"d"]).unwrap();
+        let entry = csv.finish().unwrap();
+        assert_eq!(entry.rows, Some(2));
+        export.add(entry.clone());
+        export.write(DICTIONARY, b"# dictionary\n").unwrap();
+        assert!(
+            !root.path().join("t/r1").exists(),
+            "nothing visible before commit"
+        );
+        let dir = export.commit(manifest()).unwrap();
+
+        let body = fs::read_to_string(dir.join("a.csv")).unwrap();
+        assert_eq!(body, "x,y\r\n1,\"with,comma\"\r\n2,\"quote\"\"d\"\r\n");
+        let (sha, bytes) = sha256_file(&dir.join("a.csv")).unwrap();
+        assert_eq!((sha.clone(), bytes), (entry.sha256, body.len() as u64));
+        let sums = fs::read_to_string(dir.join(SUMS)).unwrap();
+        assert!(sums.contains(&format!("{sha}  a.csv\n")));
+        assert!(sums.contains("  manifest.json\n") && sums.contains("  DATA_DICTIONARY.md\n"));
+        let m: Manifest = serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+        assert_eq!(m.files.len(), 2);
+        assert_eq!(
+            fs::read_dir(root.path().join("t")).unwrap().count(),
+            1,
+            "no temp dir left"
+        );
+    }
+
+    #[test]
+    fn dropped_export_leaves_nothing_and_leftovers_are_cleaned() {
+        let root = tempfile::tempdir().unwrap();
+        {
+            let export = Export::begin(root.path(), "t", "r1").unwrap();
+            let mut csv = export.csv("a.csv", &["x"]).unwrap();
+            csv.write(["1"]).unwrap();
+        }
+        assert_eq!(fs::read_dir(root.path().join("t")).unwrap().count(), 0);
+        // A crashed run (no Drop) leaves its hidden dir; the next run removes it.
+        fs::create_dir_all(root.path().join("t/.tmp-crashed/sub")).unwrap();
+        let export = Export::begin(root.path(), "t", "r2").unwrap();
+        assert!(!root.path().join("t/.tmp-crashed").exists());
+        drop(export);
+    }
+}

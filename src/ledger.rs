@@ -1,1 +1,204 @@
-//! Run ledger, task state and erasure ledger in the bookkeeping schema.
+//! Run ledger, task state and erasure ledger in the bookkeeping schema `certanon`. What the
+//! privacy officer reads to prove what was released and erased: counts, paths, policy facts
+//! and pseudonyms — never a personal value.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use crate::error::{DbContext, Result};
+
+/// A new run id: sortable by start time, unique enough for one CA.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    DryRun,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::DryRun => "dry_run",
+        }
+    }
+}
+
+/// Counts a task reports when it ends.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunStats {
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_suppressed: u64,
+    pub cells_suppressed: u64,
+    pub export_dir: Option<String>,
+    pub snapshot: Option<String>,
+    pub key_id: Option<String>,
+    pub details: serde_json::Value,
+}
+
+pub async fn start_run(
+    client: &impl GenericClient,
+    run_id: &str,
+    task: &str,
+    kind: &str,
+    dry_run: bool,
+    config_sha256: &str,
+    started: DateTime<Utc>,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome, dry_run, config_sha256) \
+             VALUES ($1, $2, $3, $4, 'running', $5, $6)",
+            &[&run_id, &task, &kind, &started, &dry_run, &config_sha256],
+        )
+        .await
+        .during("recording the start of a run")?;
+    client
+        .execute(
+            "INSERT INTO certanon.task_state (task, last_attempt_at) VALUES ($1, $2) \
+             ON CONFLICT (task) DO UPDATE SET last_attempt_at = excluded.last_attempt_at",
+            &[&task, &started],
+        )
+        .await
+        .during("recording the task's attempt")?;
+    Ok(())
+}
+
+/// Records how a run ended; a success also becomes the task's last success, which `run`
+/// compares schedules against. `error` must be free of personal data (errors are, by design).
+pub async fn finish_run(
+    client: &impl GenericClient,
+    run_id: &str,
+    task: &str,
+    outcome: Outcome,
+    stats: &RunStats,
+    error: Option<&str>,
+    started: DateTime<Utc>,
+) -> Result<()> {
+    let n = |v: u64| v as i64;
+    client
+        .execute(
+            "UPDATE certanon.runs SET finished_at = now(), outcome = $2, snapshot = $3, key_id = $4, \
+                    rows_read = $5, rows_written = $6, rows_suppressed = $7, cells_suppressed = $8, \
+                    export_dir = $9, error = $10, details = $11 \
+              WHERE run_id = $1",
+            &[
+                &run_id,
+                &outcome.as_str(),
+                &stats.snapshot,
+                &stats.key_id,
+                &n(stats.rows_read),
+                &n(stats.rows_written),
+                &n(stats.rows_suppressed),
+                &n(stats.cells_suppressed),
+                &stats.export_dir,
+                &error,
+                &stats.details,
+            ],
+        )
+        .await
+        .during("recording the end of a run")?;
+    let success = outcome == Outcome::Success;
+    client
+        .execute(
+            "UPDATE certanon.task_state SET last_outcome = $2, \
+                    last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END, \
+                    last_success_run = CASE WHEN $3 THEN $1 ELSE last_success_run END \
+              WHERE task = $5",
+            &[&run_id, &outcome.as_str(), &success, &started, &task],
+        )
+        .await
+        .during("recording the task's outcome")?;
+    Ok(())
+}
+
+/// When the task last succeeded (its start time), if ever.
+pub async fn last_success(
+    client: &impl GenericClient,
+    task: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    let row = client
+        .query_opt(
+            "SELECT last_success_at FROM certanon.task_state WHERE task = $1",
+            &[&task],
+        )
+        .await
+        .during("reading the task state")?;
+    Ok(row.and_then(|r| r.get(0)))
+}
+
+/// One task's line in `certanon status`.
+#[derive(Debug, Clone)]
+pub struct TaskStatus {
+    pub task: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+}
+
+pub async fn task_status(client: &impl GenericClient, task: &str) -> Result<TaskStatus> {
+    let row = client
+        .query_opt(
+            "SELECT s.last_success_at, s.last_attempt_at, s.last_outcome, \
+                    (SELECT error FROM certanon.runs r WHERE r.task = s.task ORDER BY started_at DESC LIMIT 1) \
+               FROM certanon.task_state s WHERE s.task = $1",
+            &[&task],
+        )
+        .await
+        .during("reading the task state")?;
+    Ok(TaskStatus {
+        task: task.to_string(),
+        last_success_at: row.as_ref().and_then(|r| r.get(0)),
+        last_attempt_at: row.as_ref().and_then(|r| r.get(1)),
+        last_outcome: row.as_ref().and_then(|r| r.get(2)),
+        last_error: row.as_ref().and_then(|r| r.get(3)),
+    })
+}
+
+/// Records the erasure of one batch of subjects, named by pseudonym, in the batch's transaction.
+pub async fn record_erasures(
+    client: &impl GenericClient,
+    run_id: &str,
+    batch: i32,
+    erased: &[(String, Vec<String>)],
+) -> Result<()> {
+    let pseudonyms: Vec<&str> = erased.iter().map(|(p, _)| p.as_str()).collect();
+    let columns: Vec<String> = erased.iter().map(|(_, c)| c.join(",")).collect();
+    client
+        .execute(
+            "INSERT INTO certanon.erasures (run_id, subject_pseudonym, batch, columns) \
+             SELECT $1, p, $2, string_to_array(c, ',') FROM unnest($3::text[], $4::text[]) AS u(p, c)",
+            &[&run_id, &batch, &pseudonyms, &columns],
+        )
+        .await
+        .during("recording erasures")?;
+    Ok(())
+}
+
+pub async fn record_export_deletion(
+    client: &impl GenericClient,
+    run_id: &str,
+    task: &str,
+    export_run: &str,
+    path: &str,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO certanon.export_deletions (run_id, task, export_run, path) VALUES ($1, $2, $3, $4)",
+            &[&run_id, &task, &export_run, &path],
+        )
+        .await
+        .during("recording an export deletion")?;
+    Ok(())
+}

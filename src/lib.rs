@@ -7,6 +7,7 @@
 //! `schedule`, with `retention` beside it.
 
 pub mod aggregate;
+pub mod app;
 pub mod cluster;
 pub mod config;
 pub mod db;
@@ -19,6 +20,7 @@ pub mod ledger;
 pub mod policy;
 pub mod privacy_gate;
 pub mod pseudonymize;
+pub mod record;
 pub mod retention;
 pub mod run;
 pub mod schedule;

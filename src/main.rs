@@ -1,1 +1,135 @@
-fn main() {}
+//! The `certanon` binary: parses arguments, sets up logging, calls the library and maps its
+//! error to a sysexits exit code. Everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use certanon::error::exit;
+use certanon::{Error, app};
+
+#[derive(Parser)]
+#[command(
+    name = "certanon",
+    version,
+    about = "Pseudonymize, generalize and publish k-anonymous extracts and statistics from a CA's \
+             certificate-information database; enforce retention; never change a certificate.",
+    after_help = "Examples:\n  \
+      certanon demo                                  # everything on a throwaway PostgreSQL\n  \
+      certanon --config /etc/certanon/certanon.toml run\n  \
+      certanon run --task research_extract --force --dry-run\n  \
+      certanon verify /var/lib/certanon/exports/research_extract/20261101T030000Z-1a2b\n  \
+      certanon schedule next '0 3 1 */3 *' --count 4\n\n\
+      Exit codes: 0 ok, 2 usage, 65 verify failed, 69 database unreachable, 75 locked (try later),\n  \
+      78 configuration/key/schema contract, 1 other."
+)]
+struct Cli {
+    /// Config file [default: $CERTANON_CONFIG, else /etc/certanon/certanon.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL [default: $CERTANON_DATABASE_URL, else database.url_file]; prefer the
+    /// environment or a file: a password here shows in `ps`
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Log format: human text, or one JSON object per line for journald and log shippers
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// More log detail (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Only warnings and errors
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Main job on an embedded default: start a throwaway PostgreSQL, load synthetic data, run
+    /// every task, print a summary, stop the cluster
+    Demo {
+        /// Certificates to generate
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// Where exports go [default: ./demo-output]
+        #[arg(long, default_value = "demo-output")]
+        dir: PathBuf,
+    },
+    /// Database schema management
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Load deterministic synthetic data into the (empty) reference schema
+    Seed {
+        /// Certificates to generate (with their subscribers, applications, accounts, revocations)
+        #[arg(long)]
+        rows: u64,
+        /// Random seed: the same seed gives the same rows
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Install or upgrade the bookkeeping schema `certanon` (safe to run twice)
+    Init(DbInit),
+}
+
+#[derive(Args)]
+struct DbInit {
+    /// Also install the reference schema `certinfo` with its contract views `certanon_src`
+    #[arg(long)]
+    reference_schema: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    app::init_logging(level, matches!(cli.log_format, LogFormat::Json));
+    let global = app::Global {
+        config: cli.config,
+        database_url: cli.database_url,
+    };
+    let result = match cli.command {
+        Command::Demo { rows, dir } => app::demo(&global, rows, &dir),
+        Command::Db {
+            command: DbCommand::Init(args),
+        } => app::db_init(&global, args.reference_schema),
+        Command::Seed { rows, seed } => app::seed(&global, rows, seed),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &Error) -> ExitCode {
+    eprintln!("certanon: {e}");
+    ExitCode::from(e.exit_code() as u8)
+}

@@ -1,1 +1,856 @@
 //! Normalization of personal values and keyed pseudonyms (HMAC-SHA256, class-separated, base32).
+//!
+//! `pseudonym = key_id "_" base32lower(HMAC-SHA256(key, class 0x1f normalized)[..16])`. The
+//! normalization decides which spellings count as one person, e-mail or phone number; it must be
+//! idempotent so that a pseudonym computed from an already normalized value is the same.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use data_encoding::Encoding;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Minimum key length: one SHA-256 output, as RFC 2104 recommends.
+pub const MIN_KEY_BYTES: usize = 32;
+/// Length of the base32 part of a pseudonym (16 bytes, no padding).
+pub const PSEUDONYM_B32_LEN: usize = 26;
+
+const SEPARATOR: u8 = 0x1f;
+
+static BASE32_LOWER: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
+    spec.encoding()
+        .expect("the RFC 4648 base32 alphabet is a valid specification")
+});
+
+/// The domain a value belongs to; part of the HMAC input so domains never collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    Email,
+    Phone,
+    Person,
+    Organization,
+    Address,
+    Certificate,
+    Subscriber,
+    AcmeAccount,
+}
+
+impl Class {
+    pub const ALL: [Class; 8] = [
+        Class::Email,
+        Class::Phone,
+        Class::Person,
+        Class::Organization,
+        Class::Address,
+        Class::Certificate,
+        Class::Subscriber,
+        Class::AcmeAccount,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Email => "email",
+            Class::Phone => "phone",
+            Class::Person => "person",
+            Class::Organization => "organization",
+            Class::Address => "address",
+            Class::Certificate => "certificate",
+            Class::Subscriber => "subscriber",
+            Class::AcmeAccount => "acme_account",
+        }
+    }
+}
+
+/// Brings a value to the one spelling that is pseudonymized; `None` when nothing is left.
+///
+/// - all text classes: NFKC, zero-width characters removed, trimmed, white space runs
+///   (U+3000, tabs, newlines included) folded to one ASCII space;
+/// - e-mail: lower-cased, leading `mailto:` removed;
+/// - phone: E.164 (`+` and digits) where the number can be placed, else its digits only;
+///   `None` when it holds no digit;
+/// - person, organization, address: lower-cased, no space between two CJK characters (so
+///   `山田 太郎` is `山田太郎`); addresses also unify dash variants;
+/// - row ids (subscriber, certificate, ACME account): trimmed only.
+pub fn normalize(class: Class, value: &str) -> Option<String> {
+    let out = match class {
+        Class::Subscriber | Class::Certificate | Class::AcmeAccount => value.trim().to_owned(),
+        Class::Email => normalize_email(value),
+        Class::Phone => normalize_phone(value)?,
+        Class::Person | Class::Organization => normalize_name(value, false),
+        Class::Address => normalize_name(value, true),
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// NFKC, then trim and fold white space. Zero-width characters go first so that their removal
+/// cannot create a sequence that NFKC would compose on a second pass.
+fn fold_text(value: &str) -> String {
+    let nfkc: String = value
+        .chars()
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{feff}'))
+        .nfkc()
+        .collect();
+    let mut out = String::with_capacity(nfkc.len());
+    for word in nfkc.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn normalize_email(value: &str) -> String {
+    let folded = fold_text(value).to_lowercase();
+    let mut rest = folded.as_str();
+    while let Some(stripped) = rest.strip_prefix("mailto:") {
+        rest = stripped.trim_start();
+    }
+    rest.nfkc().collect()
+}
+
+fn normalize_name(value: &str, address: bool) -> String {
+    let lowered = fold_text(value).to_lowercase();
+    let chars: Vec<char> = lowered
+        .chars()
+        .map(|c| if address && is_dash(c) { '-' } else { c })
+        .collect();
+    let mut out = String::with_capacity(lowered.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let between_cjk = c == ' '
+            && i > 0
+            && chars
+                .get(i + 1)
+                .is_some_and(|&next| is_cjk(chars[i - 1]) && is_cjk(next));
+        if !between_cjk {
+            out.push(c);
+        }
+    }
+    // Joining two CJK characters can form a composable pair (か + U+3099); compose it now
+    // rather than on the next pass.
+    out.nfkc().collect()
+}
+
+/// Dash look-alikes that NFKC leaves alone (hyphen, en/em dash, minus sign, …).
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{2043}' | '\u{fe58}'
+    )
+}
+
+/// Scripts written without spaces between words: Han, kana, Hangul syllables, CJK marks.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3005}'..='\u{3007}'         // 々 〆 〇
+        | '\u{3040}'..='\u{30ff}'       // hiragana, katakana
+        | '\u{31f0}'..='\u{31ff}'       // katakana phonetic extensions
+        | '\u{3400}'..='\u{4dbf}'       // CJK extension A
+        | '\u{4e00}'..='\u{9fff}'       // CJK unified ideographs
+        | '\u{ac00}'..='\u{d7a3}'       // Hangul syllables
+        | '\u{f900}'..='\u{faff}'       // CJK compatibility ideographs
+        | '\u{20000}'..='\u{3134f}'     // CJK extensions B–G
+    )
+}
+
+/// Phone numbers to E.164. A `+` before the first digit marks an international number; a
+/// number without one is national: Japanese (trunk `0`, 10 or 11 digits), or written with the
+/// country code 81 but no `+`, or dialled with an international prefix (`010`, `00`). What fits
+/// none of these keeps its digits only, so it still pseudonymizes consistently.
+fn normalize_phone(value: &str) -> Option<String> {
+    let folded = fold_text(value);
+    let mut digits = String::with_capacity(folded.len());
+    let mut plus = false;
+    for c in folded.chars() {
+        match c {
+            '+' if digits.is_empty() => plus = true,
+            '0'..='9' => digits.push(c),
+            _ => {}
+        }
+    }
+    if digits.is_empty() {
+        return None;
+    }
+    Some(phone_from_digits(plus, &digits))
+}
+
+fn phone_from_digits(plus: bool, digits: &str) -> String {
+    if plus && let Some(e164) = international(digits) {
+        return e164;
+    }
+    let national = if let Some(rest) = digits.strip_prefix("010") {
+        international(rest)
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        international(rest)
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        (9..=10).contains(&rest.len()).then(|| format!("+81{rest}"))
+    } else if digits.starts_with("81") {
+        international(digits).filter(|e| (12..=13).contains(&e.len()))
+    } else {
+        None
+    };
+    national.unwrap_or_else(|| digits.to_owned())
+}
+
+/// `+` and the digits when they form a plausible E.164 number (country code not starting with
+/// 0, 7 to 15 digits); a Japanese trunk `0` written after the country code is dropped.
+fn international(digits: &str) -> Option<String> {
+    let digits = match digits.strip_prefix("810") {
+        Some(rest) => format!("81{rest}"),
+        None => digits.to_owned(),
+    };
+    let valid = !digits.starts_with('0') && (7..=15).contains(&digits.len());
+    valid.then(|| format!("+{digits}"))
+}
+
+/// A pseudonymization key. The secret never leaves this type: `Debug` shows the id only and
+/// the bytes are overwritten when the key is dropped.
+pub struct Key {
+    key_id: String,
+    secret: Vec<u8>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("key_id", &self.key_id)
+            .field(
+                "secret",
+                &format_args!("<{} bytes redacted>", self.secret.len()),
+            )
+            .finish()
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        for b in self.secret.iter_mut() {
+            // Volatile so the compiler cannot drop the write as dead.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+impl Key {
+    /// Reads a key file (e.g. a systemd credential). The bytes are the key as they are; the
+    /// file must hold at least 32 bytes and be closed to group and others.
+    pub fn load(path: &Path, key_id: &str) -> Result<Key> {
+        validate_key_id(key_id)?;
+        let key_err = |message: String| Error::Key {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut file = File::open(path).map_err(|e| key_err(format!("cannot open: {e}")))?;
+        // Checked on the open handle so the file cannot be swapped between check and read.
+        let meta = file
+            .metadata()
+            .map_err(|e| key_err(format!("cannot stat: {e}")))?;
+        if !meta.is_file() {
+            return Err(key_err("not a regular file".into()));
+        }
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            let what = if mode & 0o044 != 0 {
+                "readable"
+            } else {
+                "writable or executable"
+            };
+            return Err(key_err(format!(
+                "{what} by group or others (mode {mode:04o}); chmod 600"
+            )));
+        }
+        let mut secret = Vec::with_capacity(64);
+        file.read_to_end(&mut secret)
+            .map_err(|e| key_err(format!("cannot read: {e}")))?;
+        let key = Key {
+            key_id: key_id.to_owned(),
+            secret,
+        };
+        if key.secret.len() < MIN_KEY_BYTES {
+            return Err(key_err(format!(
+                "key is {} bytes; at least {MIN_KEY_BYTES} random bytes required",
+                key.secret.len()
+            )));
+        }
+        Ok(key)
+    }
+
+    /// A fresh key from the OS RNG, for an anonymous release: used once, never stored.
+    pub fn random(key_id: &str) -> Result<Key> {
+        validate_key_id(key_id)?;
+        Ok(Key {
+            key_id: key_id.to_owned(),
+            secret: random_secret()?,
+        })
+    }
+
+    /// The key for one recipient's release: HMAC(master, "recipient" 0x1f name). Its id is the
+    /// master id plus 8 base32 characters keyed on the master, so the id tells releases apart
+    /// without revealing or allowing a guess of the recipient.
+    pub fn for_recipient(&self, recipient: &str) -> Key {
+        let secret = self.derive(b"recipient", recipient).to_vec();
+        let tag = self.derive(b"recipient-id", recipient);
+        let key_id = format!("{}-{}", self.key_id, BASE32_LOWER.encode(&tag[..5]));
+        Key { key_id, secret }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.secret).expect("HMAC accepts keys of any length")
+    }
+
+    fn derive(&self, label: &[u8], value: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(label);
+        mac.update(&[SEPARATOR]);
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+fn random_secret() -> Result<Vec<u8>> {
+    let mut secret = vec![0; MIN_KEY_BYTES];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut secret)
+        .map_err(|e| Error::Other(format!("operating system random generator failed: {e}")))?;
+    Ok(secret)
+}
+
+fn validate_key_id(key_id: &str) -> Result<()> {
+    if key_id.is_empty() {
+        return Err(Error::config("keys.key_id", "must not be empty"));
+    }
+    if !key_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(Error::config(
+            "keys.key_id",
+            format!("{key_id:?} may hold only ASCII letters, digits and '-'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a new 32-byte key file with mode 0600. Refuses to overwrite an existing file, so a
+/// key in use cannot be replaced by accident.
+pub fn keygen(out: &Path) -> Result<()> {
+    let key_err = |message: String| Error::Key {
+        path: out.to_path_buf(),
+        message,
+    };
+    let mut secret = random_secret()?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                key_err("already exists; refusing to overwrite a key".into())
+            }
+            _ => key_err(format!("cannot create: {e}")),
+        })?;
+    let written = file.write_all(&secret).and_then(|()| file.sync_all());
+    secret.fill(0);
+    if let Err(e) = written {
+        drop(file);
+        // A partial key must not be mistaken for a good one on the next attempt.
+        let _ = std::fs::remove_file(out);
+        return Err(key_err(format!("cannot write: {e}")));
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Computes pseudonyms with one key. Holds the HMAC state already keyed and clones it per
+/// value, so the key schedule runs once, not once per value.
+#[derive(Clone)]
+pub struct Pseudonymizer {
+    key_id: String,
+    mac: HmacSha256,
+}
+
+impl fmt::Debug for Pseudonymizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pseudonymizer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pseudonymizer {
+    pub fn new(key: &Key) -> Self {
+        Pseudonymizer {
+            key_id: key.key_id.clone(),
+            mac: key.mac(),
+        }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The first 16 bytes of HMAC(key, class 0x1f normalized).
+    pub fn raw(&self, class: Class, normalized: &str) -> [u8; 16] {
+        let mut mac = self.mac.clone();
+        mac.update(class.as_str().as_bytes());
+        mac.update(&[SEPARATOR]);
+        mac.update(normalized.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0; 16];
+        out.copy_from_slice(&full[..16]);
+        out
+    }
+
+    pub fn pseudonym(&self, class: Class, normalized: &str) -> String {
+        let mut out = String::with_capacity(self.key_id.len() + 1 + PSEUDONYM_B32_LEN);
+        self.write_pseudonym(class, normalized, &mut out);
+        out
+    }
+
+    /// Appends the pseudonym to `out` (no allocation once `out` has room).
+    pub fn write_pseudonym(&self, class: Class, normalized: &str, out: &mut String) {
+        let raw = self.raw(class, normalized);
+        let mut buf = [0u8; PSEUDONYM_B32_LEN];
+        out.push_str(&self.key_id);
+        out.push('_');
+        out.push_str(BASE32_LOWER.encode_mut_str(&raw, &mut buf));
+    }
+
+    /// Normalizes, then pseudonymizes; `None` for NULL or a value that normalizes to nothing.
+    pub fn pseudonymize(&self, class: Class, value: Option<&str>) -> Option<String> {
+        let normalized = normalize(class, value?)?;
+        Some(self.pseudonym(class, &normalized))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn key(secret: &[u8], id: &str) -> Key {
+        Key {
+            key_id: id.into(),
+            secret: secret.to_vec(),
+        }
+    }
+
+    fn hmac_hex(secret: &[u8], data: &[u8]) -> String {
+        let mut mac = key(secret, "t").mac();
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    #[test]
+    fn rfc4231_hmac_sha256() {
+        let cases: [(Vec<u8>, Vec<u8>, &str); 6] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?".to_vec(),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+            ),
+            (
+                (1..=25).collect(),
+                vec![0xcd; 50],
+                "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+            ),
+            (
+                vec![0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                vec![0xaa; 131],
+                b"This is a test using a larger than block-size key and a larger than \
+block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+                    .to_vec(),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (secret, data, want) in cases {
+            assert_eq!(hmac_hex(&secret, &data), want);
+        }
+    }
+    const TEST_SECRET: [u8; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 29, 30, 31,
+    ];
+
+    fn test_pseudonymizer() -> Pseudonymizer {
+        Pseudonymizer::new(&key(&TEST_SECRET, "k2026"))
+    }
+
+    /// Vectors computed outside this code with Python's hmac/hashlib/base64, key bytes 0..=31.
+    #[test]
+    fn pseudonym_vectors_per_class() {
+        let p = test_pseudonymizer();
+        let cases = [
+            (
+                Class::Email,
+                " Taro.Yamada@Example.CO.JP ",
+                "k2026_diqaj6rzimet7xpnvxcug3ru6e",
+            ),
+            (
+                Class::Phone,
+                "03-1234-5678",
+                "k2026_fuy5rzlaylh2nf2rs6pg2rjvg4",
+            ),
+            (
+                Class::Person,
+                "山田\u{3000}太郎",
+                "k2026_ega5nwn5646ns4apvhy2wuwxcy",
+            ),
+            (
+                Class::Organization,
+                "株式会社Ｅｘａｍｐｌｅ",
+                "k2026_7rtb3dvug6ynpjkf5aa26ivdaq",
+            ),
+            (
+                Class::Address,
+                "東京都 千代田区千代田１－１",
+                "k2026_nklzuurweevpw7fwl4ah5ql4zq",
+            ),
+            (
+                Class::Certificate,
+                "12345",
+                "k2026_clam7bsrwp52q7q2nu75vfjjde",
+            ),
+            (
+                Class::Subscriber,
+                " 42\n",
+                "k2026_5qa2zwvbi6ncwjqdp4lxbcsmyq",
+            ),
+            (Class::AcmeAccount, "7", "k2026_r6muzm23fgqay2va3t7jkmriti"),
+        ];
+        for (class, value, want) in cases {
+            assert_eq!(
+                p.pseudonymize(class, Some(value)).as_deref(),
+                Some(want),
+                "{class:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn recipient_key_vector_and_separation() {
+        let master = key(&TEST_SECRET, "k2026");
+        let a = master.for_recipient("univ-a");
+        assert_eq!(a.key_id(), "k2026-y6unk64k");
+        let pa = Pseudonymizer::new(&a);
+        assert_eq!(
+            pa.pseudonym(Class::Email, "a@b.jp"),
+            "k2026-y6unk64k_r2eqruifbc2cyx46dumqeug2ky"
+        );
+        let b = master.for_recipient("univ-b");
+        assert_ne!(a.key_id(), b.key_id());
+        let pb = Pseudonymizer::new(&b);
+        let pm = Pseudonymizer::new(&master);
+        assert_ne!(
+            pa.raw(Class::Email, "a@b.jp"),
+            pb.raw(Class::Email, "a@b.jp")
+        );
+        assert_ne!(
+            pa.raw(Class::Email, "a@b.jp"),
+            pm.raw(Class::Email, "a@b.jp")
+        );
+    }
+
+    #[test]
+    fn write_pseudonym_appends() {
+        let p = test_pseudonymizer();
+        let mut out = String::from("x,");
+        p.write_pseudonym(Class::Subscriber, "42", &mut out);
+        assert_eq!(out, "x,k2026_5qa2zwvbi6ncwjqdp4lxbcsmyq");
+    }
+
+    #[test]
+    fn phone_forms_are_one_number() {
+        for form in [
+            "03-1234-5678",
+            "０３（１２３４）５６７８",
+            "+81 3 1234 5678",
+            "(03) 1234-5678",
+            "81-3-1234-5678",
+            "+81 (0)3-1234-5678",
+            "tel:+81-3-1234-5678",
+            "010-81-3-1234-5678",
+            "\u{3000}03 1234 5678\t",
+        ] {
+            assert_eq!(
+                normalize(Class::Phone, form).as_deref(),
+                Some("+81312345678"),
+                "{form}"
+            );
+        }
+        assert_eq!(
+            normalize(Class::Phone, "090 1234 5678").as_deref(),
+            Some("+819012345678")
+        );
+        assert_eq!(
+            normalize(Class::Phone, "81-90-1234-5678").as_deref(),
+            Some("+819012345678")
+        );
+        assert_eq!(
+            normalize(Class::Phone, "+1 (415) 555-0100").as_deref(),
+            Some("+14155550100")
+        );
+        assert_eq!(
+            normalize(Class::Phone, "0044 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+    }
+
+    #[test]
+    fn phone_that_cannot_be_placed_keeps_its_digits() {
+        assert_eq!(normalize(Class::Phone, "1234").as_deref(), Some("1234"));
+        assert_eq!(
+            normalize(Class::Phone, "03-1234").as_deref(),
+            Some("031234")
+        );
+        assert_eq!(normalize(Class::Phone, "+12").as_deref(), Some("12"));
+        // 81 followed by too few digits for a Japanese number is not taken as a country code.
+        assert_eq!(
+            normalize(Class::Phone, "8112345").as_deref(),
+            Some("8112345")
+        );
+        assert_eq!(
+            normalize(Class::Phone, "415-555-0100").as_deref(),
+            Some("4155550100")
+        );
+        assert_eq!(normalize(Class::Phone, "n/a"), None);
+        assert_eq!(normalize(Class::Phone, "  "), None);
+    }
+
+    #[test]
+    fn email_is_case_folded_and_mailto_stripped() {
+        for form in [
+            "Taro@Example.JP",
+            "mailto:taro@example.jp",
+            "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ",
+            " MAILTO: taro@example.jp",
+        ] {
+            assert_eq!(
+                normalize(Class::Email, form).as_deref(),
+                Some("taro@example.jp"),
+                "{form}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_fold_space_and_width() {
+        let want = Some("山田太郎".to_owned());
+        assert_eq!(normalize(Class::Person, "山田 太郎"), want);
+        assert_eq!(normalize(Class::Person, "山田\u{3000}太郎"), want);
+        assert_eq!(normalize(Class::Person, " 山田太郎\n"), want);
+        assert_eq!(
+            normalize(Class::Person, "ﾔﾏﾀﾞ ﾀﾛｳ").as_deref(),
+            Some("ヤマダタロウ")
+        );
+        assert_eq!(
+            normalize(Class::Person, "  Taro \t YAMADA ").as_deref(),
+            Some("taro yamada")
+        );
+        assert_eq!(
+            normalize(Class::Person, "Ｔａｒｏ　Ｙａｍａｄａ").as_deref(),
+            Some("taro yamada")
+        );
+        // A space between a Latin and a CJK word is a real word boundary.
+        assert_eq!(
+            normalize(Class::Organization, "ABC 株式会社").as_deref(),
+            Some("abc 株式会社")
+        );
+        assert_eq!(
+            normalize(Class::Address, "1\u{2212}2\u{2010}3").as_deref(),
+            Some("1-2-3")
+        );
+        assert_eq!(normalize(Class::Person, " \u{3000}\t"), None);
+        assert_eq!(normalize(Class::Subscriber, " 42 ").as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn classes_are_separated() {
+        let p = test_pseudonymizer();
+        for a in Class::ALL {
+            for b in Class::ALL {
+                if a != b {
+                    assert_ne!(p.raw(a, "42"), p.raw(b, "42"), "{a:?} {b:?}");
+                }
+            }
+        }
+        assert_eq!(p.pseudonymize(Class::Email, None), None);
+        assert_eq!(p.pseudonymize(Class::Email, Some("  ")), None);
+    }
+
+    fn write_key(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    fn key_message(err: Error) -> String {
+        match err {
+            Error::Key { message, .. } => message,
+            other => panic!("expected a key error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_file_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = [7u8; 32];
+        for mode in [0o600, 0o400] {
+            let path = write_key(dir.path(), &format!("ok{mode:o}"), &secret, mode);
+            let k = Key::load(&path, "k-1").unwrap();
+            assert_eq!(k.secret, secret);
+        }
+        // Bytes are used as they are: a trailing newline is part of the key.
+        let path = write_key(
+            dir.path(),
+            "nl",
+            b"0123456789abcdef0123456789abcdef\n",
+            0o600,
+        );
+        assert_eq!(Key::load(&path, "k").unwrap().secret.len(), 33);
+
+        let path = write_key(dir.path(), "short", &secret[..31], 0o600);
+        let message = key_message(Key::load(&path, "k").unwrap_err());
+        assert!(message.contains("31 bytes"), "{message}");
+        for mode in [0o640, 0o604, 0o644] {
+            let path = write_key(dir.path(), &format!("open{mode:o}"), &secret, mode);
+            let err = Key::load(&path, "k").unwrap_err();
+            assert_eq!(err.exit_code(), crate::error::exit::CONFIG);
+            let message = key_message(err);
+            assert_eq!(
+                message,
+                format!("readable by group or others (mode {mode:04o}); chmod 600")
+            );
+        }
+        let path = write_key(dir.path(), "gw", &secret, 0o620);
+        assert!(key_message(Key::load(&path, "k").unwrap_err()).contains("mode 0620"));
+        assert!(matches!(
+            Key::load(&dir.path().join("missing"), "k"),
+            Err(Error::Key { .. })
+        ));
+        assert!(matches!(Key::load(dir.path(), "k"), Err(Error::Key { .. })));
+    }
+
+    #[test]
+    fn key_id_is_validated() {
+        for bad in ["", "k_1", "k 1", "ключ", "k/1"] {
+            match Key::random(bad) {
+                Err(Error::Config { location, .. }) => assert_eq!(location, "keys.key_id"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        assert!(Key::random("Prod-2026-01").is_ok());
+    }
+
+    #[test]
+    fn random_keys_differ_and_debug_hides_secret() {
+        let a = Key::random("a").unwrap();
+        let b = Key::random("a").unwrap();
+        assert_eq!(a.secret.len(), 32);
+        assert_ne!(a.secret, b.secret);
+        let k = key(&[0xab; 32], "visible-id");
+        let shown = format!("{k:?} {:?}", Pseudonymizer::new(&k));
+        assert!(shown.contains("visible-id"));
+        // 0xab shows up as "171" in a byte list and "ab" in hex.
+        assert!(!shown.contains("171") && !shown.contains("abab"), "{shown}");
+    }
+
+    #[test]
+    fn keygen_writes_private_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        keygen(&path).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        let first = std::fs::read(&path).unwrap();
+        assert_eq!(first.len(), 32);
+        assert!(Key::load(&path, "k").is_ok());
+        let err = keygen(&path).unwrap_err();
+        assert!(key_message(err).contains("already exists"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            first,
+            "existing key must be untouched"
+        );
+    }
+
+    fn any_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            any::<char>().prop_map(String::from),
+            Just("\u{3000}".to_owned()),
+            Just(" ".to_owned()),
+            Just("\t".to_owned()),
+            "[ぁ-んァ-ヶ一-龥]{1,3}",
+            "[０-９Ａ-Ｚａ-ｚ（）－＋＠．]{1,3}",
+            "[0-9+()\\- ]{1,4}",
+            Just("mailto:".to_owned()),
+            Just("\u{3099}".to_owned()),
+            Just("\u{309b}".to_owned()),
+        ];
+        proptest::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn normalize_is_idempotent(s in any_text(), class in proptest::sample::select(Class::ALL.to_vec())) {
+            if let Some(once) = normalize(class, &s) {
+                prop_assert_eq!(normalize(class, &once), Some(once));
+            }
+        }
+
+        #[test]
+        fn pseudonym_has_the_published_shape(s in any_text(), class in proptest::sample::select(Class::ALL.to_vec())) {
+            let p = test_pseudonymizer();
+            if let Some(ps) = p.pseudonymize(class, Some(&s)) {
+                let (id, b32) = ps.split_once('_').unwrap();
+                prop_assert!(!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                prop_assert_eq!(b32.len(), PSEUDONYM_B32_LEN);
+                prop_assert!(b32.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')));
+            }
+        }
+
+        #[test]
+        fn long_input_never_panics(s in "\\PC{10000}", class in proptest::sample::select(Class::ALL.to_vec())) {
+            let p = test_pseudonymizer();
+            let _ = p.pseudonymize(class, Some(&s));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! One scanned row turned into what every output needs: quasi-identifier codes at their finest
+//! level, raw keyed pseudonyms and the facts the aggregate tables count. No personal value
+//! survives this step; everything after it handles codes and pseudonyms only.
+
+use chrono::{DateTime, Utc};
+
+use crate::generalize::{self, DomainClass, Quasi, ValidityBucket};
+use crate::pseudonymize::{Class, Pseudonymizer, normalize};
+use crate::source::{Col, Row};
+
+/// Quasi-identifier columns, in `Quasi::ALL` order.
+pub const NQI: usize = Quasi::ALL.len();
+
+/// A released pseudonym slot: absent (NULL), erased by retention, or a keyed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pseudo {
+    Null,
+    Erased,
+    Value([u8; 16]),
+}
+
+/// The pseudonym columns of the research extract: (CSV column, class, source column).
+pub const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
+    ("certificate", Class::Certificate, Col::CertificateId),
+    ("subscriber", Class::Subscriber, Col::SubscriberId),
+    ("subscriber_email", Class::Email, Col::Email),
+    ("subscriber_phone", Class::Phone, Col::Phone),
+    ("person_name", Class::Person, Col::PersonName),
+    ("organization", Class::Organization, Col::OrganizationName),
+    ("applicant_email", Class::Email, Col::ApplicantEmail),
+    ("approver_email", Class::Email, Col::ApproverEmail),
+    ("acme_account", Class::AcmeAccount, Col::AcmeAccountId),
+    ("acme_contact", Class::Email, Col::AcmeContactEmail),
+];
+pub const NPSEUDO: usize = PSEUDONYM_COLUMNS.len();
+/// Index of the certificate pseudonym (the extract's sort key) and the subscriber pseudonym.
+pub const CERTIFICATE: usize = 0;
+pub const SUBSCRIBER: usize = 1;
+
+/// What one certificate row contributes to the outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub qi: [u16; NQI],
+    pub pseudonyms: [Pseudo; NPSEUDO],
+    /// Month codes (`generalize::month_code`) used by the aggregate tables.
+    pub issued_month: u16,
+    /// First and last instants the certificate was valid (None when the source lacks them).
+    pub not_before: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `generalize::region_code`.
+    pub region: u16,
+}
+
+impl Record {
+    pub fn from_row(row: &Row<'_>, pseudonymizer: &Pseudonymizer) -> Record {
+        let not_before = row.timestamp(Col::NotBefore);
+        let not_after = row.timestamp(Col::NotAfter);
+        let issued = row.timestamp(Col::IssuedAt).or(not_before);
+        let revoked_at = row.timestamp(Col::RevokedAt);
+        let region = generalize::region_code(
+            row.text(Col::PostalCode),
+            row.text(Col::PostalAddress),
+            row.text(Col::Country),
+        );
+        let validity = match (not_before, not_after) {
+            (Some(b), Some(a)) => ValidityBucket::of(b, a).code(),
+            _ => Quasi::Validity.unknown_code(),
+        };
+        let key_type = match (row.text(Col::KeyAlgorithm), row.i64(Col::KeySize)) {
+            (Some(alg), Some(size)) => generalize::key_type_code(alg, size as i32),
+            _ => Quasi::KeyType.unknown_code(),
+        };
+        let domain = row
+            .text(Col::CommonName)
+            .map_or(DomainClass::Unknown, generalize::domain_class);
+        let reason = row.i64(Col::ReasonCode).map(|r| r as i16);
+        let issued_month = issued.map_or(Quasi::Issued.unknown_code(), generalize::month_code);
+        let qi = Quasi::ALL.map(|q| match q {
+            Quasi::SubscriberKind => {
+                generalize::subscriber_kind_code(row.text(Col::SubscriberKind))
+            }
+            Quasi::Region => region,
+            Quasi::Channel => generalize::channel_code(row.text(Col::Channel)),
+            Quasi::ValidationType => {
+                generalize::validation_type_code(row.text(Col::ValidationType))
+            }
+            Quasi::Issued => issued_month,
+            Quasi::Validity => validity,
+            Quasi::KeyType => key_type,
+            Quasi::DomainClass => domain.code(),
+            Quasi::Revocation => {
+                generalize::revocation_code(revoked_at.is_some() || reason.is_some(), reason)
+            }
+        });
+        let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
+        let pseudonyms = PSEUDONYM_COLUMNS
+            .map(|(_, class, col)| pseudonym(row, col, class, erased, pseudonymizer));
+        Record {
+            qi,
+            pseudonyms,
+            issued_month,
+            not_before,
+            not_after,
+            revoked_at,
+            region,
+        }
+    }
+}
+
+/// Personal columns of an erased subject become `Erased`, not a hash of NULL, so erased
+/// subjects stay countable as such; row ids keep their pseudonyms.
+fn pseudonym(row: &Row<'_>, col: Col, class: Class, erased: bool, p: &Pseudonymizer) -> Pseudo {
+    let personal = !matches!(
+        class,
+        Class::Certificate | Class::Subscriber | Class::AcmeAccount
+    );
+    if erased && personal {
+        return Pseudo::Erased;
+    }
+    let value = match col {
+        Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => {
+            row.i64(col).map(|id| id.to_string())
+        }
+        _ => row.text(col).map(str::to_owned),
+    };
+    match value.and_then(|v| normalize(class, &v)) {
+        Some(normalized) => Pseudo::Value(p.raw(class, &normalized)),
+        None => Pseudo::Null,
+    }
+}
+
+/// Fixed-width binary form for spilling records to disk.
+pub const SPILL_BYTES: usize = NQI * 2 + NPSEUDO * 17;
+
+impl Record {
+    /// Writes the part of the record the extract needs (QIs and pseudonyms).
+    pub fn spill(&self, out: &mut Vec<u8>) {
+        for q in self.qi {
+            out.extend_from_slice(&q.to_le_bytes());
+        }
+        for p in &self.pseudonyms {
+            match p {
+                Pseudo::Null => out.extend_from_slice(&[0; 17]),
+                Pseudo::Erased => {
+                    out.push(1);
+                    out.extend_from_slice(&[0; 16]);
+                }
+                Pseudo::Value(v) => {
+                    out.push(2);
+                    out.extend_from_slice(v);
+                }
+            }
+        }
+    }
+}
+
+/// The extract's part of a record, read back from a spill file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spilled {
+    pub qi: [u16; NQI],
+    pub pseudonyms: [Pseudo; NPSEUDO],
+}
+
+impl Spilled {
+    pub fn read(buf: &[u8]) -> Spilled {
+        let qi = std::array::from_fn(|i| u16::from_le_bytes([buf[2 * i], buf[2 * i + 1]]));
+        let pseudonyms = std::array::from_fn(|i| {
+            let at = NQI * 2 + i * 17;
+            match buf[at] {
+                0 => Pseudo::Null,
+                1 => Pseudo::Erased,
+                _ => Pseudo::Value(buf[at + 1..at + 17].try_into().expect("16 bytes")),
+            }
+        });
+        Spilled { qi, pseudonyms }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spill_round_trips() {
+        let r = Spilled {
+            qi: [1, 13, 2, 1, 316, 4, 1, 1, 1],
+            pseudonyms: std::array::from_fn(|i| match i % 3 {
+                0 => Pseudo::Null,
+                1 => Pseudo::Erased,
+                _ => Pseudo::Value([i as u8; 16]),
+            }),
+        };
+        let record = Record {
+            qi: r.qi,
+            pseudonyms: r.pseudonyms,
+            issued_month: 0,
+            not_before: None,
+            not_after: None,
+            revoked_at: None,
+            region: 13,
+        };
+        let mut buf = Vec::new();
+        record.spill(&mut buf);
+        assert_eq!(buf.len(), SPILL_BYTES);
+        assert_eq!(Spilled::read(&buf), r);
+    }
+}

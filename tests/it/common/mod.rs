@@ -1,0 +1,142 @@
+//! Shared test harness: one real PostgreSQL per test process and a fresh database per test.
+//!
+//! With `CERTANON_TEST_DATABASE_URL` set, tests create their databases on that server (the role
+//! needs CREATEDB); otherwise the first test starts a throwaway cluster with
+//! `certanon::cluster::Cluster`, stopped when the test process exits (atexit), and by the
+//! cluster's watchdog if the process is killed.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use certanon::cluster::Cluster;
+use certanon::db::{self, ConnectOptions};
+
+static CLUSTER: Mutex<Option<Cluster>> = Mutex::new(None);
+static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn stop_cluster() {
+    if let Ok(mut guard) = CLUSTER.lock() {
+        guard.take();
+    }
+}
+
+/// Connection string of the server's maintenance database `postgres`.
+fn admin_url() -> String {
+    STARTED
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("CERTANON_TEST_DATABASE_URL") {
+                return url;
+            }
+            let cluster = Cluster::start(None).expect("start a throwaway PostgreSQL cluster");
+            let url = cluster.connection_string("postgres");
+            *CLUSTER.lock().unwrap() = Some(cluster);
+            // SAFETY: registering a plain extern "C" function with no captured state.
+            unsafe { libc::atexit(stop_cluster) };
+            url
+        })
+        .clone()
+}
+
+/// `url` pointing at database `dbname` instead of the one it names.
+pub fn with_dbname(url: &str, dbname: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let (authority, query) = match rest.split_once('/') {
+            Some((a, tail)) => (a, tail.split_once('?').map(|(_, q)| q)),
+            None => (rest, None),
+        };
+        match query {
+            Some(q) => format!("postgresql://{authority}/{dbname}?{q}"),
+            None => format!("postgresql://{authority}/{dbname}"),
+        }
+    } else {
+        format!("{url} dbname={dbname}")
+    }
+}
+
+pub struct TestDb {
+    pub client: tokio_postgres::Client,
+    pub url: String,
+    pub name: String,
+}
+
+impl TestDb {
+    /// A fresh, empty database.
+    pub async fn empty() -> TestDb {
+        let admin_url = admin_url();
+        let admin = db::connect(&ConnectOptions::plain(admin_url.clone()))
+            .await
+            .expect("connect as admin");
+        let name = format!(
+            "certanon_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let url = with_dbname(&admin_url, &name);
+        let client = db::connect(&ConnectOptions::plain(url.clone()))
+            .await
+            .expect("connect to test database");
+        TestDb { client, url, name }
+    }
+
+    /// A fresh database with the bookkeeping schema, the reference schema and its contract views.
+    pub async fn reference() -> TestDb {
+        let mut db = TestDb::empty().await;
+        db::init(&mut db.client, true)
+            .await
+            .expect("db init --reference-schema");
+        db
+    }
+
+    /// Another connection to the same database.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        db::connect(&ConnectOptions::plain(self.url.clone()))
+            .await
+            .expect("connect")
+    }
+
+    /// Runs the certanon binary against this database and returns (exit code, stdout, stderr).
+    pub fn certanon(&self, args: &[&str]) -> (i32, String, String) {
+        certanon_cmd(args, &[("CERTANON_DATABASE_URL", &self.url)])
+    }
+}
+
+/// Runs the certanon binary with extra environment variables.
+pub fn certanon_cmd(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_certanon"));
+    cmd.args(args)
+        .env_remove("CERTANON_CONFIG")
+        .env_remove("CERTANON_DATABASE_URL")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run certanon");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// md5 of every row of a table in primary-key order: equal before and after means byte-identical
+/// rows (text output of every column, bytea included).
+pub async fn table_checksum(client: &tokio_postgres::Client, table: &str) -> String {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t.*)), '') FROM {table} t"
+            ),
+            &[],
+        )
+        .await
+        .expect("checksum query");
+    row.get(0)
+}

@@ -1,0 +1,142 @@
+//! Migrations, the job role's privileges and the embedded cluster.
+
+use crate::common::{TestDb, table_checksum};
+
+#[tokio::test]
+async fn db_init_is_idempotent_and_records_versions() {
+    let mut db = TestDb::reference().await;
+    let before = table_checksum(&db.client, "certanon.schema_version").await;
+    let report = certanon::db::init(&mut db.client, true).await.unwrap();
+    assert!(
+        report.applied.is_empty(),
+        "second init applied {:?}",
+        report.applied
+    );
+    assert_eq!(
+        report.bookkeeping_version,
+        certanon::db::bookkeeping_version()
+    );
+    assert_eq!(
+        table_checksum(&db.client, "certanon.schema_version").await,
+        before
+    );
+
+    // Through the binary as well.
+    let (code, _, stderr) = db.certanon(&["db", "init", "--reference-schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("already up to date"), "{stderr}");
+}
+
+#[tokio::test]
+async fn db_init_refuses_a_newer_schema() {
+    let db = TestDb::reference().await;
+    db.client
+        .execute("INSERT INTO certanon.schema_version (component, version, name) VALUES ('bookkeeping', 999, 'future')", &[])
+        .await
+        .unwrap();
+    let (code, _, stderr) = db.certanon(&["db", "init"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("version 999"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+}
+
+#[tokio::test]
+async fn job_role_reads_views_only() {
+    let db = TestDb::reference().await;
+    db.client
+        .batch_execute(include_str!("../../sql/roles.sql"))
+        .await
+        .unwrap();
+    db.client
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'certanon_login') THEN \
+               CREATE ROLE certanon_login LOGIN; END IF; END $$;
+             GRANT certanon_job TO certanon_login;
+             GRANT CONNECT ON DATABASE {} TO certanon_login;",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let job = certanon::db::connect(&certanon::db::ConnectOptions::plain(format!(
+        "{} user=certanon_login",
+        db.url
+    )))
+    .await
+    .unwrap();
+    for view in [
+        "subscribers",
+        "applications",
+        "acme_accounts",
+        "certificates",
+        "revocations",
+        "legal_holds",
+    ] {
+        job.query(&format!("SELECT * FROM certanon_src.{view} LIMIT 1"), &[])
+            .await
+            .unwrap_or_else(|e| {
+                panic!("job role cannot read certanon_src.{view}: {e}");
+            });
+    }
+    let denied = |r: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>| {
+        let e = r.expect_err("must be denied");
+        assert_eq!(
+            e.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{e}"
+        );
+    };
+    denied(
+        job.query("SELECT * FROM certinfo.subscribers LIMIT 1", &[])
+            .await,
+    );
+    denied(
+        job.query(
+            "UPDATE certinfo.certificates SET common_name = common_name RETURNING id",
+            &[],
+        )
+        .await,
+    );
+    denied(
+        job.query("DELETE FROM certinfo.certificates RETURNING id", &[])
+            .await,
+    );
+    // Its own schema it may write, and migrate.
+    job.query(
+        "INSERT INTO certanon.task_state (task) VALUES ('probe') RETURNING task",
+        &[],
+    )
+    .await
+    .unwrap();
+    job.query("SELECT * FROM certanon_src.erase_subjects('{}')", &[])
+        .await
+        .unwrap();
+}
+
+#[test]
+fn embedded_cluster_stops_and_leaves_no_server() {
+    let cluster = certanon::cluster::Cluster::start(None).unwrap();
+    let socket_dir = cluster.socket_dir().to_path_buf();
+    let pid_file = socket_dir.join("data/postmaster.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(running(pid));
+    drop(cluster);
+    assert!(!running(pid), "postmaster {pid} still running");
+    assert!(!socket_dir.exists(), "cluster directory left behind");
+}
+
+/// A process that exited but was not reaped yet (a zombie) no longer runs.
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map(|s| {
+            !s.lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
+        .unwrap_or(false)
+}

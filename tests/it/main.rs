@@ -1,0 +1,4 @@
+//! Integration tests: one binary, real PostgreSQL, real files. See common/mod.rs for the harness.
+
+mod common;
+mod database;
