@@ -239,7 +239,9 @@ struct Habits {
     sub: u32,
     operator: Option<usize>,
     wants_ov: bool,
-    host: &'static str,
+    /// Names on the certificate, common name first; kept across renewals until the
+    /// subscriber reorganizes its hosts.
+    names: Vec<String>,
     account: Option<u32>,
     prev_acme: bool,
 }
@@ -255,12 +257,12 @@ impl Gen<'_, '_> {
             operator: (!self.ctx.operators.is_empty())
                 .then(|| self.ctx.operator_weights.sample(&mut self.rng)),
             wants_ov: id.kind == Kind::Organization && self.rng.gen_bool(0.3),
-            host: self.host(),
+            names: self.names(&id.domain),
             account: None,
             prev_acme: false,
         };
         let last_activity = if self.rng.gen_bool(0.02) {
-            self.unsuccessful_only(&id, &h, t0)
+            self.unsuccessful_only(&id, &mut h, t0)
         } else {
             let planned = self.planned_certificates().min(budget);
             self.chain(&id, &mut h, t0, planned)
@@ -312,13 +314,32 @@ impl Gen<'_, '_> {
         k
     }
 
-    fn host(&mut self) -> &'static str {
-        match self.rng.gen_range(0..100) {
+    /// Common name (apex, www, wildcard or another host of the domain) and 1 to 5 SANs that
+    /// include it.
+    fn names(&mut self, domain: &str) -> Vec<String> {
+        let rng = &mut self.rng;
+        let host = match rng.gen_range(0..100) {
             0..25 => "",
             25..70 => "www",
             70..82 => "*",
-            _ => pick(&mut self.rng, japan::HOSTS),
+            _ => pick(rng, japan::HOSTS),
+        };
+        let mut names = vec![match host {
+            "" => domain.to_string(),
+            host => format!("{host}.{domain}"),
+        }];
+        match host {
+            "*" | "www" if rng.gen_bool(0.8) => names.push(domain.to_string()),
+            "" if rng.gen_bool(0.7) => names.push(format!("www.{domain}")),
+            _ => {}
         }
+        for _ in 0..rng.gen_range(0..=3).min(5 - names.len()) {
+            let extra = format!("{}.{domain}", pick(rng, japan::HOSTS));
+            if !names.contains(&extra) {
+                names.push(extra);
+            }
+        }
+        names
     }
 
     /// ACME's share of new applications rises from about 5% in 2016 to about 60% in 2026;
@@ -389,7 +410,7 @@ impl Gen<'_, '_> {
                 next += self.rng.gen_range(DAY..400 * DAY);
             }
             if self.rng.gen_bool(0.15) {
-                h.host = self.host();
+                h.names = self.names(&id.domain);
             }
             t = next.max(issued_at + HOUR);
             last = issued_at;
@@ -404,7 +425,7 @@ impl Gen<'_, '_> {
 
     /// Subscribers who never got a certificate: one or two rejected or cancelled orders, or a
     /// pending one if recent.
-    fn unsuccessful_only(&mut self, id: &Identity, h: &Habits, t0: i64) -> i64 {
+    fn unsuccessful_only(&mut self, id: &Identity, h: &mut Habits, t0: i64) -> i64 {
         let mut t = t0;
         for _ in 0..self.rng.gen_range(1..=2) {
             let status = if t > self.ctx.as_of - 30 * DAY {
@@ -423,7 +444,7 @@ impl Gen<'_, '_> {
     fn application(
         &mut self,
         id: &Identity,
-        h: &Habits,
+        h: &mut Habits,
         at: i64,
         acme: bool,
         status: &'static str,
@@ -502,6 +523,7 @@ impl Gen<'_, '_> {
         } else {
             None
         };
+        h.account = acme_account.or(h.account);
         self.out.applications.push(ApplicationRow {
             subscriber: h.sub,
             operator_id: operator.map(|o| o.id),
@@ -568,23 +590,6 @@ impl Gen<'_, '_> {
         acme: bool,
     ) -> u32 {
         let rng = &mut self.rng;
-        let domain = &id.domain;
-        let common_name = match h.host {
-            "" => domain.clone(),
-            host => format!("{host}.{domain}"),
-        };
-        let mut sans = vec![common_name.clone()];
-        match h.host {
-            "*" | "www" if rng.gen_bool(0.8) => sans.push(domain.clone()),
-            "" if rng.gen_bool(0.7) => sans.push(format!("www.{domain}")),
-            _ => {}
-        }
-        for _ in 0..rng.gen_range(0..=3).min(5 - sans.len()) {
-            let extra = format!("{}.{domain}", pick(rng, japan::HOSTS));
-            if !sans.contains(&extra) {
-                sans.push(extra);
-            }
-        }
         let years = (issued_at - START) as f64 / YEAR;
         let ecdsa_share = (0.02 + 0.03 * years) * if acme { 1.5 } else { 1.0 };
         let (key_algorithm, key_size, signature_algorithm) = if rng.gen_bool(ecdsa_share.min(0.9)) {
@@ -636,8 +641,8 @@ impl Gen<'_, '_> {
         self.out.certificates.push(CertificateRow {
             application: app,
             serial_number,
-            common_name,
-            subject_alt_names: sans,
+            common_name: h.names[0].clone(),
+            subject_alt_names: h.names.clone(),
             subject_organization,
             validation_type,
             key_algorithm,
@@ -851,6 +856,18 @@ mod tests {
                 );
                 *reasons.entry(r.reason_code).or_default() += 1;
             }
+            let acme_subscribers: HashSet<u32> = ch
+                .applications
+                .iter()
+                .filter(|a| a.channel == "acme")
+                .map(|a| a.subscriber)
+                .collect();
+            for a in ch.applications.iter().filter(|a| a.channel == "acme") {
+                let acc = a.acme_account.map(|x| &ch.acme_accounts[x as usize]);
+                assert!(acc.is_some_and(|acc| acc.subscriber == a.subscriber));
+            }
+            // Accounts are reused across renewals; key rollovers add only a few.
+            assert!(ch.acme_accounts.len() * 4 <= acme_subscribers.len() * 5);
             for a in &ch.acme_accounts {
                 assert!(thumbprints.insert(a.key_thumbprint.clone()));
                 assert!(a.deactivated_at.is_none_or(|d| d >= a.created_at));
