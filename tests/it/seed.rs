@@ -1,0 +1,319 @@
+//! The synthetic data generator against a real database: determinism, exact counts, CA/B
+//! validity limits, every prefecture and designated city, and the load refusing to mix with
+//! existing rows.
+
+use chrono::{TimeZone, Utc};
+use unicode_normalization::UnicodeNormalization;
+
+use certanon::seed::{SeedOptions, SeedSummary, TABLES, seed};
+
+use crate::common::{TestDb, table_checksum};
+
+async fn seeded(opts: &SeedOptions) -> (TestDb, SeedSummary) {
+    let mut db = TestDb::reference().await;
+    let summary = seed(&mut db.client, opts).await.expect("seed");
+    (db, summary)
+}
+
+async fn checksums(db: &TestDb) -> Vec<String> {
+    let mut sums = Vec::new();
+    for t in TABLES {
+        sums.push(table_checksum(&db.client, &format!("certinfo.{t}")).await);
+    }
+    sums
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+#[tokio::test]
+async fn same_seed_gives_identical_tables_and_another_seed_does_not() {
+    let opts = SeedOptions {
+        certificates: 2_500,
+        seed: 7,
+        ..SeedOptions::default()
+    };
+    let (a, sa) = seeded(&opts).await;
+    let (b, sb) = seeded(&opts).await;
+    let (c, _) = seeded(&SeedOptions {
+        seed: 8,
+        ..opts.clone()
+    })
+    .await;
+    assert_eq!(sa, sb);
+    let (ca, cb, cc) = (
+        checksums(&a).await,
+        checksums(&b).await,
+        checksums(&c).await,
+    );
+    assert_eq!(ca, cb);
+    for (i, t) in TABLES.iter().enumerate() {
+        if *t != "legal_holds" {
+            assert_ne!(ca[i], cc[i], "certinfo.{t} did not change with the seed");
+        }
+    }
+
+    assert_eq!(sa.certificates, 2_500);
+    assert_eq!(
+        count(&a, "SELECT count(*) FROM certinfo.certificates").await,
+        2_500
+    );
+    let db_counts = [
+        ("subscribers", sa.subscribers),
+        ("applications", sa.applications),
+        ("acme_accounts", sa.acme_accounts),
+        ("revocations", sa.revocations),
+        ("legal_holds", sa.legal_holds),
+        ("designated_operators", sa.operators),
+    ];
+    for (table, expected) in db_counts {
+        let n = count(&a, &format!("SELECT count(*) FROM certinfo.{table}")).await;
+        assert_eq!(n as u64, expected, "{table}");
+    }
+    let per_subscriber = sa.certificates as f64 / sa.subscribers as f64;
+    assert!((3.0..=5.0).contains(&per_subscriber), "{per_subscriber}");
+}
+
+/// Every certificate respects the maximum validity in force on its issue date, written here in
+/// SQL independently of the generator's own table.
+#[tokio::test]
+async fn validity_never_exceeds_the_cab_limit_of_the_issue_date() {
+    let as_of = Utc.with_ymd_and_hms(2030, 6, 1, 0, 0, 0).unwrap();
+    let (db, _) = seeded(&SeedOptions {
+        certificates: 6_000,
+        seed: 3,
+        as_of,
+    })
+    .await;
+    let too_long = count(
+        &db,
+        "SELECT count(*) FROM certinfo.certificates
+          WHERE not_after - not_before > make_interval(days => CASE
+                WHEN issued_at < '2018-03-01T00:00:00Z' THEN 1185
+                WHEN issued_at < '2020-09-01T00:00:00Z' THEN 825
+                WHEN issued_at < '2026-03-15T00:00:00Z' THEN 398
+                WHEN issued_at < '2027-03-15T00:00:00Z' THEN 200
+                WHEN issued_at < '2029-03-15T00:00:00Z' THEN 100
+                ELSE 47 END)",
+    )
+    .await;
+    assert_eq!(too_long, 0);
+    // Every regime is exercised, including the 47-day one.
+    let regimes = count(
+        &db,
+        "SELECT count(DISTINCT CASE
+                WHEN issued_at < '2018-03-01T00:00:00Z' THEN 1
+                WHEN issued_at < '2020-09-01T00:00:00Z' THEN 2
+                WHEN issued_at < '2026-03-15T00:00:00Z' THEN 3
+                WHEN issued_at < '2027-03-15T00:00:00Z' THEN 4
+                WHEN issued_at < '2029-03-15T00:00:00Z' THEN 5
+                ELSE 6 END) FROM certinfo.certificates",
+    )
+    .await;
+    assert_eq!(regimes, 6);
+    let late = count(
+        &db,
+        "SELECT count(*) FROM certinfo.certificates WHERE issued_at > '2029-04-01T00:00:00Z'",
+    )
+    .await;
+    assert!(late > 0);
+    let after_as_of = count(
+        &db,
+        "SELECT (SELECT count(*) FROM certinfo.certificates WHERE issued_at > '2030-06-01T00:00:00Z')
+              + (SELECT count(*) FROM certinfo.applications WHERE submitted_at > '2030-06-01T00:00:00Z')
+              + (SELECT count(*) FROM certinfo.revocations WHERE revoked_at > '2030-06-01T00:00:00Z')",
+    )
+    .await;
+    assert_eq!(after_as_of, 0);
+}
+
+#[tokio::test]
+async fn addresses_cover_every_prefecture_and_designated_city_and_emails_recur() {
+    let (db, _) = seeded(&SeedOptions {
+        certificates: 20_000,
+        seed: 11,
+        ..SeedOptions::default()
+    })
+    .await;
+    let rows = db
+        .client
+        .query(
+            "SELECT postal_address FROM certinfo.subscribers WHERE postal_address IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let addresses: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let prefectures = [
+        "北海道",
+        "青森県",
+        "岩手県",
+        "宮城県",
+        "秋田県",
+        "山形県",
+        "福島県",
+        "茨城県",
+        "栃木県",
+        "群馬県",
+        "埼玉県",
+        "千葉県",
+        "東京都",
+        "神奈川県",
+        "新潟県",
+        "富山県",
+        "石川県",
+        "福井県",
+        "山梨県",
+        "長野県",
+        "岐阜県",
+        "静岡県",
+        "愛知県",
+        "三重県",
+        "滋賀県",
+        "京都府",
+        "大阪府",
+        "兵庫県",
+        "奈良県",
+        "和歌山県",
+        "鳥取県",
+        "島根県",
+        "岡山県",
+        "広島県",
+        "山口県",
+        "徳島県",
+        "香川県",
+        "愛媛県",
+        "高知県",
+        "福岡県",
+        "佐賀県",
+        "長崎県",
+        "熊本県",
+        "大分県",
+        "宮崎県",
+        "鹿児島県",
+        "沖縄県",
+    ];
+    let designated = [
+        "札幌市",
+        "仙台市",
+        "さいたま市",
+        "千葉市",
+        "横浜市",
+        "川崎市",
+        "相模原市",
+        "新潟市",
+        "静岡市",
+        "浜松市",
+        "名古屋市",
+        "京都市",
+        "大阪市",
+        "堺市",
+        "神戸市",
+        "岡山市",
+        "広島市",
+        "北九州市",
+        "福岡市",
+        "熊本市",
+    ];
+    for name in prefectures.iter().chain(&designated) {
+        assert!(
+            addresses.iter().any(|a| a.contains(name)),
+            "no address in {name}"
+        );
+    }
+    // Designated-city and Tokyo-ward addresses are mostly written without the prefecture.
+    let yokohama: Vec<&String> = addresses.iter().filter(|a| a.contains("横浜市")).collect();
+    let with_pref = yokohama
+        .iter()
+        .filter(|a| a.starts_with("神奈川県"))
+        .count();
+    assert!(
+        with_pref * 2 < yokohama.len(),
+        "{with_pref} of {}",
+        yokohama.len()
+    );
+    assert!(
+        addresses
+            .iter()
+            .any(|a| a.starts_with("港区") || a.starts_with("千代田区"))
+    );
+
+    // The subscriber's own e-mail comes back on applications, sometimes written differently.
+    let rows = db
+        .client
+        .query(
+            "SELECT s.email, a.applicant_email FROM certinfo.applications a
+               JOIN certinfo.subscribers s ON s.id = a.subscriber_id
+              WHERE s.email IS NOT NULL AND a.applicant_email IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let fold = |s: &str| {
+        let s: String = s.nfkc().collect::<String>().trim().to_lowercase();
+        s.trim_start_matches("mailto:").to_string()
+    };
+    let (mut same, mut rewritten) = (0, 0);
+    for r in &rows {
+        let (e, a): (String, String) = (r.get(0), r.get(1));
+        if fold(&e) == fold(&a) {
+            if e == a { same += 1 } else { rewritten += 1 }
+        }
+    }
+    assert!(
+        same > 100 && rewritten > 100,
+        "same {same}, rewritten {rewritten}"
+    );
+    let acme_contacts = count(
+        &db,
+        "SELECT count(*) FROM certinfo.acme_accounts WHERE contact_email ILIKE 'mailto:%'",
+    )
+    .await;
+    assert!(acme_contacts > 0);
+}
+
+#[tokio::test]
+async fn refuses_tables_that_already_have_rows() {
+    let opts = SeedOptions {
+        certificates: 50,
+        ..SeedOptions::default()
+    };
+    let (mut db, _) = seeded(&opts).await;
+    let err = seed(&mut db.client, &opts)
+        .await
+        .expect_err("second seed must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("certinfo.") && msg.contains("already has rows"),
+        "{msg}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM certinfo.certificates").await,
+        50
+    );
+}
+
+/// Load time for a large seed (release build):
+/// `CERTANON_SEED_ROWS=1000000 cargo test --release --test it seed::large_seed_timing -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn large_seed_timing() {
+    let rows = std::env::var("CERTANON_SEED_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut db = TestDb::reference().await;
+    let started = std::time::Instant::now();
+    let summary = seed(
+        &mut db.client,
+        &SeedOptions {
+            certificates: rows,
+            ..SeedOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    println!("seeded {summary:?} in {:.1?}", started.elapsed());
+    assert_eq!(summary.certificates, rows);
+}
