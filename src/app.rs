@@ -2,9 +2,15 @@
 //! calls the pipeline modules. Kept here so that `main.rs` only parses arguments.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use chrono::Utc;
+
+use crate::config::{self, Config};
 use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::run::{self, RunOptions};
+use crate::schedule::Schedule;
 
 /// Options that every command shares.
 #[derive(Debug, Default, Clone)]
@@ -43,18 +49,23 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
 }
 
-fn connect_options(global: &Global) -> Result<ConnectOptions> {
-    let url = match &global.database_url {
-        Some(url) => url.clone(),
-        None => std::env::var("CERTANON_DATABASE_URL").map_err(|_| {
-            Error::Usage("no database: pass --database-url or set CERTANON_DATABASE_URL".into())
-        })?,
-    };
-    Ok(ConnectOptions::plain(url))
+/// Connection settings from the config (when there is one) and the URL's sources.
+pub fn connect_options(global: &Global, config: Option<&Config>) -> Result<ConnectOptions> {
+    let url = config::resolve_database_url(global.database_url.as_deref(), config)?;
+    Ok(match config {
+        Some(c) => ConnectOptions {
+            url,
+            sslmode: c.database.sslmode,
+            ca_file: c.database.ca_file.clone(),
+            connect_timeout: Duration::from_secs(c.database.connect_timeout_secs),
+        },
+        None => ConnectOptions::plain(url),
+    })
 }
 
 pub fn db_init(global: &Global, reference_schema: bool) -> Result<()> {
-    let opts = connect_options(global)?;
+    let config = Config::load_optional(global.config.as_deref())?;
+    let opts = connect_options(global, config.as_ref())?;
     runtime()?.block_on(async {
         let mut client = db::connect(&opts).await?;
         let report = db::init(&mut client, reference_schema).await?;
@@ -72,11 +83,133 @@ pub fn db_init(global: &Global, reference_schema: bool) -> Result<()> {
 }
 
 pub fn seed(global: &Global, rows: u64, seed: u64) -> Result<()> {
-    let _ = (global, rows, seed);
-    Err(Error::Other("seed: not built yet".into()))
+    let config = Config::load_optional(global.config.as_deref())?;
+    let opts = connect_options(global, config.as_ref())?;
+    runtime()?.block_on(async {
+        let mut client = db::connect(&opts).await?;
+        let options = crate::seed::SeedOptions {
+            certificates: rows,
+            seed,
+            ..Default::default()
+        };
+        let summary = crate::seed::seed(&mut client, &options).await?;
+        println!("{summary:?}");
+        Ok(())
+    })
 }
 
-pub fn demo(global: &Global, rows: u64, dir: &Path) -> Result<()> {
-    let _ = global;
+pub fn run(global: &Global, opts: &RunOptions) -> Result<()> {
+    let config = Config::load(global.config.as_deref())?;
+    let connect = connect_options(global, Some(&config))?;
+    let reports = runtime()?.block_on(run::run_once(&config, &connect, opts))?;
+    run::check_reports(&reports)
+}
+
+pub fn status(global: &Global) -> Result<()> {
+    let config = Config::load(global.config.as_deref())?;
+    let connect = connect_options(global, Some(&config))?;
+    let now = Utc::now();
+    let lines = runtime()?.block_on(async {
+        let client = db::connect(&connect).await?;
+        let mut lines = Vec::new();
+        for task in config.tasks.values() {
+            let s = crate::ledger::task_status(&client, &task.name).await?;
+            let next = match s.last_success_at {
+                None => "now (never succeeded)".to_string(),
+                Some(last) => match task.schedule.next_after(last) {
+                    Some(t) if t <= now => format!("now (fired {})", t.to_rfc3339()),
+                    Some(t) => t.to_rfc3339(),
+                    None => "never".to_string(),
+                },
+            };
+            let fmt =
+                |t: Option<chrono::DateTime<Utc>>| t.map_or("-".to_string(), |t| t.to_rfc3339());
+            lines.push(format!(
+                "{:<24} {:<17} {:<26} {:<26} {:<8} {}",
+                task.name,
+                task.kind.as_str(),
+                fmt(s.last_success_at),
+                fmt(s.last_attempt_at),
+                s.last_outcome.as_deref().unwrap_or("-"),
+                next
+            ));
+        }
+        Ok::<_, Error>(lines)
+    })?;
+    println!(
+        "{:<24} {:<17} {:<26} {:<26} {:<8} next due",
+        "task", "kind", "last success", "last attempt", "outcome"
+    );
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub fn keygen(out: Option<&Path>) -> Result<()> {
+    let out = out.unwrap_or(Path::new("hmac-key"));
+    crate::pseudonymize::keygen(out)?;
+    eprintln!("wrote a new 32-byte key to {} (mode 0600)", out.display());
+    Ok(())
+}
+
+pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
+    let tz = Config::load_optional(global.config.as_deref())
+        .ok()
+        .flatten()
+        .and_then(|c| c.time_zone);
+    let schedule = Schedule::parse(expr, tz)
+        .map_err(|e| Error::config("schedule", format!("{expr:?}: {e}")))?;
+    for t in schedule.upcoming(Utc::now(), count) {
+        match tz {
+            Some(tz) => println!("{}", t.with_timezone(&tz).to_rfc3339()),
+            None => println!("{}", t.to_rfc3339()),
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(dir: &Path) -> Result<()> {
+    let report = crate::verify::verify(dir)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// Stays up and runs due tasks when their schedules fire; stops cleanly on SIGTERM or SIGINT,
+/// abandoning a running task (its export is never published half-written).
+pub fn daemon(global: &Global) -> Result<()> {
+    let config = Config::load(global.config.as_deref())?;
+    let connect = connect_options(global, Some(&config))?;
+    runtime()?.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| Error::Other(format!("SIGTERM handler: {e}")))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Other(format!("SIGINT handler: {e}")))?;
+        tracing::info!(tasks = config.tasks.len(), "daemon started");
+        loop {
+            let opts = RunOptions::default();
+            tokio::select! {
+                result = run::run_once(&config, &connect, &opts) => match result {
+                    Ok(reports) => { let _ = run::check_reports(&reports); }
+                    Err(e @ Error::Locked(_)) => tracing::warn!("{e}"),
+                    Err(e) if e.exit_code() == crate::error::exit::CONFIG => return Err(e),
+                    Err(e) => tracing::error!("{e}"),
+                },
+                _ = term.recv() => { tracing::info!("SIGTERM: abandoning the running task"); return Ok(()); }
+                _ = int.recv() => { tracing::info!("SIGINT: abandoning the running task"); return Ok(()); }
+            }
+            let now = Utc::now();
+            let next = config.tasks.values().filter_map(|t| t.schedule.next_after(now)).min();
+            let wait = next.map_or(Duration::from_secs(3600), |t| (t - now).to_std().unwrap_or_default());
+            tracing::info!(next = %next.map_or("-".into(), |t| t.to_rfc3339()), "sleeping");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); return Ok(()); }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); return Ok(()); }
+            }
+        }
+    })
+}
+
+pub fn demo(rows: u64, dir: &Path) -> Result<()> {
     crate::demo::demo(rows, dir)
 }

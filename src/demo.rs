@@ -1,15 +1,64 @@
-//! `certanon demo`: the main job on an embedded default cluster with synthetic data.
+//! `certanon demo`: the main job on an embedded default. Starts a throwaway PostgreSQL cluster,
+//! installs the reference schema, seeds synthetic data, runs every task once (research
+//! extract, aggregate statistics, retention in report mode), verifies the exports, prints where
+//! they are, and stops the cluster.
 
 use std::path::Path;
 
 use crate::cluster::Cluster;
+use crate::config::Config;
 use crate::db::{self, ConnectOptions};
-use crate::error::{DbContext, Result};
+use crate::error::{DbContext, IoContext, Result};
+use crate::run::{self, RunOptions};
+
+/// The demo's configuration: the same keys a deployment uses.
+fn demo_config(key_file: &Path, export_root: &Path) -> String {
+    format!(
+        r#"[keys]
+hmac_key_file = "{key}"
+key_id = "demo"
+
+[export]
+root = "{root}"
+
+[privacy]
+k = 5
+max_suppression = 0.05
+
+[tasks.research_extract]
+kind = "research_extract"
+mode = "anonymous"
+schedule = "0 3 1 */3 *"
+
+[tasks.monthly_statistics]
+kind = "aggregates"
+schedule = "30 2 1 * *"
+retain_exports = "400 days"
+
+[tasks.retention]
+kind = "retention"
+schedule = "0 4 * * 0"
+personal_data_after_expiry = "7 years"
+mode = "report"
+"#,
+        key = key_file.display(),
+        root = export_root.display()
+    )
+}
 
 pub fn demo(rows: u64, dir: &Path) -> Result<()> {
-    let _ = (rows, dir);
+    std::fs::create_dir_all(dir).at(dir)?;
+    let dir = dir.canonicalize().at(dir)?;
+    let secrets = tempfile::tempdir().at(std::env::temp_dir())?;
+    let key_file = secrets.path().join("hmac-key");
+    crate::pseudonymize::keygen(&key_file)?;
+    let config_path = secrets.path().join("certanon-demo.toml");
+    let config = Config::from_str(&demo_config(&key_file, &dir), &config_path)?;
+
+    tracing::info!("starting a throwaway PostgreSQL cluster");
     let cluster = Cluster::start(None)?;
-    crate::app::runtime()?.block_on(async {
+    let connect = ConnectOptions::plain(cluster.connection_string("certanon_demo"));
+    let reports = crate::app::runtime()?.block_on(async {
         let admin = db::connect(&ConnectOptions::plain(
             cluster.connection_string("postgres"),
         ))
@@ -18,12 +67,52 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
             .batch_execute("CREATE DATABASE certanon_demo")
             .await
             .during("creating the demo database")?;
-        let mut client = db::connect(&ConnectOptions::plain(
-            cluster.connection_string("certanon_demo"),
-        ))
-        .await?;
+        let mut client = db::connect(&connect).await?;
         db::init(&mut client, true).await?;
-        tracing::info!("demo database ready at {}", cluster.socket_dir().display());
-        Ok(())
-    })
+        tracing::info!(certificates = rows, "seeding synthetic data");
+        let options = crate::seed::SeedOptions {
+            certificates: rows,
+            ..Default::default()
+        };
+        crate::seed::seed(&mut client, &options).await?;
+        run::run_once(
+            &config,
+            &connect,
+            &RunOptions {
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await
+    })?;
+
+    println!("certanon demo: {rows} synthetic certificates, every task run once\n");
+    for r in &reports {
+        let s = &r.stats;
+        println!("{} ({}): {}", r.task, r.kind, r.outcome.as_str());
+        if let Some(e) = &r.error {
+            println!("  error: {e}");
+        }
+        println!(
+            "  rows read {}, written {}, suppressed rows {}, suppressed cells {}, {:.1} s",
+            s.rows_read,
+            s.rows_written,
+            s.rows_suppressed,
+            s.cells_suppressed,
+            r.duration.as_secs_f64()
+        );
+        if let Some(dir) = &s.export_dir {
+            let verdict = match crate::verify::verify(Path::new(dir)) {
+                Ok(_) => "verify: ok".to_string(),
+                Err(e) => format!("verify: {e}"),
+            };
+            println!("  export: {dir}\n  {verdict}");
+        }
+        if r.kind == "retention" {
+            println!("  report: {}", s.details);
+        }
+    }
+    println!("\nRe-check an export any time with: certanon verify <export dir>");
+    drop(cluster);
+    run::check_reports(&reports)
 }

@@ -1,1 +1,386 @@
-//! The research extract: spills pseudonymized rows, applies the privacy gate's levels and writes the sorted CSV.
+//! The research extract: spills each pseudonymized row to disk during the scan, lets the
+//! privacy gate choose generalization levels from the class counts, then writes the released
+//! rows, generalized and sorted by certificate pseudonym, to `research_extract.csv`.
+//!
+//! Memory holds only the histogram of finest quasi-identifier combinations (small) and one
+//! spill bucket at a time: rows go to 256 bucket files by the first characters of their
+//! certificate pseudonym, so sorting one bucket at a time yields a sorted file.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::error::{Error, IoContext, Result};
+use crate::export::Export;
+use crate::generalize::Quasi;
+use crate::privacy_gate::{self, Choice, Dimension};
+use crate::pseudonymize::write_raw;
+use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SPILL_BYTES, Spilled};
+
+pub const FILE_NAME: &str = "research_extract.csv";
+const BUCKETS: usize = 256;
+
+/// Rows of the extract waiting for the privacy gate.
+pub struct ExtractSpill {
+    dir: tempfile::TempDir,
+    buckets: Vec<BufWriter<File>>,
+    hist: HashMap<[u16; NQI], u64>,
+    rows: u64,
+    scratch: Vec<u8>,
+}
+
+/// What the extract released, for the manifest, the ledger and the summary.
+#[derive(Debug, Clone)]
+pub struct ExtractFacts {
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_suppressed: u64,
+    pub achieved_k: u64,
+    pub levels: Vec<(String, String)>,
+}
+
+impl ExtractSpill {
+    /// Spill files live in a hidden `.tmp-spill-*` directory under `parent`, which the next run
+    /// removes if this one crashes.
+    pub fn new(parent: &Path) -> Result<ExtractSpill> {
+        std::fs::create_dir_all(parent).at(parent)?;
+        let dir = tempfile::Builder::new()
+            .prefix(".tmp-spill-")
+            .tempdir_in(parent)
+            .at(parent)?;
+        let buckets = (0..BUCKETS)
+            .map(|b| {
+                let path = dir.path().join(format!("{b:03}"));
+                File::create(&path)
+                    .map(|f| BufWriter::with_capacity(64 * 1024, f))
+                    .at(&path)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ExtractSpill {
+            dir,
+            buckets,
+            hist: HashMap::new(),
+            rows: 0,
+            scratch: Vec::with_capacity(SPILL_BYTES),
+        })
+    }
+
+    pub fn add(&mut self, r: &Record) -> Result<()> {
+        *self.hist.entry(r.qi).or_insert(0) += 1;
+        self.rows += 1;
+        self.scratch.clear();
+        r.spill(&mut self.scratch);
+        let b = bucket(&r.pseudonyms[CERTIFICATE]);
+        self.buckets[b].write_all(&self.scratch).at(self.dir.path())
+    }
+
+    /// Number of rows spilled so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Chooses levels and, unless `dry_run`, writes the released rows into `export`.
+    pub fn finish(
+        mut self,
+        export: Option<&mut Export>,
+        key_id: &str,
+        k: u64,
+        max_suppression: f64,
+    ) -> Result<(ExtractFacts, serde_json::Value)> {
+        for (i, b) in self.buckets.iter_mut().enumerate() {
+            b.flush().at(self.dir.path().join(format!("{i:03}")))?;
+        }
+        self.buckets.clear();
+        let dims = dimensions();
+        let hist: HashMap<Vec<u16>, u64> =
+            self.hist.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
+        let choice = privacy_gate::choose_levels(&hist, &dims, k, max_suppression)?;
+        let facts = facts(&choice, self.rows);
+        tracing::info!(
+            rows = self.rows,
+            suppressed = choice.suppressed_rows,
+            achieved_k = choice.achieved_k,
+            levels = %facts.levels.iter().map(|(q, l)| format!("{q}={l}")).collect::<Vec<_>>().join(","),
+            "k-anonymity levels chosen"
+        );
+        let privacy = json!({
+            "kind": "microdata",
+            "k": k,
+            "quasi_identifiers": Quasi::ALL.iter().map(|q| q.name()).collect::<Vec<_>>(),
+            "pseudonym_columns": PSEUDONYM_COLUMNS.iter().map(|(name, ..)| *name).collect::<Vec<_>>(),
+            "levels": facts.levels.iter().map(|(q, l)| (q.clone(), json!(l))).collect::<serde_json::Map<_, _>>(),
+            "achieved_k": choice.achieved_k,
+            "rows_in": self.rows,
+            "rows_released": facts.rows_written,
+            "rows_suppressed": choice.suppressed_rows,
+            "information_loss": choice.loss,
+        });
+        if let Some(export) = export {
+            let release = privacy_gate::released_classes(&hist, &dims, &choice.levels, k)?;
+            let written = self.write(export, key_id, &choice.levels, &release)?;
+            if written != facts.rows_written {
+                return Err(Error::Other(format!(
+                    "research extract: wrote {written} rows, the privacy gate released {}",
+                    facts.rows_written
+                )));
+            }
+        }
+        Ok((facts, privacy))
+    }
+
+    fn write(
+        &self,
+        export: &mut Export,
+        key_id: &str,
+        levels: &[u8],
+        release: &privacy_gate::Release,
+    ) -> Result<u64> {
+        let header: Vec<&str> = PSEUDONYM_COLUMNS
+            .iter()
+            .map(|(name, ..)| *name)
+            .chain(Quasi::ALL.iter().map(|q| q.name()))
+            .collect();
+        let mut csv = export.csv(FILE_NAME, &header)?;
+        let mut labels: Vec<HashMap<u16, String>> = vec![HashMap::new(); NQI];
+        let mut buf = Vec::new();
+        let mut fields: Vec<String> = vec![String::new(); header.len()];
+        // Bucket numbers follow the order of the published pseudonyms (see `bucket`).
+        for b in 0..BUCKETS {
+            let path = self.dir.path().join(format!("{b:03}"));
+            buf.clear();
+            File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut buf))
+                .at(&path)?;
+            let mut rows: Vec<(String, Spilled)> = buf
+                .chunks_exact(SPILL_BYTES)
+                .map(Spilled::read)
+                .filter(|s| release.is_released(&s.qi))
+                .map(|s| {
+                    let mut key = String::with_capacity(40);
+                    format_pseudonym(key_id, &s.pseudonyms[CERTIFICATE], &mut key);
+                    (key, s)
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (cert, s) in rows {
+                fields[0] = cert;
+                for (i, p) in s.pseudonyms.iter().enumerate().skip(1) {
+                    fields[i].clear();
+                    format_pseudonym(key_id, p, &mut fields[i]);
+                }
+                for (d, q) in Quasi::ALL.iter().enumerate() {
+                    let code = q.generalize(s.qi[d], levels[d]);
+                    let label = labels[d]
+                        .entry(code)
+                        .or_insert_with(|| q.label(code, levels[d]));
+                    fields[PSEUDONYM_COLUMNS.len() + d].clone_from(label);
+                }
+                csv.write(fields.iter())?;
+            }
+        }
+        let entry = csv.finish()?;
+        let written = entry.rows.unwrap_or(0);
+        export.add(entry);
+        Ok(written)
+    }
+}
+
+/// The gate's view of the quasi-identifiers.
+fn dimensions() -> Vec<Dimension> {
+    Quasi::ALL
+        .iter()
+        .map(|&q| {
+            Dimension::new(q.name(), q.levels().len() as u8, move |code, level| {
+                q.generalize(code, level)
+            })
+        })
+        .collect()
+}
+
+fn facts(choice: &Choice, rows: u64) -> ExtractFacts {
+    ExtractFacts {
+        rows_read: rows,
+        rows_written: rows - choice.suppressed_rows,
+        rows_suppressed: choice.suppressed_rows,
+        achieved_k: choice.achieved_k,
+        levels: Quasi::ALL
+            .iter()
+            .zip(&choice.levels)
+            .map(|(q, &l)| (q.name().to_string(), q.levels()[usize::from(l)].to_string()))
+            .collect(),
+    }
+}
+
+fn format_pseudonym(key_id: &str, p: &Pseudo, out: &mut String) {
+    match p {
+        Pseudo::Null => {}
+        Pseudo::Erased => out.push_str("erased"),
+        Pseudo::Value(raw) => write_raw(key_id, raw, out),
+    }
+}
+
+/// Bucket of a row: the rank, in ASCII order, of the first base32 character of its certificate
+/// pseudonym and the top of the second, so bucket order is the order of the published strings.
+fn bucket(p: &Pseudo) -> usize {
+    let Pseudo::Value(raw) = p else { return 0 };
+    // RFC 4648 lower-case: values 0..=25 are 'a'..'z', 26..=31 are '2'..'7', which sort first.
+    let rank = |v: u8| if v >= 26 { v - 26 } else { v + 6 } as usize;
+    let c0 = raw[0] >> 3;
+    let c1 = ((raw[0] & 0x07) << 2) | (raw[1] >> 6);
+    rank(c0) * 8 + rank(c1) / 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn bucket_order_is_pseudonym_order(a: [u8; 16], b: [u8; 16]) {
+            let (mut sa, mut sb) = (String::new(), String::new());
+            write_raw("k", &a, &mut sa);
+            write_raw("k", &b, &mut sb);
+            let (ba, bb) = (bucket(&Pseudo::Value(a)), bucket(&Pseudo::Value(b)));
+            prop_assert!(ba < BUCKETS);
+            if ba < bb {
+                prop_assert!(sa < sb);
+            }
+        }
+    }
+}
+
+/// The public notice an anonymous release carries (APPI: the items the data holds and how it
+/// was processed).
+pub const NOTICE: &str = "PUBLIC_NOTICE.md";
+
+/// DATA_DICTIONARY.md for the research extract: every column, its meaning and the rule it meets.
+pub fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
+    let mut out = format!(
+        "# Research extract: data dictionary\n\n\
+         One row per certificate in the source snapshot, {} rows released, {} suppressed by the \
+         k-anonymity gate. Release mode: `{mode}`. Rows are sorted by `certificate`.\n\n\
+         Pseudonyms are `<key id>_<26 base32 characters>`: the first 128 bits of \
+         HMAC-SHA256(key, class 0x1f normalized value). Equal pseudonyms mean equal normalized \
+         values of the same class within this release; they cannot be reversed without the key. \
+         `erased` means the subject's personal data was erased under the retention policy; an \
+         empty field means the source had no value.\n\n\
+         | column | type | meaning | privacy rule |\n|---|---|---|---|\n",
+        facts.rows_written, facts.rows_suppressed
+    );
+    let pseudonym_meaning = [
+        (
+            "certificate",
+            "the certificate (its row id)",
+            "linking code replaced by a keyed pseudonym; serial numbers and DER are not released",
+        ),
+        (
+            "subscriber",
+            "the subscriber (its row id)",
+            "linking code replaced by a keyed pseudonym",
+        ),
+        (
+            "subscriber_email",
+            "the subscriber's e-mail address, lower-cased",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "subscriber_phone",
+            "the subscriber's phone number in E.164",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "person_name",
+            "the subscriber's person name, spaces folded",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "organization",
+            "the subscriber's organization name",
+            "identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "applicant_email",
+            "the applicant's e-mail (same pseudonym as the same address elsewhere)",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "approver_email",
+            "the domain-validation approver's e-mail",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+        (
+            "acme_account",
+            "the ACME account (its row id)",
+            "linking code replaced by a keyed pseudonym",
+        ),
+        (
+            "acme_contact",
+            "the ACME account's contact e-mail",
+            "direct identifier replaced by a keyed pseudonym",
+        ),
+    ];
+    for (name, meaning, rule) in pseudonym_meaning {
+        out.push_str(&format!("| `{name}` | pseudonym | {meaning} | {rule} |\n"));
+    }
+    for (q, (_, level)) in Quasi::ALL.iter().zip(&facts.levels) {
+        let meaning = match q {
+            Quasi::SubscriberKind => "individual or organization",
+            Quasi::Region => {
+                "where the subscriber is: two-digit JIS X 0401 prefecture code, ISO 3166 country code abroad, or a coarser level; the postal address itself is not released"
+            }
+            Quasi::Channel => "how the certificate was ordered: operator, acme, other",
+            Quasi::ValidationType => "DV or OV",
+            Quasi::Issued => {
+                "when the certificate was issued (month, quarter or year; exact times are not released)"
+            }
+            Quasi::Validity => {
+                "validity period bucket on the CA/Browser Forum limits (<=47d, <=100d, <=200d, <=398d, >398d)"
+            }
+            Quasi::KeyType => "public key algorithm and size",
+            Quasi::DomainClass => {
+                "class of the common name's domain (co.jp, ac.jp, go.jp, or.jp, ne.jp, gr.jp, ed.jp, lg.jp, general.jp, prefecture.jp, other); the name itself is not released"
+            }
+            Quasi::Revocation => "not_revoked or the RFC 5280 revocation reason",
+        };
+        out.push_str(&format!(
+            "| `{}` | text | {meaning}; released at level `{level}` | quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {} rows (k-anonymity) |\n",
+            q.name(),
+            facts.achieved_k.max(1),
+        ));
+    }
+    out.push_str(
+        "\nNot released at all: serial numbers, DER, exact timestamps, full domain names, \
+         postal addresses and codes, phone and e-mail values, kana readings, row ids.\n",
+    );
+    out
+}
+
+/// PUBLIC_NOTICE.md of an anonymous release.
+pub fn public_notice(facts: &ExtractFacts) -> String {
+    format!(
+        "# Public notice: anonymously processed information\n\n\
+         This release holds anonymously processed information (匿名加工情報) made from the \
+         certificate authority's certificate information.\n\n\
+         Items released: certificate and subscriber pseudonyms, pseudonyms of e-mail addresses, \
+         phone numbers, person and organization names; subscriber kind; region; order channel; \
+         validation type; month of issue; validity bucket; key type; domain class; revocation \
+         reason.\n\n\
+         How it was processed: names, e-mail addresses, phone numbers and ACME contacts were \
+         replaced by pseudonyms computed with a random key drawn for this release only and \
+         never stored, so they link to nothing outside this release; row ids, serial numbers, \
+         DER, exact times and domain names were removed; addresses were reduced to a region, \
+         times to {}; every combination of the released attributes occurs in at least {} rows \
+         ({} rows that would have been rare were removed).\n",
+        facts
+            .levels
+            .iter()
+            .find(|(q, _)| q == "issued")
+            .map_or("months", |(_, l)| l.as_str()),
+        facts.achieved_k,
+        facts.rows_suppressed
+    )
+}

@@ -77,6 +77,54 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Run the tasks that are due (or those named)
+    #[command(
+        after_help = "Examples:\n  certanon run\n  certanon run --task research_extract --force\n  \
+        certanon run --task retention --dry-run"
+    )]
+    Run {
+        /// Run only this task (repeatable)
+        #[arg(long = "task", value_name = "NAME")]
+        tasks: Vec<String>,
+        /// Ignore schedules: run the tasks now
+        #[arg(long)]
+        force: bool,
+        /// Read and report (rows, suppression, what retention would do); write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Last runs and next due time of every task
+    Status,
+    /// Re-check an export: checksums, k, suppression, no identifiers
+    Verify {
+        /// The export directory (<export root>/<task>/<run id>)
+        dir: PathBuf,
+    },
+    /// Write a new random key file with mode 0600 (refuses to overwrite)
+    Keygen {
+        /// Where to write it [default: ./hmac-key]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Schedules
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+    /// Stay up and run tasks when their schedules fire; stop cleanly on SIGTERM
+    Daemon,
+}
+
+#[derive(Subcommand)]
+enum ScheduleCommand {
+    /// Print the next fire times of a crontab(5) expression (UTC unless the config names a zone)
+    #[command(after_help = "Example:\n  certanon schedule next '0 3 1 */3 *' --count 4")]
+    Next {
+        /// Five fields: minute hour day-of-month month day-of-week, or @daily etc.
+        expr: String,
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,11 +165,30 @@ fn main() -> ExitCode {
         database_url: cli.database_url,
     };
     let result = match cli.command {
-        Command::Demo { rows, dir } => app::demo(&global, rows, &dir),
+        Command::Demo { rows, dir } => app::demo(rows, &dir),
         Command::Db {
             command: DbCommand::Init(args),
         } => app::db_init(&global, args.reference_schema),
         Command::Seed { rows, seed } => app::seed(&global, rows, seed),
+        Command::Run {
+            tasks,
+            force,
+            dry_run,
+        } => app::run(
+            &global,
+            &certanon::run::RunOptions {
+                tasks,
+                force,
+                dry_run,
+            },
+        ),
+        Command::Status => app::status(&global),
+        Command::Verify { dir } => app::verify(&dir),
+        Command::Keygen { out } => app::keygen(out.as_deref()),
+        Command::Schedule {
+            command: ScheduleCommand::Next { expr, count },
+        } => app::schedule_next(&global, &expr, count),
+        Command::Daemon => app::daemon(&global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

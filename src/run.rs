@@ -1,1 +1,640 @@
-//! Runs tasks: decides what is due, holds the advisory lock, records outcomes; also the daemon loop.
+//! Runs tasks: decides what is due, holds the advisory lock, scans once per pseudonymization
+//! key for all exporting tasks, publishes their exports and records every outcome in the
+//! ledger; also the daemon loop. A task's failure is recorded and the others go on; the run
+//! exits non-zero at the end.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use tokio_postgres::Client;
+
+use crate::aggregate::Aggregates;
+use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
+use crate::db::{self, ConnectOptions};
+use crate::error::{DbContext, Error, Result};
+use crate::export::{Export, Manifest, PolicyFacts};
+use crate::extract::ExtractSpill;
+use crate::ledger::{self, Outcome, RunStats};
+use crate::pseudonymize::{Key, Pseudonymizer};
+use crate::record::Record;
+use crate::source::{Batch, Snapshot};
+use crate::{policy, privacy_gate, retention};
+
+/// Session-level advisory lock key: "certanon" in ASCII.
+const LOCK_KEY: i64 = 0x6365_7274_616e_6f6e;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Tasks named on the command line; all configured tasks when empty.
+    pub tasks: Vec<String>,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+/// How one task ended, for the summary line and the exit code.
+#[derive(Debug, Clone)]
+pub struct TaskReport {
+    pub task: String,
+    pub kind: &'static str,
+    pub run_id: String,
+    pub outcome: Outcome,
+    pub stats: RunStats,
+    pub files: usize,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+/// One `certanon run`: lock, check the contract, run what is due, record, unlock.
+pub async fn run_once(
+    config: &Config,
+    connect: &ConnectOptions,
+    opts: &RunOptions,
+) -> Result<Vec<TaskReport>> {
+    let mut lock = db::connect(connect).await?;
+    acquire_lock(&lock).await?;
+    require_bookkeeping(&lock).await?;
+    policy::check_contract(&lock).await?;
+    let now = Utc::now();
+    let tasks = due_tasks(config, &lock, opts, now).await?;
+    if tasks.is_empty() {
+        tracing::info!("no task is due");
+        return Ok(Vec::new());
+    }
+    let mut reports = Vec::new();
+    for group in scan_groups(&tasks) {
+        reports.extend(run_scan_group(config, connect, &lock, &group, opts.dry_run).await);
+    }
+    for task in tasks
+        .iter()
+        .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
+    {
+        reports.push(run_retention(config, &mut lock, task, opts.dry_run).await);
+    }
+    for r in &reports {
+        log_summary(r);
+    }
+    Ok(reports)
+}
+
+/// Turns the reports into the run's result: an error naming the failed tasks, if any.
+pub fn check_reports(reports: &[TaskReport]) -> Result<()> {
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failure)
+        .map(|r| r.task.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::TasksFailed {
+            failed: failed.len(),
+            total: reports.len(),
+            names: failed.join(", "),
+        })
+    }
+}
+
+async fn acquire_lock(client: &Client) -> Result<()> {
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .await
+        .during("taking the run lock")?
+        .get(0);
+    if got {
+        Ok(())
+    } else {
+        Err(Error::Locked(format!(
+            "PostgreSQL advisory lock {LOCK_KEY:#x}"
+        )))
+    }
+}
+
+async fn require_bookkeeping(client: &Client) -> Result<()> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('certanon.schema_version') IS NOT NULL AND \
+                    to_regclass('certanon.runs') IS NOT NULL",
+            &[],
+        )
+        .await
+        .during("looking for the bookkeeping schema")?;
+    if row.get::<_, bool>(0) {
+        Ok(())
+    } else {
+        Err(Error::Contract(
+            "the bookkeeping schema `certanon` is not installed: run `certanon db init`".into(),
+        ))
+    }
+}
+
+/// The tasks to run now: those named (all must exist), else all; without `force`, only those
+/// whose schedule fired since their last success (once, however many fires were missed).
+async fn due_tasks<'c>(
+    config: &'c Config,
+    client: &Client,
+    opts: &RunOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'c TaskConfig>> {
+    for name in &opts.tasks {
+        if !config.tasks.contains_key(name) {
+            let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "no task named {name:?} in {} (tasks: {})",
+                config.path.display(),
+                known.join(", ")
+            )));
+        }
+    }
+    let mut due = Vec::new();
+    for task in config.tasks.values() {
+        if !opts.tasks.is_empty() && !opts.tasks.contains(&task.name) {
+            continue;
+        }
+        let last = ledger::last_success(client, &task.name).await?;
+        if opts.force || task.schedule.is_due(last, now) {
+            due.push(task);
+        } else {
+            tracing::debug!(task = %task.name, "not due");
+        }
+    }
+    Ok(due)
+}
+
+/// Exporting tasks grouped by the scan that serves them: the first research extract's scan
+/// also feeds every aggregates task (they publish no pseudonyms, so any key serves them);
+/// further extracts need their own key and so their own scan.
+fn scan_groups<'c>(tasks: &[&'c TaskConfig]) -> Vec<Vec<&'c TaskConfig>> {
+    let extracts: Vec<_> = tasks
+        .iter()
+        .copied()
+        .filter(|t| matches!(t.kind, TaskKind::ResearchExtract { .. }))
+        .collect();
+    let aggregates: Vec<_> = tasks
+        .iter()
+        .copied()
+        .filter(|t| matches!(t.kind, TaskKind::Aggregates))
+        .collect();
+    let mut groups: Vec<Vec<&TaskConfig>> = extracts.iter().map(|t| vec![*t]).collect();
+    match groups.first_mut() {
+        Some(first) => first.extend(aggregates),
+        None if !aggregates.is_empty() => groups.push(aggregates),
+        None => {}
+    }
+    groups
+}
+
+/// The key a group's scan pseudonymizes with: a research extract's (managed, per recipient, or
+/// a fresh one for an anonymous release), or a throwaway key when only aggregates run.
+fn group_key(config: &Config, group: &[&TaskConfig], run_id: &str) -> Result<(Key, &'static str)> {
+    let release_key_id = || {
+        format!(
+            "anon-{}",
+            run_id
+                .to_ascii_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        )
+    };
+    match group.iter().find_map(|t| match &t.kind {
+        TaskKind::ResearchExtract { mode, recipient } => Some((mode, recipient)),
+        _ => None,
+    }) {
+        Some((ReleaseMode::Anonymous, _)) => Ok((Key::random(&release_key_id())?, "anonymous")),
+        Some((ReleaseMode::Pseudonymous, recipient)) => {
+            let key = Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?;
+            Ok(match recipient {
+                Some(r) => (key.for_recipient(r), "pseudonymous"),
+                None => (key, "pseudonymous"),
+            })
+        }
+        None => Ok((Key::random(&release_key_id())?, "aggregates")),
+    }
+}
+
+async fn run_scan_group(
+    config: &Config,
+    connect: &ConnectOptions,
+    ledger: &Client,
+    group: &[&TaskConfig],
+    dry_run: bool,
+) -> Vec<TaskReport> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let run_ids: Vec<String> = group.iter().map(|_| ledger::new_run_id(started)).collect();
+    let mut reports: Vec<TaskReport> = group
+        .iter()
+        .zip(&run_ids)
+        .map(|(t, id)| TaskReport {
+            task: t.name.clone(),
+            kind: t.kind.as_str(),
+            run_id: id.clone(),
+            outcome: if dry_run {
+                Outcome::DryRun
+            } else {
+                Outcome::Success
+            },
+            stats: RunStats::default(),
+            files: 0,
+            duration: Duration::ZERO,
+            error: None,
+        })
+        .collect();
+    if !dry_run {
+        for (t, id) in group.iter().zip(&run_ids) {
+            if let Err(e) = ledger::start_run(
+                ledger,
+                id,
+                &t.name,
+                t.kind.as_str(),
+                false,
+                &config.sha256,
+                started,
+            )
+            .await
+            {
+                return fail_all(reports, &e, clock);
+            }
+        }
+    }
+    let result = scan_and_publish(
+        config,
+        connect,
+        group,
+        &run_ids,
+        dry_run,
+        started,
+        &mut reports,
+    )
+    .await;
+    if let Err(e) = &result {
+        reports = fail_all(reports, e, clock);
+    }
+    for r in &mut reports {
+        if r.duration.is_zero() {
+            r.duration = clock.elapsed();
+        }
+        if !dry_run {
+            if let Err(e) = ledger::finish_run(
+                ledger,
+                &r.run_id,
+                &r.task,
+                r.outcome,
+                &r.stats,
+                r.error.as_deref(),
+                started,
+            )
+            .await
+            {
+                tracing::error!(task = %r.task, "{e}");
+                r.outcome = Outcome::Failure;
+            }
+        }
+    }
+    reports
+}
+
+fn fail_all(mut reports: Vec<TaskReport>, e: &Error, clock: Instant) -> Vec<TaskReport> {
+    for r in &mut reports {
+        r.outcome = Outcome::Failure;
+        r.error = Some(e.to_string());
+        r.duration = clock.elapsed();
+    }
+    reports
+}
+
+async fn scan_and_publish(
+    config: &Config,
+    connect: &ConnectOptions,
+    group: &[&TaskConfig],
+    run_ids: &[String],
+    dry_run: bool,
+    started: DateTime<Utc>,
+    reports: &mut [TaskReport],
+) -> Result<()> {
+    let (key, mode) = group_key(config, group, &run_ids[0])?;
+    let pseudonymizer = Pseudonymizer::new(&key);
+    drop(key);
+    let root = &config.export.root;
+    let extract_task = group
+        .iter()
+        .position(|t| matches!(t.kind, TaskKind::ResearchExtract { .. }));
+    let spill_parent = root.join(group[extract_task.unwrap_or(0)].name.as_str());
+    let sinks = Sinks {
+        extract: extract_task
+            .map(|_| ExtractSpill::new(&spill_parent))
+            .transpose()?,
+        aggregates: group
+            .iter()
+            .any(|t| matches!(t.kind, TaskKind::Aggregates))
+            .then(|| Aggregates::new(&spill_parent, started))
+            .transpose()?,
+    };
+    let mut client = db::connect(connect).await?;
+    let snapshot = Snapshot::begin(&mut client).await?;
+    let (rows, sinks) = scan(&snapshot, pseudonymizer.clone(), sinks).await?;
+    snapshot.tx.commit().await.during("closing the snapshot")?;
+    let k = u64::from(config.privacy.k);
+    let policy = |key_id: &str, mode: &str| PolicyFacts {
+        k,
+        max_suppression: config.privacy.max_suppression,
+        key_id: key_id.to_string(),
+        mode: mode.to_string(),
+        config_sha256: config.sha256.clone(),
+    };
+    let Sinks {
+        extract,
+        aggregates,
+    } = sinks;
+    let published = aggregates
+        .map(|a| a.finish())
+        .transpose()?
+        .map(|tables| privacy_gate::suppress_tables(&tables, k));
+    for (i, task) in group.iter().enumerate() {
+        let report = &mut reports[i];
+        report.stats.rows_read = rows;
+        report.stats.snapshot = Some(snapshot.id.clone());
+        let mut export = if dry_run {
+            None
+        } else {
+            Some(Export::begin(root, &task.name, &run_ids[i])?)
+        };
+        let (privacy, key_id, task_mode) = match &task.kind {
+            TaskKind::ResearchExtract { .. } => {
+                let spill = extract.take_once()?;
+                let (facts, privacy) = spill.finish(
+                    export.as_mut(),
+                    pseudonymizer.key_id(),
+                    k,
+                    config.privacy.max_suppression,
+                )?;
+                report.stats.rows_written = facts.rows_written;
+                report.stats.rows_suppressed = facts.rows_suppressed;
+                if let Some(export) = export.as_mut() {
+                    export.write(
+                        crate::export::DICTIONARY,
+                        crate::extract::dictionary(&facts, mode).as_bytes(),
+                    )?;
+                    if mode == "anonymous" {
+                        export.write(
+                            crate::extract::NOTICE,
+                            crate::extract::public_notice(&facts).as_bytes(),
+                        )?;
+                    }
+                }
+                (
+                    serde_json::json!({ crate::extract::FILE_NAME: privacy }),
+                    pseudonymizer.key_id().to_string(),
+                    mode,
+                )
+            }
+            _ => {
+                let published = published.as_deref().unwrap_or_default();
+                report.stats.cells_suppressed = published
+                    .iter()
+                    .map(|p| (p.primary + p.secondary) as u64)
+                    .sum();
+                report.stats.rows_written = published.iter().map(|p| p.cells.len() as u64).sum();
+                if let Some(export) = export.as_mut() {
+                    crate::aggregate::write(export, published)?;
+                }
+                (
+                    crate::aggregate::privacy_facts(published, k),
+                    "none".to_string(),
+                    "aggregates",
+                )
+            }
+        };
+        report.stats.key_id = Some(key_id.clone());
+        report.stats.details = privacy.clone();
+        if let Some(export) = export {
+            let manifest = Manifest {
+                run_id: run_ids[i].clone(),
+                task: task.name.clone(),
+                kind: task.kind.as_str().to_string(),
+                created: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                snapshot: snapshot.id.clone(),
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                policy: policy(&key_id, task_mode),
+                privacy,
+                files: Vec::new(),
+            };
+            let dir = export.commit(manifest)?;
+            report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+            report.stats.export_dir = Some(dir.display().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// What one scan feeds.
+struct Sinks {
+    extract: Option<ExtractSpill>,
+    aggregates: Option<Aggregates>,
+}
+
+trait TakeOnce<T> {
+    fn take_once(&mut self) -> Result<T>;
+}
+
+impl<T> TakeOnce<T> for Option<T> {
+    fn take_once(&mut self) -> Result<T> {
+        self.take()
+            .ok_or_else(|| Error::Other("a scan group holds two research extracts".into()))
+    }
+}
+
+/// The scan: PostgreSQL streams batches to a worker thread, which turns rows into records on
+/// rayon's pool (order kept) and feeds every sink in scan order.
+async fn scan(
+    snapshot: &Snapshot<'_>,
+    pseudonymizer: Pseudonymizer,
+    mut sinks: Sinks,
+) -> Result<(u64, Sinks)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let worker = std::thread::spawn(move || -> Result<Sinks> {
+        let mut progress = Progress::new();
+        while let Some(batch) = rx.blocking_recv() {
+            let records: Vec<Record> = (0..batch.len())
+                .into_par_iter()
+                .map(|i| Record::from_row(&batch.row(i), &pseudonymizer))
+                .collect();
+            drop(batch);
+            for r in &records {
+                if let Some(e) = sinks.extract.as_mut() {
+                    e.add(r)?;
+                }
+                if let Some(a) = sinks.aggregates.as_mut() {
+                    a.add(r)?;
+                }
+            }
+            progress.add(records.len() as u64);
+        }
+        progress.finish();
+        Ok(sinks)
+    });
+    let scanned = snapshot.scan(tx).await;
+    let worked = worker
+        .join()
+        .map_err(|_| Error::Other("the processing stage panicked".into()))?;
+    // The worker's own error explains a scan that stopped because the worker did.
+    let sinks = worked?;
+    Ok((scanned?, sinks))
+}
+
+/// Progress of a long scan: a spinner on a terminal, a log line every 10 seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    rows: u64,
+    start: Instant,
+    last_log: Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} scanned {human_pos} rows ({per_sec}) {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            rows: 0,
+            start: Instant::now(),
+            last_log: Instant::now(),
+        }
+    }
+
+    fn add(&mut self, n: u64) {
+        self.rows += n;
+        match &self.bar {
+            Some(bar) => bar.set_position(self.rows),
+            None if self.last_log.elapsed() >= Duration::from_secs(10) => {
+                self.last_log = Instant::now();
+                tracing::info!(rows = self.rows, rows_per_sec = self.rate(), "scanning");
+            }
+            None => {}
+        }
+    }
+
+    fn rate(&self) -> u64 {
+        (self.rows as f64 / self.start.elapsed().as_secs_f64().max(1e-3)) as u64
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        tracing::info!(
+            rows = self.rows,
+            rows_per_sec = self.rate(),
+            "scan finished"
+        );
+    }
+}
+
+async fn run_retention(
+    config: &Config,
+    client: &mut Client,
+    task: &TaskConfig,
+    dry_run: bool,
+) -> TaskReport {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let run_id = ledger::new_run_id(started);
+    let mut report = TaskReport {
+        task: task.name.clone(),
+        kind: task.kind.as_str(),
+        run_id: run_id.clone(),
+        outcome: if dry_run {
+            Outcome::DryRun
+        } else {
+            Outcome::Success
+        },
+        stats: RunStats::default(),
+        files: 0,
+        duration: Duration::ZERO,
+        error: None,
+    };
+    let result = async {
+        if !dry_run {
+            ledger::start_run(
+                &*client,
+                &run_id,
+                &task.name,
+                task.kind.as_str(),
+                false,
+                &config.sha256,
+                started,
+            )
+            .await?;
+        }
+        let key = Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?;
+        let pseudonymizer = Pseudonymizer::new(&key);
+        retention::run(retention::Retention {
+            client: &mut *client,
+            config,
+            task,
+            run_id: &run_id,
+            dry_run,
+            now: started,
+            pseudonymizer: &pseudonymizer,
+        })
+        .await
+    }
+    .await;
+    match result {
+        Ok(stats) => report.stats = stats,
+        Err(e) => {
+            report.outcome = Outcome::Failure;
+            report.error = Some(e.to_string());
+        }
+    }
+    report.duration = clock.elapsed();
+    if !dry_run {
+        if let Err(e) = ledger::finish_run(
+            &*client,
+            &run_id,
+            &task.name,
+            report.outcome,
+            &report.stats,
+            report.error.as_deref(),
+            started,
+        )
+        .await
+        {
+            tracing::error!(task = %task.name, "{e}");
+            report.outcome = Outcome::Failure;
+        }
+    }
+    report
+}
+
+fn log_summary(r: &TaskReport) {
+    let s = &r.stats;
+    match &r.error {
+        None => tracing::info!(
+            task = %r.task,
+            kind = r.kind,
+            run_id = %r.run_id,
+            outcome = r.outcome.as_str(),
+            rows_read = s.rows_read,
+            rows_written = s.rows_written,
+            rows_suppressed = s.rows_suppressed,
+            cells_suppressed = s.cells_suppressed,
+            files = r.files,
+            duration_ms = r.duration.as_millis() as u64,
+            export = s.export_dir.as_deref().unwrap_or("-"),
+            "task finished"
+        ),
+        Some(e) => {
+            tracing::error!(task = %r.task, kind = r.kind, run_id = %r.run_id, error = %e, "task failed")
+        }
+    }
+}
