@@ -184,9 +184,18 @@ fn scan_groups<'c>(tasks: &[&'c TaskConfig]) -> Vec<Vec<&'c TaskConfig>> {
     groups
 }
 
+/// Pseudonymous extracts publish managed-key pseudonyms; retention names erased subjects with
+/// them in the erasure ledger.
+fn needs_managed_key(task: &TaskConfig) -> bool {
+    matches!(
+        task.kind,
+        TaskKind::ResearchExtract { mode: ReleaseMode::Pseudonymous, .. } | TaskKind::Retention { .. }
+    )
+}
+
 /// The key a group's scan pseudonymizes with: a research extract's (managed, per recipient, or
 /// a fresh one for an anonymous release), or a throwaway key when only aggregates run.
-fn group_key(config: &Config, group: &[&TaskConfig], run_id: &str) -> Result<(Key, &'static str)> {
+fn group_key(managed: Option<&Key>, group: &[&TaskConfig], run_id: &str) -> Result<(Pseudonymizer, &'static str)> {
     let release_key_id = || {
         format!(
             "anon-{}",
@@ -199,15 +208,16 @@ fn group_key(config: &Config, group: &[&TaskConfig], run_id: &str) -> Result<(Ke
         TaskKind::ResearchExtract { mode, recipient } => Some((mode, recipient)),
         _ => None,
     }) {
-        Some((ReleaseMode::Anonymous, _)) => Ok((Key::random(&release_key_id())?, "anonymous")),
+        Some((ReleaseMode::Anonymous, _)) => Ok((Pseudonymizer::new(&Key::random(&release_key_id())?), "anonymous")),
         Some((ReleaseMode::Pseudonymous, recipient)) => {
-            let key = Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?;
-            Ok(match recipient {
-                Some(r) => (key.for_recipient(r), "pseudonymous"),
-                None => (key, "pseudonymous"),
-            })
+            let key = managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
+            let pseudonymizer = match recipient {
+                Some(r) => Pseudonymizer::new(&key.for_recipient(r)),
+                None => Pseudonymizer::new(key),
+            };
+            Ok((pseudonymizer, "pseudonymous"))
         }
-        None => Ok((Key::random(&release_key_id())?, "aggregates")),
+        None => Ok((Pseudonymizer::new(&Key::random(&release_key_id())?), "aggregates")),
     }
 }
 
@@ -302,18 +312,18 @@ fn fail_all(mut reports: Vec<TaskReport>, e: &Error, clock: Instant) -> Vec<Task
     reports
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn scan_and_publish(
     config: &Config,
     connect: &ConnectOptions,
     group: &[&TaskConfig],
+    managed: Option<&Key>,
     run_ids: &[String],
     dry_run: bool,
     started: DateTime<Utc>,
     reports: &mut [TaskReport],
 ) -> Result<()> {
-    let (key, mode) = group_key(config, group, &run_ids[0])?;
-    let pseudonymizer = Pseudonymizer::new(&key);
-    drop(key);
+    let (pseudonymizer, mode) = group_key(managed, group, &run_ids[0])?;
     let root = &config.export.root;
     let extract_task = group
         .iter()

@@ -2,4 +2,5 @@
 
 mod common;
 mod database;
+mod extract;
 mod seed;
