@@ -189,13 +189,20 @@ fn scan_groups<'c>(tasks: &[&'c TaskConfig]) -> Vec<Vec<&'c TaskConfig>> {
 fn needs_managed_key(task: &TaskConfig) -> bool {
     matches!(
         task.kind,
-        TaskKind::ResearchExtract { mode: ReleaseMode::Pseudonymous, .. } | TaskKind::Retention { .. }
+        TaskKind::ResearchExtract {
+            mode: ReleaseMode::Pseudonymous,
+            ..
+        } | TaskKind::Retention { .. }
     )
 }
 
 /// The key a group's scan pseudonymizes with: a research extract's (managed, per recipient, or
 /// a fresh one for an anonymous release), or a throwaway key when only aggregates run.
-fn group_key(managed: Option<&Key>, group: &[&TaskConfig], run_id: &str) -> Result<(Pseudonymizer, &'static str)> {
+fn group_key(
+    managed: Option<&Key>,
+    group: &[&TaskConfig],
+    run_id: &str,
+) -> Result<(Pseudonymizer, &'static str)> {
     let release_key_id = || {
         format!(
             "anon-{}",
@@ -208,16 +215,23 @@ fn group_key(managed: Option<&Key>, group: &[&TaskConfig], run_id: &str) -> Resu
         TaskKind::ResearchExtract { mode, recipient } => Some((mode, recipient)),
         _ => None,
     }) {
-        Some((ReleaseMode::Anonymous, _)) => Ok((Pseudonymizer::new(&Key::random(&release_key_id())?), "anonymous")),
+        Some((ReleaseMode::Anonymous, _)) => Ok((
+            Pseudonymizer::new(&Key::random(&release_key_id())?),
+            "anonymous",
+        )),
         Some((ReleaseMode::Pseudonymous, recipient)) => {
-            let key = managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
+            let key =
+                managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
             let pseudonymizer = match recipient {
                 Some(r) => Pseudonymizer::new(&key.for_recipient(r)),
                 None => Pseudonymizer::new(key),
             };
             Ok((pseudonymizer, "pseudonymous"))
         }
-        None => Ok((Pseudonymizer::new(&Key::random(&release_key_id())?), "aggregates")),
+        None => Ok((
+            Pseudonymizer::new(&Key::random(&release_key_id())?),
+            "aggregates",
+        )),
     }
 }
 

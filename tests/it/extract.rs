@@ -12,8 +12,16 @@ const ANONYMOUS: &str = "[tasks.research_extract]\nkind = \"research_extract\"\n
 
 fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).expect("open csv");
-    let header = reader.headers().expect("header").iter().map(str::to_string).collect();
-    let rows = reader.records().map(|r| r.expect("csv row").iter().map(str::to_string).collect()).collect();
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("csv row").iter().map(str::to_string).collect())
+        .collect();
     (header, rows)
 }
 
@@ -41,16 +49,28 @@ async fn extract_releases_no_identifier_and_keeps_k() {
     let setup = Setup::new(EXTRACT);
     let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(source_checksums(&db.client).await, before, "certificate-information rows changed");
+    assert_eq!(
+        source_checksums(&db.client).await,
+        before,
+        "certificate-information rows changed"
+    );
 
     let exports = setup.exports_of("research_extract");
     assert_eq!(exports.len(), 1);
     let dir = &exports[0];
-    let sums = std::process::Command::new("sha256sum").args(["-c", "--quiet", "SHA256SUMS"]).current_dir(dir).status().unwrap();
+    let sums = std::process::Command::new("sha256sum")
+        .args(["-c", "--quiet", "SHA256SUMS"])
+        .current_dir(dir)
+        .status()
+        .unwrap();
     assert!(sums.success(), "sha256sum -c failed in {}", dir.display());
 
     let (header, rows) = read_csv(&dir.join("research_extract.csv"));
-    assert!(rows.len() as u64 >= crate::common::SEEDED_ROWS * 95 / 100, "suppressed too much: {} rows", rows.len());
+    assert!(
+        rows.len() as u64 >= crate::common::SEEDED_ROWS * 95 / 100,
+        "suppressed too much: {} rows",
+        rows.len()
+    );
     let mut fields: HashSet<&str> = HashSet::new();
     for row in &rows {
         for f in row {
@@ -59,9 +79,16 @@ async fn extract_releases_no_identifier_and_keeps_k() {
     }
     // No source value, whole or normalized, appears as a field or inside one.
     let values = personal_values(&db.client).await;
-    assert!(values.len() > 100_000, "fixture too small: {}", values.len());
+    assert!(
+        values.len() > 100_000,
+        "fixture too small: {}",
+        values.len()
+    );
     for v in &values {
-        assert!(!fields.contains(v.as_str()), "a personal value appears in the extract");
+        assert!(
+            !fields.contains(v.as_str()),
+            "a personal value appears in the extract"
+        );
     }
     for f in &fields {
         assert!(!f.contains('@'), "an e-mail-like field in the extract");
@@ -77,7 +104,10 @@ async fn extract_releases_no_identifier_and_keeps_k() {
         .collect();
     let mut normalized = Vec::new();
     for v in &emails_phones {
-        for class in [certanon::pseudonymize::Class::Email, certanon::pseudonymize::Class::Phone] {
+        for class in [
+            certanon::pseudonymize::Class::Email,
+            certanon::pseudonymize::Class::Phone,
+        ] {
             if let Some(n) = certanon::pseudonymize::normalize(class, v) {
                 normalized.push(n);
             }
@@ -94,21 +124,38 @@ async fn extract_releases_no_identifier_and_keeps_k() {
     let body = std::fs::read_to_string(dir.join("research_extract.csv")).unwrap();
     for n in &normalized {
         let sha = hex::encode(Sha256::digest(n.as_bytes()));
-        assert!(!body.contains(&sha), "unkeyed SHA-256 of a normalized value released");
+        assert!(
+            !body.contains(&sha),
+            "unkeyed SHA-256 of a normalized value released"
+        );
     }
     for m in &md5s {
-        assert!(!body.contains(m.as_str()), "unkeyed MD5 of a normalized value released");
+        assert!(
+            !body.contains(m.as_str()),
+            "unkeyed MD5 of a normalized value released"
+        );
     }
 
     // k-anonymity over every non-pseudonym column.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let facts = &manifest["privacy"]["research_extract.csv"];
-    let qis: Vec<String> = facts["quasi_identifiers"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let qis: Vec<String> = facts["quasi_identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(qis.len(), 9);
-    let idx: Vec<usize> = qis.iter().map(|q| header.iter().position(|h| h == q).unwrap()).collect();
+    let idx: Vec<usize> = qis
+        .iter()
+        .map(|q| header.iter().position(|h| h == q).unwrap())
+        .collect();
     let mut classes: std::collections::HashMap<Vec<&str>, u64> = Default::default();
     for row in &rows {
-        *classes.entry(idx.iter().map(|&i| row[i].as_str()).collect()).or_default() += 1;
+        *classes
+            .entry(idx.iter().map(|&i| row[i].as_str()).collect())
+            .or_default() += 1;
     }
     let smallest = classes.values().min().copied().unwrap();
     assert!(smallest >= 5, "a class of {smallest} rows");
@@ -127,7 +174,8 @@ async fn pseudonymous_twice_is_identical_anonymous_twice_shares_nothing() {
     let db = TestDb::seeded().await;
     let setup = Setup::new(EXTRACT);
     for _ in 0..2 {
-        let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+        let (code, _, stderr) =
+            setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
         assert_eq!(code, 0, "{stderr}");
     }
     let exports = setup.exports_of("research_extract");
@@ -138,14 +186,24 @@ async fn pseudonymous_twice_is_identical_anonymous_twice_shares_nothing() {
 
     let anon = Setup::new(ANONYMOUS);
     for _ in 0..2 {
-        let (code, _, stderr) = anon.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+        let (code, _, stderr) =
+            anon.certanon(&db, &["run", "--task", "research_extract", "--force"]);
         assert_eq!(code, 0, "{stderr}");
     }
     let exports = anon.exports_of("research_extract");
     let pseudonyms = |dir: &std::path::Path| -> HashSet<String> {
         let (header, rows) = read_csv(&dir.join("research_extract.csv"));
         let n = header.iter().position(|h| h == "subscriber_kind").unwrap();
-        rows.into_iter().flat_map(|r| r.into_iter().take(n).map(|f| f.split_once('_').map(|(_, b)| b.to_string()).unwrap_or_default())).filter(|p| p.len() == 26).collect()
+        rows.into_iter()
+            .flat_map(|r| {
+                r.into_iter().take(n).map(|f| {
+                    f.split_once('_')
+                        .map(|(_, b)| b.to_string())
+                        .unwrap_or_default()
+                })
+            })
+            .filter(|p| p.len() == 26)
+            .collect()
     };
     let (p1, p2) = (pseudonyms(&exports[0]), pseudonyms(&exports[1]));
     assert!(p1.len() > 1000);
@@ -158,7 +216,14 @@ async fn killed_run_leaves_no_visible_export_and_next_run_succeeds() {
     let db = TestDb::seeded().await;
     let setup = Setup::new(EXTRACT);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certanon"))
-        .args(["--config", setup.config.to_str().unwrap(), "run", "--task", "research_extract", "--force"])
+        .args([
+            "--config",
+            setup.config.to_str().unwrap(),
+            "run",
+            "--task",
+            "research_extract",
+            "--force",
+        ])
         .env("CERTANON_DATABASE_URL", &db.url)
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -166,7 +231,12 @@ async fn killed_run_leaves_no_visible_export_and_next_run_succeeds() {
     let task_dir = setup.exports.join("research_extract");
     let started = std::time::Instant::now();
     loop {
-        let hidden = std::fs::read_dir(&task_dir).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))).unwrap_or(false);
+        let hidden = std::fs::read_dir(&task_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            })
+            .unwrap_or(false);
         if hidden || started.elapsed().as_secs() > 60 {
             break;
         }
@@ -174,12 +244,19 @@ async fn killed_run_leaves_no_visible_export_and_next_run_succeeds() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(setup.exports_of("research_extract").is_empty(), "a killed run left a visible export");
+    assert!(
+        setup.exports_of("research_extract").is_empty(),
+        "a killed run left a visible export"
+    );
 
     let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(setup.exports_of("research_extract").len(), 1);
-    let leftovers: Vec<_> = std::fs::read_dir(&task_dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&task_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "leftovers not cleaned: {leftovers:?}");
 }
 
@@ -192,7 +269,10 @@ async fn unknown_column_short_key_and_readable_key_exit_78() {
     std::fs::set_permissions(&setup.key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
     assert_eq!(code, 78, "{stderr}");
-    assert!(stderr.contains(setup.key.to_str().unwrap()) && stderr.contains("readable"), "{stderr}");
+    assert!(
+        stderr.contains(setup.key.to_str().unwrap()) && stderr.contains("readable"),
+        "{stderr}"
+    );
 
     std::fs::remove_file(&setup.key).unwrap();
     std::fs::write(&setup.key, [7u8; 16]).unwrap();
@@ -213,6 +293,12 @@ async fn unknown_column_short_key_and_readable_key_exit_78() {
         .unwrap();
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
     assert_eq!(code, 78, "{stderr}");
-    assert!(stderr.contains("certanon_src.subscribers") && stderr.contains("backup_email"), "{stderr}");
-    assert!(!setup.exports.join("research_extract").exists(), "something was written before the contract check");
+    assert!(
+        stderr.contains("certanon_src.subscribers") && stderr.contains("backup_email"),
+        "{stderr}"
+    );
+    assert!(
+        !setup.exports.join("research_extract").exists(),
+        "something was written before the contract check"
+    );
 }

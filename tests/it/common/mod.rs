@@ -154,26 +154,46 @@ impl TestDb {
         let template = TEMPLATE
             .get_or_init(|| async {
                 let mut db = TestDb::reference().await;
-                let options = certanon::seed::SeedOptions { certificates: SEEDED_ROWS, seed: 1, ..Default::default() };
-                certanon::seed::seed(&mut db.client, &options).await.expect("seed the template");
-                db.client.batch_execute("VACUUM ANALYZE").await.expect("vacuum");
+                let options = certanon::seed::SeedOptions {
+                    certificates: SEEDED_ROWS,
+                    seed: 1,
+                    ..Default::default()
+                };
+                certanon::seed::seed(&mut db.client, &options)
+                    .await
+                    .expect("seed the template");
+                db.client
+                    .batch_execute("VACUUM ANALYZE")
+                    .await
+                    .expect("vacuum");
                 db.name.clone()
             })
             .await
             .clone();
         let admin_url = admin_url();
-        let admin = db::connect(&ConnectOptions::plain(admin_url.clone())).await.expect("connect as admin");
-        let name = format!("certanon_test_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+        let admin = db::connect(&ConnectOptions::plain(admin_url.clone()))
+            .await
+            .expect("connect as admin");
+        let name = format!(
+            "certanon_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
         // The template's connection was dropped with its TestDb, so it can be copied.
         // The template's last connection may take a moment to close.
         let mut attempts = 0;
-        while let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await {
+        while let Err(e) = admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+        {
             attempts += 1;
             assert!(attempts < 50, "copy the seeded template: {e}");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         let url = with_dbname(&admin_url, &name);
-        let client = db::connect(&ConnectOptions::plain(url.clone())).await.expect("connect to test database");
+        let client = db::connect(&ConnectOptions::plain(url.clone()))
+            .await
+            .expect("connect to test database");
         TestDb { client, url, name }
     }
 }
@@ -203,7 +223,12 @@ impl Setup {
             ),
         )
         .expect("write config");
-        Setup { dir, config, exports, key }
+        Setup {
+            dir,
+            config,
+            exports,
+            key,
+        }
     }
 
     /// Runs the binary with this config against `db`.
@@ -216,7 +241,12 @@ impl Setup {
     /// Committed export directories of a task, oldest first.
     pub fn exports_of(&self, task: &str) -> Vec<std::path::PathBuf> {
         let mut dirs: Vec<_> = std::fs::read_dir(self.exports.join(task))
-            .map(|d| d.flatten().map(|e| e.path()).filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                    .collect()
+            })
             .unwrap_or_default();
         dirs.sort();
         dirs
@@ -226,7 +256,15 @@ impl Setup {
 /// Checksums of every certinfo table: equal before and after means no source row changed.
 pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for t in ["designated_operators", "subscribers", "acme_accounts", "applications", "certificates", "revocations", "legal_holds"] {
+    for t in [
+        "designated_operators",
+        "subscribers",
+        "acme_accounts",
+        "applications",
+        "certificates",
+        "revocations",
+        "legal_holds",
+    ] {
         let table = format!("certinfo.{t}");
         out.push((table.clone(), table_checksum(client, &table).await));
     }
