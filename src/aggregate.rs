@@ -360,10 +360,12 @@ pub struct Aggregates {
 
 impl Aggregates {
     /// `as_of` is the run time: later months are not reported. The spill files live in a
-    /// private directory under `spill_dir`, removed when the aggregates are dropped.
+    /// hidden `.tmp-subscribers-*` directory under `spill_dir`, removed by `finish` or on drop,
+    /// and by the next run's export cleanup if this one crashes.
     pub fn new(spill_dir: &Path, as_of: DateTime<Utc>) -> Result<Aggregates> {
+        std::fs::create_dir_all(spill_dir).at(spill_dir)?;
         let dir = tempfile::Builder::new()
-            .prefix("subscribers-")
+            .prefix(".tmp-subscribers-")
             .tempdir_in(spill_dir)
             .at(spill_dir)?;
         let buckets = (0..BUCKETS)
@@ -602,9 +604,10 @@ pub fn file_name(table: &str) -> String {
     format!("{table}.csv")
 }
 
-/// The manifest's `privacy.files` entries of the tables.
-pub fn privacy(published: &[Published], k: u64) -> serde_json::Map<String, serde_json::Value> {
-    published
+/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k and
+/// the cells suppressed.
+pub fn privacy_facts(published: &[Published], k: u64) -> serde_json::Value {
+    let files: serde_json::Map<String, serde_json::Value> = published
         .iter()
         .map(|t| {
             let facts = serde_json::json!({
@@ -617,7 +620,8 @@ pub fn privacy(published: &[Published], k: u64) -> serde_json::Map<String, serde
             });
             (file_name(&t.name), facts)
         })
-        .collect()
+        .collect();
+    serde_json::Value::Object(files)
 }
 
 /// DATA_DICTIONARY.md for the tables: every column, its meaning and the privacy rule it meets.
@@ -729,13 +733,14 @@ mod tests {
 
     fn run(records: &[Record], as_of: DateTime<Utc>) -> BTreeMap<String, Table> {
         let dir = tempfile::tempdir().unwrap();
-        let mut agg = Aggregates::new(dir.path(), as_of).unwrap();
+        let task_dir = dir.path().join("task");
+        let mut agg = Aggregates::new(&task_dir, as_of).unwrap();
         for r in records {
             agg.add(r).unwrap();
         }
         let tables = agg.finish().unwrap();
         assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
+            std::fs::read_dir(&task_dir).unwrap().count(),
             0,
             "finish removes the spill files"
         );
@@ -967,7 +972,7 @@ mod tests {
         assert!(md.contains("## issued_by_month_channel.csv"));
         assert!(md.contains("| `channel` |") && md.contains("| `suppressed` |"));
         assert!(md.contains("count(month, acme) / count(month, TOTAL)"));
-        let facts = privacy(&[published], 5);
+        let facts = privacy_facts(&[published], 5);
         assert_eq!(facts["issued_by_month_channel.csv"]["kind"], "table");
         assert_eq!(
             facts["issued_by_month_channel.csv"]["primary_suppressed"],
