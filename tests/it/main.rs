@@ -3,4 +3,5 @@
 mod common;
 mod database;
 mod extract;
+mod retention;
 mod seed;
