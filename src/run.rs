@@ -57,19 +57,31 @@ pub async fn run_once(
     policy::check_contract(&lock).await?;
     let now = Utc::now();
     let tasks = due_tasks(config, &lock, opts, now).await?;
+    // We hold the lock, so hidden spill directories at the export root are a crashed run's.
+    crate::export::remove_leftovers(&config.export.root)?;
     if tasks.is_empty() {
         tracing::info!("no task is due");
         return Ok(Vec::new());
     }
+    // A bad key file is a configuration problem (exit 78) for the whole run, found before any
+    // task starts.
+    let managed = if tasks.iter().any(|t| needs_managed_key(t)) {
+        Some(Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?)
+    } else {
+        None
+    };
     let mut reports = Vec::new();
     for group in scan_groups(&tasks) {
-        reports.extend(run_scan_group(config, connect, &lock, &group, opts.dry_run).await);
+        reports.extend(
+            run_scan_group(config, connect, &lock, &group, managed.as_ref(), opts.dry_run).await,
+        );
     }
+    let pseudonymizer = managed.as_ref().map(Pseudonymizer::new);
     for task in tasks
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
     {
-        reports.push(run_retention(config, &mut lock, task, opts.dry_run).await);
+        reports.push(run_retention(config, &mut lock, task, pseudonymizer.as_ref(), opts.dry_run).await);
     }
     for r in &reports {
         log_summary(r);
@@ -240,6 +252,7 @@ async fn run_scan_group(
     connect: &ConnectOptions,
     ledger: &Client,
     group: &[&TaskConfig],
+    managed: Option<&Key>,
     dry_run: bool,
 ) -> Vec<TaskReport> {
     let started = Utc::now();
@@ -284,6 +297,7 @@ async fn run_scan_group(
         config,
         connect,
         group,
+        managed,
         &run_ids,
         dry_run,
         started,
@@ -342,7 +356,9 @@ async fn scan_and_publish(
     let extract_task = group
         .iter()
         .position(|t| matches!(t.kind, TaskKind::ResearchExtract { .. }));
-    let spill_parent = root.join(group[extract_task.unwrap_or(0)].name.as_str());
+    // Spills live in hidden `.tmp-*` directories of the export root, not of a task's export
+    // directory, whose `.tmp-*` entries `Export::begin` removes as leftovers.
+    let spill_parent = root.clone();
     let sinks = Sinks {
         extract: extract_task
             .map(|_| ExtractSpill::new(&spill_parent))
@@ -366,7 +382,7 @@ async fn scan_and_publish(
         config_sha256: config.sha256.clone(),
     };
     let Sinks {
-        extract,
+        mut extract,
         aggregates,
     } = sinks;
     let published = aggregates
@@ -567,6 +583,7 @@ async fn run_retention(
     config: &Config,
     client: &mut Client,
     task: &TaskConfig,
+    pseudonymizer: Option<&Pseudonymizer>,
     dry_run: bool,
 ) -> TaskReport {
     let started = Utc::now();
@@ -599,8 +616,8 @@ async fn run_retention(
             )
             .await?;
         }
-        let key = Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?;
-        let pseudonymizer = Pseudonymizer::new(&key);
+        let pseudonymizer = pseudonymizer
+            .ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
         retention::run(retention::Retention {
             client: &mut *client,
             config,
@@ -608,7 +625,7 @@ async fn run_retention(
             run_id: &run_id,
             dry_run,
             now: started,
-            pseudonymizer: &pseudonymizer,
+            pseudonymizer,
         })
         .await
     }

@@ -297,27 +297,53 @@ fn ranges(g: &Grid) -> Vec<(usize, f64, f64)> {
         })
         .collect();
     let upper = g.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 2.0 + 1e6;
-    let solve = |target: usize, direction: OptimizationDirection| -> Option<f64> {
-        let mut problem = Problem::new(direction);
-        let vars: Vec<_> = (0..hidden.len())
-            .map(|v| problem.add_var(if v == target { 1.0 } else { 0.0 }, (1.0, upper)))
-            .collect();
-        for (terms, rhs) in &constraints {
-            let expr: Vec<_> = terms.iter().map(|&(v, c)| (vars[v], c)).collect();
-            problem.add_constraint(expr.as_slice(), ComparisonOp::Eq, *rhs);
+    // Hidden cells that share no constraint, directly or through others, cannot inform each
+    // other: solve each connected component on its own, which keeps every LP small.
+    let mut component: Vec<usize> = (0..hidden.len()).collect();
+    fn root(c: &mut [usize], mut v: usize) -> usize {
+        while c[v] != v {
+            c[v] = c[c[v]];
+            v = c[v];
         }
-        let outcome = problem.solve().ok()?;
-        outcome.solution().map(|s| s[vars[target]])
-    };
-    hidden
-        .iter()
-        .enumerate()
-        .filter_map(|(v, &at)| {
-            let lo = solve(v, OptimizationDirection::Minimize)?;
-            let hi = solve(v, OptimizationDirection::Maximize)?;
-            Some((at, lo, hi))
-        })
-        .collect()
+        v
+    }
+    for (terms, _) in &constraints {
+        for w in terms.windows(2) {
+            let (a, b) = (root(&mut component, w[0].0), root(&mut component, w[1].0));
+            component[a] = b;
+        }
+    }
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for v in 0..hidden.len() {
+        let r = root(&mut component, v);
+        members.entry(r).or_default().push(v);
+    }
+    let mut out = Vec::new();
+    for vars_of_component in members.values() {
+        let local: BTreeMap<usize, usize> = vars_of_component.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+        let rows: Vec<&(Vec<(usize, f64)>, f64)> =
+            constraints.iter().filter(|(terms, _)| terms.first().is_some_and(|(v, _)| local.contains_key(v))).collect();
+        let solve = |target: usize, direction: OptimizationDirection| -> Option<f64> {
+            let mut problem = Problem::new(direction);
+            let vars: Vec<_> = (0..local.len())
+                .map(|v| problem.add_var(if v == target { 1.0 } else { 0.0 }, (1.0, upper)))
+                .collect();
+            for (terms, rhs) in &rows {
+                let expr: Vec<_> = terms.iter().map(|&(v, c)| (vars[local[&v]], c)).collect();
+                problem.add_constraint(expr.as_slice(), ComparisonOp::Eq, *rhs);
+            }
+            let outcome = problem.solve().ok()?;
+            outcome.solution().map(|s| s[vars[target]])
+        };
+        for (i, &v) in vars_of_component.iter().enumerate() {
+            if let (Some(lo), Some(hi)) =
+                (solve(i, OptimizationDirection::Minimize), solve(i, OptimizationDirection::Maximize))
+            {
+                out.push((hidden[v], lo, hi));
+            }
+        }
+    }
+    out
 }
 
 /// The audit of a published table: pinned hidden cells, and published counts in 1..k-1.
