@@ -6,7 +6,7 @@
 //! redacted from cell keys too).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::fs;
 use std::io::Read;
 use std::path::Path;
@@ -553,6 +553,7 @@ fn scan_csv(dir: &Path, name: &str, plan: Option<Plan>, out: &mut Failures) -> O
             k: *k,
             qi: columns(quasi_identifiers, out)?,
             classes: HashMap::new(),
+            key: String::new(),
         },
         Some(Plan::Table { k, dims }) => {
             let dim_cols = columns(dims, out);
@@ -649,7 +650,8 @@ enum Acc {
     Microdata {
         k: u64,
         qi: Vec<usize>,
-        classes: HashMap<Vec<String>, u64>,
+        classes: HashMap<String, u64>,
+        key: String,
     },
     Table {
         k: u64,
@@ -666,9 +668,22 @@ impl Acc {
         let field = |i: usize| record.get(i).unwrap_or("");
         match self {
             Acc::Unplanned => {}
-            Acc::Microdata { qi, classes, .. } => {
-                let class: Vec<String> = qi.iter().map(|&i| field(i).to_owned()).collect();
-                *classes.entry(class).or_insert(0) += 1;
+            Acc::Microdata {
+                qi, classes, key, ..
+            } => {
+                // Length-prefixed values, so no two classes share a key whatever the fields
+                // hold; the buffer is reused so a row of a known class allocates nothing.
+                key.clear();
+                for &i in qi.iter() {
+                    let value = field(i);
+                    let _ = write!(key, "{}:{value}", value.len());
+                }
+                match classes.get_mut(key.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        classes.insert(key.clone(), 1);
+                    }
+                }
             }
             Acc::Table {
                 k,
