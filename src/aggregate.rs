@@ -604,14 +604,16 @@ pub fn file_name(table: &str) -> String {
     format!("{table}.csv")
 }
 
-/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k and
-/// the cells suppressed.
+/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k,
+/// the cells suppressed and its population (tables of one population share margins, and
+/// `verify` audits them together).
 pub fn privacy_facts(published: &[Published], k: u64) -> serde_json::Value {
     let files: serde_json::Map<String, serde_json::Value> = published
         .iter()
         .map(|t| {
             let facts = serde_json::json!({
                 "kind": "table",
+                "population": t.population,
                 "dims": t.dims,
                 "k": k,
                 "cells": t.cells.len(),
@@ -933,6 +935,7 @@ mod tests {
     fn write_emits_long_format_with_margins_last_and_a_dictionary() {
         let published = Published {
             name: "issued_by_month_channel".into(),
+            population: ISSUED_POPULATION.into(),
             dims: vec!["month".into(), "channel".into()],
             cells: [
                 (["TOTAL", "TOTAL"], Some(12)),

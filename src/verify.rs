@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
 use crate::export::{self, MANIFEST, SUMS};
-use crate::privacy_gate::{self, Published, PublishedCell, TOTAL};
+use crate::privacy_gate::{self, Problem, Published, PublishedCell, TOTAL};
 use crate::pseudonymize::PSEUDONYM_B32_LEN;
 
 /// What a successful verification checked.
@@ -63,6 +63,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
     if let Some(manifest) = &manifest {
         check_manifest_files(manifest, &files, &digests, &mut out);
     }
+    let mut audited = Vec::new();
     for name in files.iter().filter(|n| n.ends_with(".csv")) {
         let plan = manifest.as_ref().and_then(|m| m.plan(name, &mut out));
         let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
@@ -81,11 +82,14 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
             Scanned::Table(table) => {
                 report.tables += 1;
                 report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
-                check_table(name, &table, &mut out);
+                if check_lines(&table, &mut out) {
+                    audited.push(table);
+                }
             }
             Scanned::Unplanned => {}
         }
     }
+    audit(&audited, &mut out);
     if let Some(m) = &manifest {
         for name in m.privacy_names() {
             if !files.contains(&name) {
@@ -328,6 +332,7 @@ enum Plan {
     Table {
         k: u64,
         dims: Vec<String>,
+        population: String,
     },
 }
 
@@ -384,7 +389,15 @@ impl Manifest {
                 }
             },
             Some("table") => match strings("dims") {
-                Some(dims) if !dims.is_empty() => Some(Plan::Table { k, dims }),
+                Some(dims) if !dims.is_empty() => Some(Plan::Table {
+                    k,
+                    dims,
+                    // Without a population the table is audited on its own.
+                    population: facts
+                        .get("population")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| name.to_owned(), str::to_owned),
+                }),
                 _ => {
                     out.push(format!("{name}: {MANIFEST} lists no dims"));
                     None
@@ -555,7 +568,7 @@ fn scan_csv(dir: &Path, name: &str, plan: Option<Plan>, out: &mut Failures) -> O
             classes: HashMap::new(),
             key: String::new(),
         },
-        Some(Plan::Table { k, dims }) => {
+        Some(Plan::Table { k, dims, .. }) => {
             let dim_cols = columns(dims, out);
             let count = column("count", out);
             let suppressed = column("suppressed", out);
@@ -615,14 +628,17 @@ fn scan_csv(dir: &Path, name: &str, plan: Option<Plan>, out: &mut Failures) -> O
             Scanned::Microdata
         }
         Acc::Table { cells, .. } => {
-            let dims = match plan {
-                Some(Plan::Table { dims, .. }) => dims,
-                _ => Vec::new(),
+            let (dims, population) = match plan {
+                Some(Plan::Table {
+                    dims, population, ..
+                }) => (dims, population),
+                _ => (Vec::new(), String::new()),
             };
             // The file does not say why a cell is suppressed; the audit does not need to know.
             let suppressed = cells.iter().filter(|c| c.count.is_none()).count();
             Scanned::Table(Published {
-                name: name.trim_end_matches(".csv").to_owned(),
+                name: name.to_owned(),
+                population,
                 dims,
                 cells,
                 primary: 0,
@@ -745,12 +761,13 @@ fn show_key(key: &[String]) -> String {
     format!("({})", labels.join(", "))
 }
 
-/// Margins present and adding up, no cell recoverable by subtraction along one line, and the
-/// gate's LP audit for recoveries that need several lines.
-fn check_table(file: &str, table: &Published, out: &mut Failures) {
+/// Margins present and adding up, no cell recoverable by subtraction along one line; true when
+/// the table passes and can go to the LP audit (which would only repeat these findings).
+fn check_lines(table: &Published, out: &mut Failures) -> bool {
+    let file = &table.name;
+    let failures_before = out.0.len();
     let mut missing = 0usize;
     let mut first_missing = None;
-    let mut recoverable = 0usize;
     for d in 0..table.dims.len() {
         // Lines along dimension d: the cells that agree everywhere but at d.
         let mut lines: BTreeMap<Vec<&str>, (Option<usize>, Vec<usize>)> = BTreeMap::new();
@@ -800,7 +817,6 @@ fn check_table(file: &str, table: &Published, out: &mut Failures) {
                     }
                 }
                 [only] if !members.is_empty() => {
-                    recoverable += 1;
                     out.push(format!(
                         "{file}: suppressed cell {} can be recovered by subtraction along {}",
                         show_key(&only.key),
@@ -817,13 +833,27 @@ fn check_table(file: &str, table: &Published, out: &mut Failures) {
             show_key(&key)
         ));
     }
-    if recoverable == 0 && missing == 0 {
-        for finding in privacy_gate::audit(table) {
-            out.push(format!(
-                "{file}: suppressed cell {} is pinned by the published counts (LP audit)",
-                show_key(&finding.key)
-            ));
-        }
+    out.0.len() == failures_before
+}
+
+/// The gate's LP audit over the tables read back, those of one population together as they
+/// were suppressed: it finds cells that several lines combined pin down.
+fn audit(tables: &[Published], out: &mut Failures) {
+    for finding in privacy_gate::audit_linked(tables) {
+        let what = match &finding.problem {
+            Problem::Pinned { min, max } => format!(
+                "suppressed cell can be worked out from the published counts (between {min} and {max})"
+            ),
+            Problem::SmallCount { count, k } => format!("published count {count} is below k={k}"),
+            Problem::Inconsistent(why) => format!("inconsistent: {why}"),
+            Problem::Malformed(why) => format!("malformed: {why}"),
+            Problem::Unverified(why) => format!("could not be audited: {why}"),
+        };
+        out.push(format!(
+            "{}: cell {}: {what}",
+            finding.table,
+            show_key(&finding.key)
+        ));
     }
 }
 
@@ -913,6 +943,7 @@ mod tests {
         export.add(csv.finish().unwrap());
         let published = Published {
             name: "issued_by_month_channel".into(),
+            population: "issued_certificates".into(),
             dims: vec!["month".into(), "channel".into()],
             cells: table,
             primary: 2,
