@@ -1047,6 +1047,39 @@ mod tests {
     }
 
     #[test]
+    fn fails_on_a_cell_pinned_only_by_bounds() {
+        // Every line holds two suppressed cells, but January's two add up to 2 and each is at
+        // least 1: both are 1, and February's follow. Only the LP audit sees it.
+        let table = cells(&[
+            ("2026-01", "acme", Some(20)),
+            ("2026-01", "operator", None),
+            ("2026-01", "other", None),
+            ("2026-02", "acme", Some(20)),
+            ("2026-02", "operator", None),
+            ("2026-02", "other", None),
+            ("2026-01", TOTAL, Some(22)),
+            ("2026-02", TOTAL, Some(38)),
+            (TOTAL, "acme", Some(40)),
+            (TOTAL, "operator", Some(10)),
+            (TOTAL, "other", Some(10)),
+            (TOTAL, TOTAL, Some(60)),
+        ]);
+        let (_root, dir) = export(&good_extract(), table);
+        let lines = failures(&dir);
+        assert!(
+            has(
+                &lines,
+                &format!("{TABLE}: cell (2026-01, operator): suppressed cell can be worked out")
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().all(|l| !l.contains("subtraction")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
     fn fails_when_margins_do_not_add_up_or_are_missing() {
         let mut table = good_table();
         table[8].count = Some(46);
