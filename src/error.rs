@@ -47,11 +47,18 @@ pub enum Error {
     Database { context: String, message: String },
 
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// Some tasks of a multi-task run failed; each already logged its own error.
     #[error("{failed} of {total} task(s) failed: {names}")]
-    TasksFailed { failed: usize, total: usize, names: String },
+    TasksFailed {
+        failed: usize,
+        total: usize,
+        names: String,
+    },
 
     #[error("{0}")]
     Other(String),
@@ -67,18 +74,25 @@ impl Error {
             Error::Verify(_) => exit::DATA_ERR,
             Error::Unreachable(_) => exit::UNAVAILABLE,
             Error::Locked(_) => exit::TEMP_FAIL,
-            Error::Database { .. } | Error::Io { .. } | Error::TasksFailed { .. } | Error::Other(_) => {
-                exit::FAILURE
-            }
+            Error::Database { .. }
+            | Error::Io { .. }
+            | Error::TasksFailed { .. }
+            | Error::Other(_) => exit::FAILURE,
         }
     }
 
     pub fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Config { location: location.into(), message: message.into() }
+        Error::Config {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().to_path_buf(), source }
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
     }
 
     /// Wraps a PostgreSQL error, saying what the job was doing. Connection failures become
@@ -93,7 +107,10 @@ impl Error {
             None if err.is_closed() || is_connect_error(&err) => {
                 Error::Unreachable(format!("{context}: {err}"))
             }
-            None => Error::Database { context, message: err.to_string() },
+            None => Error::Database {
+                context,
+                message: err.to_string(),
+            },
         }
     }
 }
