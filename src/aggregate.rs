@@ -604,14 +604,16 @@ pub fn file_name(table: &str) -> String {
     format!("{table}.csv")
 }
 
-/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k and
-/// the cells suppressed.
+/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k,
+/// the cells suppressed and its population (tables of one population share margins, and
+/// `verify` audits them together).
 pub fn privacy_facts(published: &[Published], k: u64) -> serde_json::Value {
     let files: serde_json::Map<String, serde_json::Value> = published
         .iter()
         .map(|t| {
             let facts = serde_json::json!({
                 "kind": "table",
+                "population": t.population,
                 "dims": t.dims,
                 "k": k,
                 "cells": t.cells.len(),
@@ -933,6 +935,7 @@ mod tests {
     fn write_emits_long_format_with_margins_last_and_a_dictionary() {
         let published = Published {
             name: "issued_by_month_channel".into(),
+            population: ISSUED_POPULATION.into(),
             dims: vec!["month".into(), "channel".into()],
             cells: [
                 (["TOTAL", "TOTAL"], Some(12)),
@@ -978,6 +981,52 @@ mod tests {
             facts["issued_by_month_channel.csv"]["primary_suppressed"],
             2
         );
+    }
+
+    /// The whole path of the statistics: scan, gate, CSV files, and `certanon verify` agreeing.
+    #[test]
+    fn suppressed_tables_written_out_pass_verify() {
+        let operator = generalize::channel_code(Some("operator"));
+        let ov = generalize::validation_type_code(Some("OV"));
+        let records: Vec<Record> = (0..600u32)
+            .map(|i| {
+                let nb = utc(2025, 10, 1, 0) + chrono::Duration::hours(i64::from(i * 7919 % 6000));
+                let mut r = cert((i % 90) as u8, nb);
+                if i % 3 == 0 {
+                    set(&mut r, Quasi::Channel, operator);
+                }
+                if i % 11 == 0 {
+                    set(&mut r, Quasi::ValidationType, ov);
+                }
+                if i % 17 == 0 {
+                    r.revoked_at = Some(nb + chrono::Duration::days(i64::from(i % 40)));
+                    set(
+                        &mut r,
+                        Quasi::Revocation,
+                        generalize::revocation_code(true, Some((i % 6) as i16)),
+                    );
+                }
+                r.region =
+                    [13, 13, 27, 14, 1, 47, 0, generalize::FOREIGN_BASE + 5][(i % 8) as usize];
+                r
+            })
+            .collect();
+        let tables = run(&records, utc(2026, 4, 15, 0));
+        let tables: Vec<Table> = tables.into_values().collect();
+        let published = crate::privacy_gate::suppress_tables(&tables, 5).unwrap();
+        assert!(
+            published.iter().map(|p| p.primary).sum::<usize>() > 0,
+            "the data has small cells to suppress"
+        );
+        let root = tempfile::tempdir().unwrap();
+        let mut export = Export::begin(root.path(), "stats", "r1").unwrap();
+        write(&mut export, &published).unwrap();
+        let mut manifest = test_manifest();
+        manifest.privacy = privacy_facts(&published, 5);
+        let dir = export.commit(manifest).unwrap();
+        let report = crate::verify::verify(&dir).unwrap();
+        assert_eq!(report.tables, tables.len());
+        assert!(report.suppressed_cells > 0);
     }
 
     pub(crate) fn test_manifest() -> export::Manifest {

@@ -1,42 +1,47 @@
-//! Primary and secondary cell suppression for aggregate tables with all their marginal totals.
+//! Cell suppression for aggregate tables: every table is published with its full hypercube of
+//! margins; counts in `1..k` are suppressed (primary), then enough other cells (secondary) that
+//! no suppressed cell can be worked out, checked by the LP audit.
 //!
-//! A table of d dimensions is published as the full grid of (n_i + 1) positions per dimension,
-//! position n_i being `TOTAL`: interior cells, every marginal and the grand total. Primary
-//! suppression hides counts in 1..k-1. Secondary suppression then makes sure no hidden cell
-//! can be worked out: first every line (cells along one dimension with their total) that holds
-//! a hidden cell must hold at least two, choosing the smallest non-zero counts (as tau-ARGUS's
-//! hypercube and modular methods prefer small cells); then the linear-programming audit checks
-//! that the feasible range of every hidden cell is wider than one value, and hides one more small
-//! cell beside each cell it could still pin, until it cannot. Zeros are always published. A
-//! marginal that several tables of the same population publish is hidden in all of them alike.
+//! Secondary cells are chosen the way tau-ARGUS's hypercube method does: each suppressed cell is
+//! made a corner of a (hyper)rectangle of suppressed non-zero cells, cheapest in the counts it
+//! hides, along which the published counts stay the same when the corners shift by ±d, with d
+//! free over at least two integers. Tables of one population that publish the same cell are
+//! kept suppressed alike, and the audit of all tables together decides: a cell it still finds
+//! pinned gets another rectangle, until it finds nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
-use super::audit::{Grid, pinned_cells};
+use super::audit::{Problem, locate};
+use super::grid::{CellId, Grid};
+use crate::error::{Error, Result};
 
+/// The label of a dimension summed over.
 pub const TOTAL: &str = "TOTAL";
 
-/// A table before suppression: interior cells only, one label per dimension.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A table to publish: counts of `population`, by one label per dimension.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     pub name: String,
-    /// What is counted; tables with the same population share (and must agree on) marginals.
+    /// What is counted. Tables of one population share their common margins.
     pub population: String,
     pub dims: Vec<String>,
+    /// Interior cells only; combinations not listed are zero.
     pub cells: BTreeMap<Vec<String>, u64>,
 }
 
-/// One published cell: `TOTAL` in the dimensions it sums over; `count` None when suppressed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PublishedCell {
+    /// One label per dimension, TOTAL in the dimensions summed over.
     pub key: Vec<String>,
+    /// None: suppressed.
     pub count: Option<u64>,
     pub primary: bool,
     pub secondary: bool,
 }
 
-/// A table as published: every cell of the grid, interior first, in a stable order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A table as published: every combination of labels and every margin, in key order (TOTAL
+/// after the labels of its dimension).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Published {
     pub name: String,
     pub population: String,
@@ -46,121 +51,355 @@ pub struct Published {
     pub secondary: usize,
 }
 
-/// Suppresses every table, keeping shared marginals consistent across tables.
-pub fn suppress_tables(tables: &[Table], k: u64) -> Vec<Published> {
-    let mut grids: Vec<Grid> = tables.iter().map(Grid::from_table).collect();
-    let primary: Vec<Vec<bool>> = grids
+/// Suppresses the tables together; the result is in the order of `tables`.
+pub fn suppress_tables(tables: &[Table], k: u64) -> Result<Vec<Published>> {
+    let mut works = tables
         .iter()
-        .map(|g| g.counts.iter().map(|&c| (1..k).contains(&c)).collect())
-        .collect();
-    for (g, p) in grids.iter_mut().zip(&primary) {
-        g.hidden.clone_from(p);
-    }
+        .map(|t| Work::new(t, k))
+        .collect::<Result<Vec<_>>>()?;
+    let links = links(&works)?;
     loop {
-        for g in grids.iter_mut() {
-            protect(g);
+        protect(&mut works, &links);
+        let views: Vec<Published> = works.iter().map(Work::publish).collect();
+        let mut open: Vec<(usize, usize)> = locate(&views)
+            .into_iter()
+            .filter(|f| matches!(f.problem, Problem::Pinned { .. } | Problem::Unverified(_)))
+            .filter_map(|f| Some((f.table, works[f.table].grid.index_of(&f.key)?)))
+            .collect();
+        if open.is_empty() {
+            return Ok(views);
         }
-        if !link_marginals(tables, &mut grids) {
-            break;
+        open.sort_unstable();
+        open.dedup();
+        let mut progress = false;
+        for &(t, index) in &open {
+            if let Some(corners) = works[t].cheapest_cube(index, true) {
+                works[t].hide_cube(&corners);
+                progress = true;
+            }
+        }
+        if !progress {
+            progress = open.iter().any(|&(t, index)| widen(&mut works, t, index));
+        }
+        if !progress {
+            // Every non-zero cell of the population is hidden: then all relations are
+            // homogeneous and doubling every unknown is feasible, so nothing can be pinned;
+            // stop rather than loop if the audit says otherwise.
+            tracing::warn!(
+                "cell suppression: audit still finds disclosed cells with nothing left to suppress"
+            );
+            return Ok(views);
         }
     }
-    tables
-        .iter()
-        .zip(grids)
-        .zip(primary)
-        .map(|((t, g), p)| g.publish(t, &p))
-        .collect()
 }
 
-/// Secondary suppression of one grid until every line rule and the audit hold.
-fn protect(g: &mut Grid) {
-    loop {
-        let mut changed = false;
-        for line in g.lines() {
-            if line.iter().filter(|&&i| g.hidden[i]).count() == 1 {
-                if let Some(i) = smallest_candidate(g, &line) {
-                    g.hidden[i] = true;
-                    changed = true;
+/// One table being worked on.
+struct Work {
+    name: String,
+    population: String,
+    grid: Grid,
+    values: Vec<u64>,
+    k: u64,
+    suppressed: Vec<bool>,
+    /// Corner of a rectangle chosen in this table.
+    protected: Vec<bool>,
+}
+
+impl Work {
+    fn new(table: &Table, k: u64) -> Result<Work> {
+        let fail = |why: String| Error::Other(format!("aggregate table {}: {why}", table.name));
+        let width = table.dims.len();
+        if table.dims.iter().collect::<HashSet<_>>().len() != width {
+            return Err(fail("a dimension is named twice".into()));
+        }
+        for key in table.cells.keys() {
+            if key.len() != width {
+                return Err(fail(format!(
+                    "a cell has {} labels for {width} dimensions",
+                    key.len()
+                )));
+            }
+            if let Some(d) = key.iter().position(|l| l == TOTAL) {
+                return Err(fail(format!(
+                    "dimension {} has a label spelled {TOTAL}, which marks margins",
+                    table.dims[d]
+                )));
+            }
+        }
+        let grid = Grid::new(
+            table.dims.clone(),
+            Grid::labels_of(width, table.cells.keys().map(Vec::as_slice)),
+        );
+        let mut values = vec![0u64; grid.len()];
+        for (key, &count) in &table.cells {
+            if let Some(index) = grid.index_of(key) {
+                values[index] = count;
+            }
+        }
+        // A margin with j summed dimensions is the sum of its line along any one of them,
+        // whose members have j - 1: fill them in that order.
+        let mut by_summed: Vec<Vec<usize>> = vec![Vec::new(); width + 1];
+        for index in 0..grid.len() {
+            let summed = (0..width)
+                .filter(|&d| grid.coord(index, d) == grid.total_coord(d))
+                .count();
+            by_summed[summed].push(index);
+        }
+        for cells in &by_summed[1..] {
+            for &index in cells {
+                let d = (0..width)
+                    .find(|&d| grid.coord(index, d) == grid.total_coord(d))
+                    .unwrap_or(0);
+                values[index] = (0..grid.total_coord(d))
+                    .map(|c| values[grid.with(index, d, c)])
+                    .sum();
+            }
+        }
+        let suppressed = values.iter().map(|&v| v >= 1 && v < k).collect();
+        Ok(Work {
+            name: table.name.clone(),
+            population: table.population.clone(),
+            protected: vec![false; grid.len()],
+            grid,
+            values,
+            k,
+            suppressed,
+        })
+    }
+
+    fn publish(&self) -> Published {
+        let cells: Vec<PublishedCell> = (0..self.grid.len())
+            .map(|index| {
+                let hidden = self.suppressed[index];
+                let primary = self.is_primary(index);
+                PublishedCell {
+                    key: self.grid.key(index),
+                    count: (!hidden).then_some(self.values[index]),
+                    primary,
+                    secondary: hidden && !primary,
+                }
+            })
+            .collect();
+        Published {
+            name: self.name.clone(),
+            population: self.population.clone(),
+            dims: self.grid.dims.clone(),
+            primary: cells.iter().filter(|c| c.primary).count(),
+            secondary: cells.iter().filter(|c| c.secondary).count(),
+            cells,
+        }
+    }
+
+    fn is_primary(&self, index: usize) -> bool {
+        (1..self.k).contains(&self.values[index])
+    }
+
+    /// The cheapest rectangle (hypercube) with `target` at a corner that protects it: all
+    /// corners non-zero, and the shift along it free over at least two integers. The cost is
+    /// the counts it newly hides; `fresh` asks for at least one newly hidden cell.
+    fn cheapest_cube(&self, target: usize, fresh: bool) -> Option<Vec<usize>> {
+        const MAX_CUBES: usize = 50_000;
+        let g = &self.grid;
+        let dims = g.dims.len();
+        if dims == 0 || self.values[target] == 0 {
+            return None;
+        }
+        let own: Vec<usize> = (0..dims).map(|d| g.coord(target, d)).collect();
+        let mut options: Vec<Vec<usize>> = (0..dims)
+            .map(|d| {
+                let mut o: Vec<usize> = (0..=g.total_coord(d))
+                    .filter(|&c| c != own[d] && self.values[g.with(target, d, c)] > 0)
+                    .collect();
+                o.sort_by_key(|&c| (self.values[g.with(target, d, c)], c));
+                o
+            })
+            .collect();
+        if options.iter().any(Vec::is_empty) {
+            return None;
+        }
+        if options.iter().map(Vec::len).product::<usize>() > MAX_CUBES {
+            // Keep the cheapest neighbours, and TOTAL, which always completes a cube.
+            let keep = (MAX_CUBES as f64).powf(1.0 / dims as f64).floor().max(2.0) as usize;
+            for (d, o) in options.iter_mut().enumerate() {
+                let total = g.total_coord(d);
+                let has_total = o.contains(&total);
+                o.truncate(keep);
+                if has_total && !o.contains(&total) {
+                    o.push(total);
                 }
             }
         }
-        if changed {
-            continue;
-        }
-        let pinned = pinned_cells(g);
-        if pinned.is_empty() {
-            return;
-        }
-        for cell in pinned {
-            let best = g
-                .lines_through(cell)
-                .into_iter()
-                .filter_map(|line| smallest_candidate(g, &line))
-                .min_by_key(|&i| (g.counts[i], i));
-            match best {
-                Some(i) => {
-                    g.hidden[i] = true;
-                    changed = true;
+        let mut best: Option<((u64, usize), Vec<usize>)> = None;
+        let mut pick = vec![0usize; dims];
+        'cubes: loop {
+            let alt: Vec<usize> = (0..dims).map(|d| options[d][pick[d]]).collect();
+            if let Some((cost, corners)) = self.cube(target, &own, &alt)
+                && (!fresh || cost.1 > 0)
+                && best.as_ref().is_none_or(|(b, _)| cost < *b)
+            {
+                best = Some((cost, corners));
+            }
+            for d in 0..=dims {
+                if d == dims {
+                    break 'cubes;
                 }
-                None => continue,
+                pick[d] += 1;
+                if pick[d] < options[d].len() {
+                    break;
+                }
+                pick[d] = 0;
+            }
+        }
+        best.map(|(_, corners)| corners)
+    }
+
+    /// The corners of the cube spanned by `own` and `alt` coordinates, with its cost (counts
+    /// newly hidden, cells newly hidden), if it protects its corners.
+    fn cube(
+        &self,
+        target: usize,
+        own: &[usize],
+        alt: &[usize],
+    ) -> Option<((u64, usize), Vec<usize>)> {
+        let g = &self.grid;
+        let dims = own.len();
+        // Along a dimension where both coordinates are labels, the two corners shift in
+        // opposite directions; where one is TOTAL, in the same direction.
+        let flips: Vec<bool> = (0..dims)
+            .map(|d| own[d] != g.total_coord(d) && alt[d] != g.total_coord(d))
+            .collect();
+        let mut room = [u64::MAX; 2];
+        let mut cost = (0u64, 0usize);
+        let mut corners = Vec::with_capacity(1 << dims);
+        for mask in 0..1usize << dims {
+            let mut index = target;
+            let mut side = 0;
+            for d in (0..dims).filter(|d| mask >> d & 1 == 1) {
+                index = g.with(index, d, alt[d]);
+                side ^= usize::from(flips[d]);
+            }
+            let value = self.values[index];
+            if value == 0 {
+                return None;
+            }
+            room[side] = room[side].min(value - 1);
+            if !self.suppressed[index] {
+                cost.0 += value;
+                cost.1 += 1;
+            }
+            corners.push(index);
+        }
+        (room[0].saturating_add(room[1]) >= 1).then_some((cost, corners))
+    }
+
+    fn hide_cube(&mut self, corners: &[usize]) {
+        for &c in corners {
+            self.suppressed[c] = true;
+            self.protected[c] = true;
+        }
+    }
+}
+
+/// Cells that several tables of one population publish: `(table, index)` groups.
+fn links(works: &[Work]) -> Result<Vec<Vec<(usize, usize)>>> {
+    let mut groups: BTreeMap<CellId, Vec<(usize, usize)>> = BTreeMap::new();
+    for (t, w) in works.iter().enumerate() {
+        for index in 0..w.grid.len() {
+            groups
+                .entry((w.population.as_str(), w.grid.identity(index)))
+                .or_default()
+                .push((t, index));
+        }
+    }
+    let mut links = Vec::new();
+    for group in groups.into_values().filter(|g| g.len() > 1) {
+        let (t0, i0) = group[0];
+        if let Some(&(t, _)) = group
+            .iter()
+            .find(|&&(t, i)| works[t].values[i] != works[t0].values[i0])
+        {
+            return Err(Error::Other(format!(
+                "aggregate tables {} and {} count population {} but disagree on their common \
+                 cell [{}]",
+                works[t0].name,
+                works[t].name,
+                works[t0].population,
+                works[t0].grid.key(i0).join(", ")
+            )));
+        }
+        links.push(group);
+    }
+    Ok(links)
+}
+
+/// Gives every hidden cell a rectangle in its table and keeps linked cells hidden alike, until
+/// nothing changes.
+fn protect(works: &mut [Work], links: &[Vec<(usize, usize)>]) {
+    loop {
+        let mut changed = false;
+        for group in links {
+            if group.iter().any(|&(t, i)| works[t].suppressed[i]) {
+                for &(t, i) in group {
+                    changed |= !works[t].suppressed[i];
+                    works[t].suppressed[i] = true;
+                }
+            }
+        }
+        for w in works.iter_mut() {
+            for index in 0..w.grid.len() {
+                if w.suppressed[index] && !w.protected[index] {
+                    changed = true;
+                    match w.cheapest_cube(index, false) {
+                        Some(corners) => w.hide_cube(&corners),
+                        // Zero-dimensional tables: a lone grand total is no line of anything.
+                        None => w.protected[index] = true,
+                    }
+                }
             }
         }
         if !changed {
-            // Nothing left to hide beside the pinned cells: give up on this table's remaining
-            // findings rather than loop; `verify` reports them. Cannot happen when a table has
-            // its grand total, since the total is always a candidate until hidden.
             return;
         }
     }
 }
 
-/// The smallest published non-zero cell of a line (interior cells before totals on ties).
-fn smallest_candidate(g: &Grid, line: &[usize]) -> Option<usize> {
-    line.iter()
-        .copied()
-        .filter(|&i| !g.hidden[i] && g.counts[i] > 0)
-        .min_by_key(|&i| (g.counts[i], g.is_margin(i), i))
-}
-
-/// Hides in every table a marginal hidden in another table of the same population. Returns
-/// whether anything changed.
-fn link_marginals(tables: &[Table], grids: &mut [Grid]) -> bool {
-    let mut hidden: HashMap<(String, BTreeSet<(String, String)>), bool> = HashMap::new();
-    for (t, g) in tables.iter().zip(grids.iter()) {
-        for (i, key) in g.keys().enumerate() {
-            let id = (t.population.clone(), marginal_id(&t.dims, &key));
-            *hidden.entry(id).or_insert(false) |= g.hidden[i];
+/// Last resort for a cell still pinned: hide the smallest visible non-zero cell on one of its
+/// lines, else anywhere in its population. Returns whether anything was hidden.
+fn widen(works: &mut [Work], t: usize, index: usize) -> bool {
+    let w = &works[t];
+    let on_lines = (0..w.grid.dims.len())
+        .flat_map(|d| (0..=w.grid.total_coord(d)).map(move |c| (t, w.grid.with(index, d, c))));
+    let visible =
+        |works: &[Work], (t, i): (usize, usize)| works[t].values[i] > 0 && !works[t].suppressed[i];
+    let candidate = on_lines
+        .filter(|&c| visible(works, c))
+        .min_by_key(|&(t, i)| (works[t].values[i], t, i))
+        .or_else(|| {
+            let population = &works[t].population;
+            works
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| &w.population == population)
+                .flat_map(|(t, w)| (0..w.grid.len()).map(move |i| (t, i)))
+                .filter(|&c| visible(works, c))
+                .min_by_key(|&(t, i)| (works[t].values[i], t, i))
+        });
+    match candidate {
+        Some((t, i)) => {
+            works[t].suppressed[i] = true;
+            true
         }
+        None => false,
     }
-    let mut changed = false;
-    for (t, g) in tables.iter().zip(grids.iter_mut()) {
-        let keys: Vec<Vec<String>> = g.keys().collect();
-        for (i, key) in keys.iter().enumerate() {
-            let id = (t.population.clone(), marginal_id(&t.dims, key));
-            if hidden.get(&id) == Some(&true) && !g.hidden[i] {
-                g.hidden[i] = true;
-                changed = true;
-            }
-        }
-    }
-    changed
-}
-
-/// The dimensions a cell does not sum over, with their labels: equal ids in two tables of one
-/// population are the same number.
-fn marginal_id(dims: &[String], key: &[String]) -> BTreeSet<(String, String)> {
-    dims.iter()
-        .zip(key)
-        .filter(|(_, l)| *l != TOTAL)
-        .map(|(d, l)| (d.clone(), l.clone()))
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::audit::audit;
+    use super::super::audit::{audit, audit_linked, check_primary};
+    use super::super::grid::Identity;
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     fn table(name: &str, population: &str, dims: &[&str], cells: &[(&[&str], u64)]) -> Table {
         Table {
@@ -169,145 +408,317 @@ mod tests {
             dims: dims.iter().map(|d| d.to_string()).collect(),
             cells: cells
                 .iter()
-                .map(|(k, v)| (k.iter().map(|s| s.to_string()).collect(), *v))
+                .map(|(key, count)| (key.iter().map(|l| l.to_string()).collect(), *count))
                 .collect(),
         }
     }
 
-    fn count(p: &Published, key: &[&str]) -> Option<u64> {
+    fn matrix(name: &str, rows: &[&[u64]]) -> Table {
+        let mut cells = BTreeMap::new();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                cells.insert(vec![format!("r{r}"), format!("c{c}")], v);
+            }
+        }
+        Table {
+            name: name.into(),
+            population: "certificates".into(),
+            dims: vec!["row".into(), "col".into()],
+            cells,
+        }
+    }
+
+    fn cell<'a>(p: &'a Published, key: &[&str]) -> &'a PublishedCell {
         p.cells
             .iter()
             .find(|c| c.key.iter().map(String::as_str).eq(key.iter().copied()))
-            .expect("cell")
-            .count
+            .expect("cell exists")
     }
 
-    /// What every published table must satisfy.
-    fn check(p: &Published, k: u64) {
-        for c in &p.cells {
-            if let Some(n) = c.count {
-                assert!(n == 0 || n >= k, "{}: published {n} at {:?}", p.name, c.key);
+    /// The published counts of each cell's copies across the tables of one population.
+    fn shared_cells(published: &[Published]) -> Vec<Vec<Option<u64>>> {
+        let mut shared: HashMap<(String, Identity), Vec<_>> = HashMap::new();
+        for p in published {
+            for cell in &p.cells {
+                let mut id: Identity = p
+                    .dims
+                    .iter()
+                    .zip(&cell.key)
+                    .filter(|(_, l)| *l != TOTAL)
+                    .map(|(d, l)| (d.clone(), l.clone()))
+                    .collect();
+                id.sort();
+                shared
+                    .entry((p.population.clone(), id))
+                    .or_default()
+                    .push(cell.count);
             }
         }
-        assert!(
-            audit(p, k).is_empty(),
-            "{}: audit {:?}",
-            p.name,
-            audit(p, k)
-        );
+        shared.into_values().collect()
     }
 
-    #[test]
-    fn a_small_cell_gets_partners_in_its_row_and_column() {
-        let t = table(
-            "t",
-            "p",
-            &["month", "type"],
-            &[
-                (&["2026-01", "DV"], 40),
-                (&["2026-01", "OV"], 2),
-                (&["2026-02", "DV"], 50),
-                (&["2026-02", "OV"], 9),
-                (&["2026-03", "DV"], 60),
-                (&["2026-03", "OV"], 12),
-            ],
-        );
-        let p = &suppress_tables(&[t], 5)[0];
-        assert_eq!(count(p, &["2026-01", "OV"]), None);
-        assert_eq!(p.primary, 1);
-        assert!(
-            p.secondary >= 3,
-            "needs a partner in the row, the column and the opposite corner"
-        );
-        // The smallest partner in the column is chosen, not the big ones.
-        assert_eq!(count(p, &["2026-02", "OV"]), None);
-        assert_eq!(count(p, &["2026-03", "DV"]), Some(60));
-        assert_eq!(count(p, &[TOTAL, TOTAL]), Some(173));
-        check(p, 5);
-    }
-
-    #[test]
-    fn audit_finds_a_cell_recoverable_by_subtraction() {
-        let mut p = suppress_tables(
-            &[table(
-                "t",
-                "p",
-                &["a"],
-                &[(&["x"], 3), (&["y"], 30), (&["z"], 40)],
-            )],
-            5,
-        )
-        .remove(0);
-        check(&p, 5);
-        // Publish the partner cell again: x = total - y - z.
-        for c in p.cells.iter_mut().filter(|c| c.secondary) {
-            c.count = Some(if c.key[0] == TOTAL { 73 } else { 30 });
+    /// Properties every output must have.
+    fn assert_safe(tables: &[Table], published: &[Published], k: u64) {
+        for (t, p) in tables.iter().zip(published) {
+            assert_eq!(check_primary(p, k), vec![], "{}", p.name);
+            // Published margins equal the true sums.
+            for c in &p.cells {
+                let Some(count) = c.count else { continue };
+                let truth: u64 = t
+                    .cells
+                    .iter()
+                    .filter(|(key, _)| key.iter().zip(&c.key).all(|(l, m)| m == TOTAL || l == m))
+                    .map(|(_, v)| v)
+                    .sum();
+                assert_eq!(count, truth, "{} {:?}", p.name, c.key);
+                assert!(!c.primary && !c.secondary);
+            }
+            assert_eq!(p.primary, p.cells.iter().filter(|c| c.primary).count());
         }
-        let findings = audit(&p, 5);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].key, ["x"]);
-        assert!((findings[0].lower - 3.0).abs() < 1e-6);
+        assert_eq!(audit_linked(published), vec![]);
+        for p in published {
+            assert_eq!(audit(p), vec![], "{}", p.name);
+        }
+        for copies in shared_cells(published) {
+            let hidden = copies[0].is_none();
+            assert!(
+                copies.iter().all(|c| c.is_none() == hidden),
+                "linked cells suppressed alike"
+            );
+        }
     }
 
     #[test]
-    fn shared_marginals_are_suppressed_alike() {
-        let by_type = table(
-            "by_type",
+    fn small_cell_gets_partners_in_its_row_and_column() {
+        let t = matrix("t", &[&[40, 3, 50], &[60, 70, 80], &[90, 25, 30]]);
+        let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+        let p = &out[0];
+        assert!(cell(p, &["r0", "c1"]).primary);
+        assert_eq!(cell(p, &["r0", "c1"]).count, None);
+        let hidden = |key: [&str; 2]| cell(p, &key).count.is_none();
+        let row = ["c0", "c2", TOTAL]
+            .iter()
+            .filter(|c| hidden(["r0", c]))
+            .count();
+        let col = ["r1", "r2", TOTAL]
+            .iter()
+            .filter(|r| hidden([r, "c1"]))
+            .count();
+        assert!(row >= 1 && col >= 1, "{row} {col}");
+        // The cheapest rectangle: 3 with 50, 25 and 30 (cost 105) beats any other.
+        assert_eq!(cell(p, &["r0", "c2"]).count, None);
+        assert_eq!(cell(p, &["r2", "c1"]).count, None);
+        assert_eq!(cell(p, &["r2", "c2"]).count, None);
+        assert_eq!(p.secondary, 3);
+        assert_eq!(cell(p, &[TOTAL, TOTAL]).count, Some(448));
+        assert_safe(&[t], &out, 5);
+    }
+
+    #[test]
+    fn pattern_pinned_by_combined_lines_is_repaired() {
+        let (truth, pattern) = super::super::audit::tests::bridge();
+        let rows: Vec<&[u64]> = truth.iter().map(Vec::as_slice).collect();
+        let t = matrix("t", &rows);
+        let mut works = vec![Work::new(&t, 5).expect("valid table")];
+        for &(r, c) in &pattern {
+            let index = works[0]
+                .grid
+                .index_of(&[format!("r{r}"), format!("c{c}")])
+                .expect("cell");
+            works[0].suppressed[index] = true;
+            works[0].protected[index] = true;
+        }
+        let before = audit(&works[0].publish());
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert_eq!(before[0].key, vec!["r1", "c2"]);
+        // The same loop as suppress_tables, from that pattern.
+        let links = links(&works).expect("no links");
+        for _ in 0..10 {
+            protect(&mut works, &links);
+            let pinned: Vec<_> = locate(&[works[0].publish()]);
+            if pinned.is_empty() {
+                break;
+            }
+            for f in pinned {
+                let index = works[0].grid.index_of(&f.key).expect("cell");
+                let corners = works[0].cheapest_cube(index, true).expect("a cube exists");
+                works[0].hide_cube(&corners);
+            }
+        }
+        let after = works[0].publish();
+        assert_eq!(audit(&after), vec![]);
+        assert_eq!(cell(&after, &["r1", "c2"]).count, None);
+    }
+
+    #[test]
+    fn linked_tables_share_their_month_margins() {
+        // "issued per month" and "issued per month × key type" count the same certificates.
+        let months = table(
+            "issued_by_month",
             "issued",
-            &["month", "type"],
-            &[(&["m1", "DV"], 3), (&["m2", "DV"], 20), (&["m3", "DV"], 30)],
+            &["month"],
+            &[(&["2026-01"], 3), (&["2026-02"], 10), (&["2026-03"], 20)],
         );
         let by_key = table(
-            "by_key",
+            "issued_by_month_key",
             "issued",
             &["month", "key"],
             &[
-                (&["m1", "RSA"], 1),
-                (&["m1", "EC"], 2),
-                (&["m2", "RSA"], 10),
-                (&["m2", "EC"], 10),
-                (&["m3", "RSA"], 15),
-                (&["m3", "EC"], 15),
+                (&["2026-01", "ec"], 2),
+                (&["2026-01", "rsa"], 1),
+                (&["2026-02", "ec"], 5),
+                (&["2026-02", "rsa"], 5),
+                (&["2026-03", "ec"], 12),
+                (&["2026-03", "rsa"], 8),
             ],
         );
-        let out = suppress_tables(&[by_type, by_key], 5);
-        for month in ["m1", "m2", "m3"] {
-            assert_eq!(
-                count(&out[0], &[month, TOTAL]),
-                count(&out[1], &[month, TOTAL]),
-                "month {month}"
-            );
+        let tables = [months, by_key];
+        let out = suppress_tables(&tables, 5).expect("valid tables");
+        // January is primary; February is the cheapest partner in the month table, so the
+        // per-month table must hide February's total too, though 10 ≥ k.
+        assert_eq!(cell(&out[0], &["2026-02"]).count, None);
+        assert_eq!(cell(&out[1], &["2026-02", TOTAL]).count, None);
+        assert!(cell(&out[1], &["2026-02", TOTAL]).secondary);
+        assert_eq!(
+            cell(&out[0], &[TOTAL]).count,
+            cell(&out[1], &[TOTAL, TOTAL]).count
+        );
+        assert_safe(&tables, &out, 5);
+    }
+
+    #[test]
+    fn inconsistent_linked_tables_are_refused() {
+        let a = table("a", "issued", &["month"], &[(&["2026-01"], 30)]);
+        let b = table(
+            "b",
+            "issued",
+            &["month", "key"],
+            &[(&["2026-01", "ec"], 31)],
+        );
+        let err = suppress_tables(&[a, b], 5).expect_err("grand totals differ");
+        assert!(err.to_string().contains("disagree"), "{err}");
+    }
+
+    #[test]
+    fn bad_tables_are_refused() {
+        let total = table("t", "p", &["m"], &[(&[TOTAL], 30)]);
+        assert!(suppress_tables(&[total], 5).is_err());
+        let short = table("t", "p", &["m", "n"], &[(&["a"], 30)]);
+        assert!(suppress_tables(&[short], 5).is_err());
+        let twice = table("t", "p", &["m", "m"], &[(&["a", "b"], 30)]);
+        assert!(suppress_tables(&[twice], 5).is_err());
+    }
+
+    #[test]
+    fn zeros_are_published_and_never_hide_anything() {
+        let t = matrix("t", &[&[0, 3, 0], &[0, 9, 40], &[0, 0, 0]]);
+        let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+        for c in &out[0].cells {
+            let zero = t
+                .cells
+                .iter()
+                .filter(|(key, _)| key.iter().zip(&c.key).all(|(l, m)| m == TOTAL || l == m))
+                .all(|(_, &v)| v == 0);
+            if zero {
+                assert_eq!(c.count, Some(0), "{:?}", c.key);
+            }
         }
-        assert_eq!(count(&out[0], &["m1", TOTAL]), None);
-        for p in &out {
-            check(p, 5);
+        assert_safe(&[t], &out, 5);
+    }
+
+    #[test]
+    fn three_dimensional_table_publishes_all_seven_margin_kinds() {
+        let mut cells = BTreeMap::new();
+        for (i, m) in ["2026-01", "2026-02", "2026-03"].iter().enumerate() {
+            for (j, v) in ["DV", "OV"].iter().enumerate() {
+                for (l, c) in ["acme", "operator", "other"].iter().enumerate() {
+                    cells.insert(
+                        vec![m.to_string(), v.to_string(), c.to_string()],
+                        (i * 7 + j * 3 + l * 11) as u64 % 23,
+                    );
+                }
+            }
+        }
+        let t = Table {
+            name: "issued".into(),
+            population: "issued".into(),
+            dims: vec!["month".into(), "validation".into(), "channel".into()],
+            cells,
+        };
+        let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+        assert_eq!(out[0].cells.len(), 4 * 3 * 4);
+        assert_eq!(
+            out[0].cells.last().map(|c| c.key.clone()),
+            Some(vec![TOTAL.to_string(); 3])
+        );
+        assert_safe(&[t], &out, 5);
+    }
+
+    fn random_table(name: &str, shape: &[usize], counts: &[u64]) -> Table {
+        let mut cells = BTreeMap::new();
+        let mut index = vec![0usize; shape.len()];
+        for &count in counts {
+            cells.insert(
+                index
+                    .iter()
+                    .enumerate()
+                    .map(|(d, i)| format!("d{d}v{i}"))
+                    .collect(),
+                count,
+            );
+            for d in (0..shape.len()).rev() {
+                index[d] += 1;
+                if index[d] < shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        Table {
+            name: name.into(),
+            population: "p".into(),
+            dims: (0..shape.len()).map(|d| format!("d{d}")).collect(),
+            cells,
         }
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(40))]
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
         #[test]
-        fn random_tables_are_protected(
-            rows in 1usize..6, cols in 1usize..4, layers in 1usize..3,
-            counts in proptest::collection::vec(0u64..30, 36),
+        fn random_2d_tables_are_safe(
+            (rows, cols, counts) in (1usize..6, 1usize..6)
+                .prop_flat_map(|(r, c)| (Just(r), Just(c), proptest::collection::vec(0u64..30, r * c)))
         ) {
-            let mut cells = BTreeMap::new();
-            for r in 0..rows {
-                for c in 0..cols {
-                    for l in 0..layers {
-                        let n = counts[(r * 6 + c * 2 + l) % counts.len()];
-                        cells.insert(vec![format!("r{r}"), format!("c{c}"), format!("l{l}")], n);
-                    }
-                }
+            let t = random_table("t", &[rows, cols], &counts);
+            let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid table");
+            assert_safe(&[t], &out, 5);
+        }
+
+        #[test]
+        fn random_3d_tables_are_safe(
+            (shape, counts) in (1usize..4, 1usize..4, 1usize..4)
+                .prop_flat_map(|(a, b, c)| (Just(vec![a, b, c]), proptest::collection::vec(0u64..30, a * b * c)))
+        ) {
+            let t = random_table("t", &shape, &counts);
+            let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid table");
+            assert_safe(&[t], &out, 5);
+        }
+
+        #[test]
+        fn random_linked_tables_are_safe(
+            (months, counts) in (1usize..6)
+                .prop_flat_map(|m| (Just(m), proptest::collection::vec(0u64..30, m * 2)))
+        ) {
+            // Table b breaks table a's months down by a second dimension.
+            let b = random_table("b", &[months, 2], &counts);
+            let mut a = Table { name: "a".into(), population: "p".into(), dims: vec!["d0".into()], cells: BTreeMap::new() };
+            for (key, v) in &b.cells {
+                *a.cells.entry(vec![key[0].clone()]).or_insert(0) += v;
             }
-            let t = Table { name: "t".into(), population: "p".into(), dims: vec!["r".into(), "c".into(), "l".into()], cells: cells.clone() };
-            let p = &suppress_tables(&[t], 5)[0];
-            check(p, 5);
-            // Published margins are the true sums.
-            let total: u64 = cells.values().sum();
-            if let Some(n) = count(p, &[TOTAL, TOTAL, TOTAL]) {
-                prop_assert_eq!(n, total);
-            }
+            let tables = [a, b];
+            let out = suppress_tables(&tables, 5).expect("valid tables");
+            assert_safe(&tables, &out, 5);
         }
     }
 }
