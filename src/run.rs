@@ -73,7 +73,15 @@ pub async fn run_once(
     let mut reports = Vec::new();
     for group in scan_groups(&tasks) {
         reports.extend(
-            run_scan_group(config, connect, &lock, &group, managed.as_ref(), opts.dry_run).await,
+            run_scan_group(
+                config,
+                connect,
+                &lock,
+                &group,
+                managed.as_ref(),
+                opts.dry_run,
+            )
+            .await,
         );
     }
     let pseudonymizer = managed.as_ref().map(Pseudonymizer::new);
@@ -81,7 +89,16 @@ pub async fn run_once(
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
     {
-        reports.push(run_retention(config, &mut lock, task, pseudonymizer.as_ref(), opts.dry_run).await);
+        reports.push(
+            run_retention(
+                config,
+                &mut lock,
+                task,
+                pseudonymizer.as_ref(),
+                opts.dry_run,
+            )
+            .await,
+        );
     }
     for r in &reports {
         log_summary(r);
@@ -388,7 +405,8 @@ async fn scan_and_publish(
     let published = aggregates
         .map(|a| a.finish())
         .transpose()?
-        .map(|tables| privacy_gate::suppress_tables(&tables, k));
+        .map(|tables| privacy_gate::suppress_tables(&tables, k))
+        .transpose()?;
     for (i, task) in group.iter().enumerate() {
         let report = &mut reports[i];
         report.stats.rows_read = rows;
@@ -616,8 +634,8 @@ async fn run_retention(
             )
             .await?;
         }
-        let pseudonymizer = pseudonymizer
-            .ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
+        let pseudonymizer =
+            pseudonymizer.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
         retention::run(retention::Retention {
             client: &mut *client,
             config,
