@@ -142,8 +142,14 @@ impl Cluster {
     fn pg_ctl_start(&self) -> Result<()> {
         let options = format!(
             "-k {} -p {PORT} -c listen_addresses= -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=50 -c shared_buffers=128MB",
-            self.root.display()
+             -c full_page_writes=off -c max_connections=50 -c shared_buffers=128MB{}",
+            self.root.display(),
+            // Lets tests count the statements a run sends; the module ships with the server.
+            if self.bin.join("../lib/pg_stat_statements.so").exists() {
+                " -c shared_preload_libraries=pg_stat_statements"
+            } else {
+                ""
+            }
         );
         let log = self.root.join("server.log");
         let out = self

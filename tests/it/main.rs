@@ -2,6 +2,7 @@
 
 mod common;
 mod database;
+mod aggregates;
 mod extract;
 mod retention;
 mod seed;
