@@ -624,7 +624,7 @@ impl Gen<'_, '_> {
         } else {
             0.985
         });
-        let der_len = rng.gen_range(256..=384usize);
+        let der_len = rng.gen_range(200..=320usize);
         let mut der = vec![0u8; der_len];
         rng.fill(&mut der[4..]);
         der[..4].copy_from_slice(&[0x30, 0x82, ((der_len - 4) >> 8) as u8, (der_len - 4) as u8]);
