@@ -945,6 +945,21 @@ mod tests {
         assert!(expired_pending > 0);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn validity_stays_within_the_limit_and_near_it(
+            issued_at in START..START + 20 * 365 * DAY,
+            acme: bool,
+            seed: u64,
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let days = validity_days(&mut rng, issued_at, acme);
+            let limit = cab_limit_days(issued_at);
+            proptest::prop_assert!(days > 0 && days <= limit, "{days} > {limit}");
+            proptest::prop_assert!(days >= limit.min(365) * 3 / 4 || acme, "{days} far below {limit}");
+        }
+    }
+
     #[test]
     fn mix_is_injective_on_a_sample() {
         let outs: HashSet<u64> = (0..100_000u64).map(mix).collect();
