@@ -96,6 +96,7 @@ pub async fn seed(client: &mut Client, opts: &SeedOptions) -> Result<SeedSummary
         .await
         .during("starting the seed transaction")?;
     ensure_empty(&tx).await?;
+    let rebuild = defer_indexes_and_foreign_keys(&tx).await?;
 
     let operators = chunk::operators(opts.seed, OPERATORS as usize);
     write_operators(&tx, &operators).await?;
@@ -137,6 +138,9 @@ pub async fn seed(client: &mut Client, opts: &SeedOptions) -> Result<SeedSummary
     producer
         .await
         .map_err(|e| Error::Other(format!("seed: data generator failed: {e}")))?;
+    if let Some(rebuild) = rebuild {
+        rebuild.run(&tx).await?;
+    }
     tx.commit().await.during("committing the seed")?;
     tracing::info!(
         subscribers = summary.subscribers,
@@ -171,6 +175,93 @@ async fn ensure_empty(tx: &Transaction<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Statements that put back the secondary indexes and foreign keys dropped for the load.
+struct Rebuild {
+    statements: Vec<String>,
+}
+
+impl Rebuild {
+    /// Statistics first (without them the planner may validate a foreign key with nested
+    /// loops over a million rows), then indexes, then foreign keys, each checking every row.
+    async fn run(self, tx: &Transaction<'_>) -> Result<()> {
+        let list = TABLES.map(|t| format!("certinfo.{t}")).join(", ");
+        tx.batch_execute(&format!("ANALYZE {list}"))
+            .await
+            .during("analyzing the seeded tables")?;
+        for sql in &self.statements {
+            tx.batch_execute(sql)
+                .await
+                .during(&format!("restoring after the seed: {sql}"))?;
+        }
+        tracing::info!(
+            statements = self.statements.len(),
+            "seed: indexes and foreign keys rebuilt"
+        );
+        Ok(())
+    }
+}
+
+/// Drops the certinfo tables' secondary indexes and foreign keys for the load, returning the
+/// statements that recreate them. Building an index once and validating a foreign key with
+/// one join is several times faster than maintaining both row by row, and re-adding the
+/// constraints checks every loaded row, so the schema's rules still hold for all of them. The
+/// definitions come from the catalog, so a changed reference schema is restored as it was.
+/// Only the tables' owner may do this; anyone else loads with everything in place (slower).
+async fn defer_indexes_and_foreign_keys(tx: &Transaction<'_>) -> Result<Option<Rebuild>> {
+    let owner = tx
+        .query_one(
+            "SELECT coalesce(bool_and(pg_has_role(c.relowner, 'USAGE')), false)
+               FROM pg_class c
+              WHERE c.relnamespace = 'certinfo'::regnamespace AND c.relkind = 'r'",
+            &[],
+        )
+        .await
+        .during("checking ownership of the certinfo tables")?;
+    if !owner.get::<_, bool>(0) {
+        tracing::info!(
+            "seed: not the owner of certinfo; loading with indexes and foreign keys in place"
+        );
+        return Ok(None);
+    }
+    // Plain indexes (not those backing a primary key, unique or exclusion constraint).
+    let indexes = tx
+        .query(
+            "SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+              WHERE c.relnamespace = 'certinfo'::regnamespace
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                                 WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
+              ORDER BY i.indexrelid::regclass::text",
+            &[],
+        )
+        .await
+        .during("reading the certinfo indexes")?;
+    let foreign_keys = tx
+        .query(
+            "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+                    format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
+                           pg_get_constraintdef(oid))
+               FROM pg_constraint
+              WHERE contype = 'f' AND connamespace = 'certinfo'::regnamespace
+              ORDER BY conrelid::regclass::text, conname",
+            &[],
+        )
+        .await
+        .during("reading the certinfo foreign keys")?;
+    let mut statements = Vec::new();
+    for row in indexes.iter().chain(&foreign_keys) {
+        let drop: String = row.get(0);
+        tx.batch_execute(&drop)
+            .await
+            .during(&format!("preparing the seed: {drop}"))?;
+        statements.push(row.get(1));
+    }
+    tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL work_mem = '64MB'")
+        .await
+        .during("setting memory for the index rebuild")?;
+    Ok(Some(Rebuild { statements }))
 }
 
 /// Seconds since the epoch as a timestamp. All generated times lie between 2014 and a few

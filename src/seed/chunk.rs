@@ -624,7 +624,7 @@ impl Gen<'_, '_> {
         } else {
             0.985
         });
-        let der_len = rng.gen_range(256..=384usize);
+        let der_len = rng.gen_range(200..=320usize);
         let mut der = vec![0u8; der_len];
         rng.fill(&mut der[4..]);
         der[..4].copy_from_slice(&[0x30, 0x82, ((der_len - 4) >> 8) as u8, (der_len - 4) as u8]);
@@ -943,6 +943,21 @@ mod tests {
         }
         assert!(expired > 100, "{expired}");
         assert!(expired_pending > 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validity_stays_within_the_limit_and_near_it(
+            issued_at in START..START + 20 * 365 * DAY,
+            acme: bool,
+            seed: u64,
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let days = validity_days(&mut rng, issued_at, acme);
+            let limit = cab_limit_days(issued_at);
+            proptest::prop_assert!(days > 0 && days <= limit, "{days} > {limit}");
+            proptest::prop_assert!(days >= limit.min(365) * 3 / 4 || acme, "{days} far below {limit}");
+        }
     }
 
     #[test]

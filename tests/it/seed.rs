@@ -273,6 +273,80 @@ async fn addresses_cover_every_prefecture_and_designated_city_and_emails_recur()
     assert!(acme_contacts > 0);
 }
 
+async fn schema_definition(db: &TestDb) -> Vec<String> {
+    let rows = db
+        .client
+        .query(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+              WHERE c.relnamespace = 'certinfo'::regnamespace
+             UNION ALL
+             SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+               FROM pg_constraint WHERE connamespace = 'certinfo'::regnamespace AND convalidated
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// The load drops secondary indexes and foreign keys for speed; every one must be back, and
+/// validated, when it commits.
+#[tokio::test]
+async fn indexes_and_constraints_are_all_back_after_the_load() {
+    let mut db = TestDb::reference().await;
+    let before = schema_definition(&db).await;
+    assert!(before.iter().any(|d| d.contains("FOREIGN KEY")));
+    assert!(
+        before
+            .iter()
+            .any(|d| d.contains("certificates_not_after_idx"))
+    );
+    seed(
+        &mut db.client,
+        &SeedOptions {
+            certificates: 300,
+            ..SeedOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(schema_definition(&db).await, before);
+}
+
+/// A role that may insert but does not own the tables loads with everything in place, and
+/// gets the very same rows.
+#[tokio::test]
+async fn a_non_owner_loads_the_same_rows_the_slow_way() {
+    let opts = SeedOptions {
+        certificates: 400,
+        seed: 5,
+        ..SeedOptions::default()
+    };
+    let (owner_db, _) = seeded(&opts).await;
+    let mut db = TestDb::reference().await;
+    let role = format!("{}_seeder", db.name);
+    db.client
+        .batch_execute(&format!(
+            "CREATE ROLE {role};
+             GRANT USAGE ON SCHEMA certinfo TO {role};
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA certinfo TO {role};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA certinfo TO {role};
+             SET ROLE {role};"
+        ))
+        .await
+        .unwrap();
+    let result = seed(&mut db.client, &opts).await;
+    db.client
+        .batch_execute(&format!(
+            "RESET ROLE; DROP OWNED BY {role}; DROP ROLE {role};"
+        ))
+        .await
+        .unwrap();
+    result.unwrap();
+    assert_eq!(checksums(&db).await, checksums(&owner_db).await);
+}
+
 #[tokio::test]
 async fn refuses_tables_that_already_have_rows() {
     let opts = SeedOptions {
