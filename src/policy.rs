@@ -186,14 +186,14 @@ mod tests {
         ];
         let mut seen = 0;
         for token in scan.split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.')) {
-            if let Some((alias, column)) = token.split_once('.') {
-                if let Some((_, view)) = views.iter().find(|(a, _)| *a == alias) {
-                    assert!(
-                        lookup(view, column).is_some(),
-                        "{view}.{column} not in POLICY"
-                    );
-                    seen += 1;
-                }
+            if let Some((alias, column)) = token.split_once('.')
+                && let Some((_, view)) = views.iter().find(|(a, _)| *a == alias)
+            {
+                assert!(
+                    lookup(view, column).is_some(),
+                    "{view}.{column} not in POLICY"
+                );
+                seen += 1;
             }
         }
         assert!(
