@@ -95,6 +95,13 @@ impl TestDb {
         db
     }
 
+    /// Another connection to the same database.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        db::connect(&ConnectOptions::plain(self.url.clone()))
+            .await
+            .expect("connect")
+    }
+
     /// Runs the certanon binary against this database and returns (exit code, stdout, stderr).
     pub fn certanon(&self, args: &[&str]) -> (i32, String, String) {
         certanon_cmd(args, &[("CERTANON_DATABASE_URL", &self.url)])
