@@ -285,7 +285,7 @@ impl Key {
             return Err(key_err("not a regular file".into()));
         }
         let mode = meta.mode() & 0o7777;
-        if mode & 0o077 != 0 {
+        if mode & 0o077 != 0 && !systemd_credential(path) {
             let what = if mode & 0o044 != 0 {
                 "readable"
             } else {
@@ -467,6 +467,17 @@ impl Pseudonymizer {
     }
 }
 
+/// A file systemd passed with `LoadCredential=`: systemd grants the unit's (dynamic) user
+/// access with an ACL, which shows as group bits in the mode, and no other user can reach the
+/// credentials directory, so the mode check does not apply.
+fn systemd_credential(path: &Path) -> bool {
+    in_credentials_directory(path, std::env::var_os("CREDENTIALS_DIRECTORY").as_deref())
+}
+
+fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool {
+    dir.is_some_and(|dir| !dir.is_empty() && path.parent() == Some(Path::new(dir)))
+}
+
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
 /// earlier (the extract spills raw bytes and formats them when it writes).
 pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut String) {
@@ -479,6 +490,16 @@ pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_files_directly_in_the_credentials_directory_skip_the_mode_check() {
+        let dir = Some(std::ffi::OsStr::new("/run/credentials/certanon.service"));
+        assert!(in_credentials_directory(Path::new("/run/credentials/certanon.service/hmac-key"), dir));
+        assert!(!in_credentials_directory(Path::new("/etc/certanon/hmac-key"), dir));
+        assert!(!in_credentials_directory(Path::new("/run/credentials/certanon.service/x/key"), dir));
+        assert!(!in_credentials_directory(Path::new("/run/credentials/certanon.service/hmac-key"), None));
+        assert!(!in_credentials_directory(Path::new("/hmac-key"), Some(std::ffi::OsStr::new(""))));
+    }
     use proptest::prelude::*;
     use std::os::unix::fs::PermissionsExt;
 
