@@ -47,8 +47,15 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("certanon");
     }
+    // TLS over a local unix socket protects nothing, and the socket path is no host name a
+    // certificate could name: local sockets connect in plain text whatever sslmode says.
+    let unix_socket = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+    let sslmode = if unix_socket { SslMode::Disable } else { opts.sslmode };
     let attempt = async {
-        match opts.sslmode {
+        match sslmode {
             SslMode::Disable => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
                 let (client, conn) = config.connect(NoTls).await.during("connecting")?;

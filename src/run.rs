@@ -509,14 +509,24 @@ async fn scan(
     mut sinks: Sinks,
 ) -> Result<(u64, Sinks)> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
-    let worker = std::thread::spawn(move || -> Result<Sinks> {
-        let mut progress = Progress::new();
+    // Three stages overlap: PostgreSQL's COPY decoded on the runtime, rows turned into records
+    // on rayon's pool, records fed to the sinks (spill files, counters) on their own thread.
+    let (records_tx, records_rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(2);
+    let mapper = std::thread::spawn(move || {
         while let Some(batch) = rx.blocking_recv() {
             let records: Vec<Record> = (0..batch.len())
                 .into_par_iter()
                 .map(|i| Record::from_row(&batch.row(i), &pseudonymizer))
                 .collect();
             drop(batch);
+            if records_tx.send(records).is_err() {
+                break;
+            }
+        }
+    });
+    let feeder = std::thread::spawn(move || -> Result<Sinks> {
+        let mut progress = Progress::new();
+        for records in records_rx {
             for r in &records {
                 if let Some(e) = sinks.extract.as_mut() {
                     e.add(r)?;
@@ -531,11 +541,10 @@ async fn scan(
         Ok(sinks)
     });
     let scanned = snapshot.scan(tx).await;
-    let worked = worker
-        .join()
-        .map_err(|_| Error::Other("the processing stage panicked".into()))?;
-    // The worker's own error explains a scan that stopped because the worker did.
-    let sinks = worked?;
+    let panicked = |_| Error::Other("the processing stage panicked".into());
+    mapper.join().map_err(panicked)?;
+    // The feeder's own error explains a scan that stopped because the feeder did.
+    let sinks = feeder.join().map_err(panicked)??;
     Ok((scanned?, sinks))
 }
 
