@@ -116,7 +116,6 @@ type Equation = (Vec<(usize, i64)>, i128);
 
 struct Model {
     grids: Vec<Grid>,
-    terms: Vec<Vec<Term>>,
     unknowns: Vec<Unknown>,
     equations: BTreeSet<Equation>,
     findings: Vec<Located>,
@@ -225,10 +224,14 @@ impl Model {
                             let u = *ids.entry(id).or_insert(next);
                             if u == next {
                                 unknowns.push(Unknown {
-                                    lower: if value.is_some() { 1.0 } else { 0.0 },
+                                    lower: 0.0,
                                     upper: f64::INFINITY,
                                     at: Vec::new(),
                                 });
+                            }
+                            // Suppressed (not missing) anywhere: not zero.
+                            if value.is_some() {
+                                unknowns[u].lower = 1.0;
                             }
                             unknowns[u].at.push((t, index));
                             Term::Unknown(u)
@@ -289,7 +292,6 @@ impl Model {
         }
         Model {
             grids,
-            terms,
             unknowns,
             equations,
             findings,
@@ -332,8 +334,8 @@ impl Model {
         }
         for (u, problem) in found {
             for &(t, index) in &self.unknowns[u].at {
-                // A missing cell is already reported as such.
-                if self.terms[t][index] == Term::Unknown(u) && self.unknowns[u].lower > 0.0 {
+                // A cell only missing is already reported as such.
+                if self.unknowns[u].lower > 0.0 {
                     self.findings.push(Located {
                         table: t,
                         key: self.grids[t].key(index),

@@ -5,9 +5,12 @@
 //! Secondary cells are chosen the way tau-ARGUS's hypercube method does: each suppressed cell is
 //! made a corner of a (hyper)rectangle of suppressed non-zero cells, cheapest in the counts it
 //! hides, along which the published counts stay the same when the corners shift by ±d, with d
-//! free over at least two integers. Tables of one population that publish the same cell are
-//! kept suppressed alike, and the audit of all tables together decides: a cell it still finds
-//! pinned gets another rectangle, until it finds nothing.
+//! free over at least two integers. Where the cheapest rectangle would hide many people (in
+//! sparse tables a cell of 1 among cells of 1 can need the grand total), the single-cell
+//! protection LP looks for a cheaper pattern. Tables of one population that publish the same
+//! cell are kept suppressed alike, and the audit of all tables together decides: a cell it still
+//! finds pinned gets another protection, until it finds nothing. Each round hides at least one
+//! more cell, so this ends.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -101,7 +104,7 @@ struct Work {
     values: Vec<u64>,
     k: u64,
     suppressed: Vec<bool>,
-    /// Corner of a rectangle chosen in this table.
+    /// Covered by a protection chosen in this table.
     protected: Vec<bool>,
 }
 
@@ -465,7 +468,8 @@ fn protect(works: &mut [Work], links: &[Vec<(usize, usize)>]) {
                     changed = true;
                     match w.protection(index, false) {
                         Some(p) => w.apply(&p),
-                        // Zero-dimensional tables: a lone grand total is no line of anything.
+                        // A zero-dimensional table's lone total is on no line; otherwise no
+                        // pattern was found within the search limits: the audit decides.
                         None => w.protected[index] = true,
                     }
                 }
