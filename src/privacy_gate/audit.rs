@@ -116,7 +116,6 @@ type Equation = (Vec<(usize, i64)>, i128);
 
 struct Model {
     grids: Vec<Grid>,
-    terms: Vec<Vec<Term>>,
     unknowns: Vec<Unknown>,
     equations: BTreeSet<Equation>,
     findings: Vec<Located>,
@@ -225,10 +224,14 @@ impl Model {
                             let u = *ids.entry(id).or_insert(next);
                             if u == next {
                                 unknowns.push(Unknown {
-                                    lower: if value.is_some() { 1.0 } else { 0.0 },
+                                    lower: 0.0,
                                     upper: f64::INFINITY,
                                     at: Vec::new(),
                                 });
+                            }
+                            // Suppressed (not missing) anywhere: not zero.
+                            if value.is_some() {
+                                unknowns[u].lower = 1.0;
                             }
                             unknowns[u].at.push((t, index));
                             Term::Unknown(u)
@@ -289,7 +292,6 @@ impl Model {
         }
         Model {
             grids,
-            terms,
             unknowns,
             equations,
             findings,
@@ -332,8 +334,8 @@ impl Model {
         }
         for (u, problem) in found {
             for &(t, index) in &self.unknowns[u].at {
-                // A missing cell is already reported as such.
-                if self.terms[t][index] == Term::Unknown(u) && self.unknowns[u].lower > 0.0 {
+                // A cell only missing is already reported as such.
+                if self.unknowns[u].lower > 0.0 {
                     self.findings.push(Located {
                         table: t,
                         key: self.grids[t].key(index),
@@ -380,10 +382,11 @@ impl Component {
         }
     }
 
-    fn optimize(&self, objective: &[f64], direction: OptimizationDirection) -> Outcome {
+    /// Optimizes over the unknowns, each also kept at most `cap`.
+    fn optimize(&self, objective: &[f64], direction: OptimizationDirection, cap: f64) -> Outcome {
         let mut lp = microlp::Problem::new(direction);
         let vars: Vec<microlp::Variable> = (0..self.lower.len())
-            .map(|i| lp.add_var(objective[i], (self.lower[i], self.upper[i])))
+            .map(|i| lp.add_var(objective[i], (self.lower[i], self.upper[i].min(cap))))
             .collect();
         for (coefs, rhs) in &self.equations {
             let expr: Vec<(microlp::Variable, f64)> =
@@ -404,8 +407,10 @@ impl Component {
     }
 
     /// Reports each unknown whose range holds fewer than two integers. Every vertex the solver
-    /// visits is a feasible point, so the spread seen so far often proves a cell safe before
-    /// its own two solves are needed.
+    /// returns is a feasible point, so the spread of the points seen proves most cells safe
+    /// cheaply: first optima in random ±1 directions over the cells not yet shown safe (each
+    /// moves many cells at once; the sum of all cells would not do, as the margins make it
+    /// constant), then, for the cells left, their own maximum and minimum.
     fn bound(&self, report: &mut impl FnMut(usize, Problem)) {
         let n = self.lower.len();
         let mut seen_min = vec![f64::INFINITY; n];
@@ -418,29 +423,69 @@ impl Component {
         };
         let wide =
             |lo: f64, hi: f64| hi == f64::INFINITY || (lo - EPS).ceil() + 1.0 <= (hi + EPS).floor();
-        for direction in [
+        // Cells with no published total above them may be unbounded, and an unbounded optimum
+        // has no vertex to learn from: the search phase caps them, which only drops points.
+        let cap = 4.0 * self.equations.iter().map(|(_, rhs)| rhs.abs()).sum::<f64>()
+            + 4.0 * n as f64
+            + 16.0;
+        match self.optimize(
+            &vec![0.0; n],
             OptimizationDirection::Maximize,
-            OptimizationDirection::Minimize,
-        ] {
-            match self.optimize(&vec![1.0; n], direction) {
+            f64::INFINITY,
+        ) {
+            Outcome::Optimal(values) => observe(&values, &mut seen_min, &mut seen_max),
+            Outcome::Unbounded => {}
+            Outcome::Infeasible => {
+                report(
+                    self.global[0],
+                    Problem::Inconsistent(
+                        "no values of the suppressed cells fit the published counts".into(),
+                    ),
+                );
+                return;
+            }
+            Outcome::Failed(why) => {
+                for &u in &self.global {
+                    report(u, Problem::Unverified(why.clone()));
+                }
+                return;
+            }
+        }
+        // xorshift64: deterministic, so the same tables get the same audit.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
+        let mut coin = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if state & 1 == 0 { 1.0 } else { -1.0 }
+        };
+        let mut stalls = 0;
+        while stalls < 2 {
+            let open: Vec<usize> = (0..n)
+                .filter(|&i| !wide(seen_min[i], seen_max[i]))
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            let mut objective = vec![0.0; n];
+            for &i in &open {
+                objective[i] = coin();
+            }
+            match self.optimize(&objective, OptimizationDirection::Maximize, cap) {
                 Outcome::Optimal(values) => observe(&values, &mut seen_min, &mut seen_max),
                 Outcome::Unbounded => {}
-                Outcome::Infeasible => {
-                    report(
-                        self.global[0],
-                        Problem::Inconsistent(
-                            "no values of the suppressed cells fit the published counts".into(),
-                        ),
-                    );
-                    return;
-                }
-                Outcome::Failed(why) => {
-                    for &u in &self.global {
-                        report(u, Problem::Unverified(why.clone()));
-                    }
-                    return;
-                }
+                Outcome::Infeasible | Outcome::Failed(_) => break,
             }
+            let left = open
+                .iter()
+                .filter(|&&i| !wide(seen_min[i], seen_max[i]))
+                .count();
+            // Stop once a direction shows fewer than a tenth of the open cells safe.
+            stalls = if left * 10 > open.len() * 9 {
+                stalls + 1
+            } else {
+                0
+            };
         }
         for i in 0..n {
             if wide(seen_min[i], seen_max[i]) {
@@ -456,7 +501,7 @@ impl Component {
             .into_iter()
             .enumerate()
             {
-                match self.optimize(&objective, direction) {
+                match self.optimize(&objective, direction, f64::INFINITY) {
                     Outcome::Optimal(values) => {
                         range[slot] = values[i];
                         observe(&values, &mut seen_min, &mut seen_max);
