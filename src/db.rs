@@ -53,7 +53,11 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
         .get_hosts()
         .iter()
         .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
-    let sslmode = if unix_socket { SslMode::Disable } else { opts.sslmode };
+    let sslmode = if unix_socket {
+        SslMode::Disable
+    } else {
+        opts.sslmode
+    };
     let attempt = async {
         match sslmode {
             SslMode::Disable => {

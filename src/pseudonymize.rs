@@ -494,11 +494,26 @@ mod tests {
     #[test]
     fn only_files_directly_in_the_credentials_directory_skip_the_mode_check() {
         let dir = Some(std::ffi::OsStr::new("/run/credentials/certanon.service"));
-        assert!(in_credentials_directory(Path::new("/run/credentials/certanon.service/hmac-key"), dir));
-        assert!(!in_credentials_directory(Path::new("/etc/certanon/hmac-key"), dir));
-        assert!(!in_credentials_directory(Path::new("/run/credentials/certanon.service/x/key"), dir));
-        assert!(!in_credentials_directory(Path::new("/run/credentials/certanon.service/hmac-key"), None));
-        assert!(!in_credentials_directory(Path::new("/hmac-key"), Some(std::ffi::OsStr::new(""))));
+        assert!(in_credentials_directory(
+            Path::new("/run/credentials/certanon.service/hmac-key"),
+            dir
+        ));
+        assert!(!in_credentials_directory(
+            Path::new("/etc/certanon/hmac-key"),
+            dir
+        ));
+        assert!(!in_credentials_directory(
+            Path::new("/run/credentials/certanon.service/x/key"),
+            dir
+        ));
+        assert!(!in_credentials_directory(
+            Path::new("/run/credentials/certanon.service/hmac-key"),
+            None
+        ));
+        assert!(!in_credentials_directory(
+            Path::new("/hmac-key"),
+            Some(std::ffi::OsStr::new(""))
+        ));
     }
     use proptest::prelude::*;
     use std::os::unix::fs::PermissionsExt;
