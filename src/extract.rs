@@ -233,26 +233,6 @@ fn bucket(p: &Pseudo) -> usize {
     rank(c0) * 8 + rank(c1) / 4
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn bucket_order_is_pseudonym_order(a: [u8; 16], b: [u8; 16]) {
-            let (mut sa, mut sb) = (String::new(), String::new());
-            write_raw("k", &a, &mut sa);
-            write_raw("k", &b, &mut sb);
-            let (ba, bb) = (bucket(&Pseudo::Value(a)), bucket(&Pseudo::Value(b)));
-            prop_assert!(ba < BUCKETS);
-            if ba < bb {
-                prop_assert!(sa < sb);
-            }
-        }
-    }
-}
-
 /// The public notice an anonymous release carries (APPI: the items the data holds and how it
 /// was processed).
 pub const NOTICE: &str = "PUBLIC_NOTICE.md";
@@ -383,4 +363,24 @@ pub fn public_notice(facts: &ExtractFacts) -> String {
         facts.achieved_k,
         facts.rows_suppressed
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn bucket_order_is_pseudonym_order(a: [u8; 16], b: [u8; 16]) {
+            let (mut sa, mut sb) = (String::new(), String::new());
+            write_raw("k", &a, &mut sa);
+            write_raw("k", &b, &mut sb);
+            let (ba, bb) = (bucket(&Pseudo::Value(a)), bucket(&Pseudo::Value(b)));
+            prop_assert!(ba < BUCKETS);
+            if ba < bb {
+                prop_assert!(sa < sb);
+            }
+        }
+    }
 }

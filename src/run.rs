@@ -329,20 +329,7 @@ async fn run_scan_group(
             r.duration = clock.elapsed();
         }
         if !dry_run {
-            if let Err(e) = ledger::finish_run(
-                ledger,
-                &r.run_id,
-                &r.task,
-                r.outcome,
-                &r.stats,
-                r.error.as_deref(),
-                started,
-            )
-            .await
-            {
-                tracing::error!(task = %r.task, "{e}");
-                r.outcome = Outcome::Failure;
-            }
+            record_end(ledger, r, started).await;
         }
     }
     reports
@@ -666,22 +653,27 @@ async fn run_retention(
     }
     report.duration = clock.elapsed();
     if !dry_run {
-        if let Err(e) = ledger::finish_run(
-            &*client,
-            &run_id,
-            &task.name,
-            report.outcome,
-            &report.stats,
-            report.error.as_deref(),
-            started,
-        )
-        .await
-        {
-            tracing::error!(task = %task.name, "{e}");
-            report.outcome = Outcome::Failure;
-        }
+        record_end(&*client, &mut report, started).await;
     }
     report
+}
+
+/// Writes how a task ended to the ledger; a task whose end cannot be recorded has failed.
+async fn record_end(ledger: &Client, r: &mut TaskReport, started: DateTime<Utc>) {
+    let recorded = ledger::finish_run(
+        ledger,
+        &r.run_id,
+        &r.task,
+        r.outcome,
+        &r.stats,
+        r.error.as_deref(),
+        started,
+    )
+    .await;
+    if let Err(e) = recorded {
+        tracing::error!(task = %r.task, "{e}");
+        r.outcome = Outcome::Failure;
+    }
 }
 
 fn log_summary(r: &TaskReport) {

@@ -66,6 +66,12 @@ pub struct TestDb {
 impl TestDb {
     /// A fresh, empty database.
     pub async fn empty() -> TestDb {
+        TestDb::create(None).await
+    }
+
+    /// Creates a database, copied from `template` when given (retrying while the template's
+    /// last connection closes), and connects to it.
+    async fn create(template: Option<&str>) -> TestDb {
         let admin_url = admin_url();
         let admin = db::connect(&ConnectOptions::plain(admin_url.clone()))
             .await
@@ -75,10 +81,16 @@ impl TestDb {
             std::process::id(),
             NEXT_DB.fetch_add(1, Ordering::SeqCst)
         );
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        let mut attempts = 0;
+        while let Err(e) = admin.batch_execute(&sql).await {
+            attempts += 1;
+            assert!(attempts < 50, "create test database: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let url = with_dbname(&admin_url, &name);
         let client = db::connect(&ConnectOptions::plain(url.clone()))
             .await
@@ -170,31 +182,7 @@ impl TestDb {
             })
             .await
             .clone();
-        let admin_url = admin_url();
-        let admin = db::connect(&ConnectOptions::plain(admin_url.clone()))
-            .await
-            .expect("connect as admin");
-        let name = format!(
-            "certanon_test_{}_{}",
-            std::process::id(),
-            NEXT_DB.fetch_add(1, Ordering::SeqCst)
-        );
-        // The template's connection was dropped with its TestDb, so it can be copied.
-        // The template's last connection may take a moment to close.
-        let mut attempts = 0;
-        while let Err(e) = admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .await
-        {
-            attempts += 1;
-            assert!(attempts < 50, "copy the seeded template: {e}");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let url = with_dbname(&admin_url, &name);
-        let client = db::connect(&ConnectOptions::plain(url.clone()))
-            .await
-            .expect("connect to test database");
-        TestDb { client, url, name }
+        TestDb::create(Some(&template)).await
     }
 }
 
