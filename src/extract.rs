@@ -2,7 +2,7 @@
 //! privacy gate choose generalization levels from the class counts, then writes the released
 //! rows, generalized and sorted by certificate pseudonym, to `research_extract.csv`.
 //!
-//! Memory holds only the histogram of finest quasi-identifier combinations (small) and one
+//! Memory holds only the histogram of quasi-identifier combinations (bounded: see `Floors`) and one
 //! spill bucket at a time: rows go to 256 bucket files by the first characters of their
 //! certificate pseudonym, so sorting one bucket at a time yields a sorted file.
 
@@ -28,6 +28,7 @@ pub struct ExtractSpill {
     dir: tempfile::TempDir,
     buckets: Vec<BufWriter<File>>,
     hist: HashMap<[u16; NQI], u64>,
+    floors: Floors,
     rows: u64,
     scratch: Vec<u8>,
 }
@@ -63,13 +64,17 @@ impl ExtractSpill {
             dir,
             buckets,
             hist: HashMap::new(),
+            floors: Floors::default(),
             rows: 0,
             scratch: Vec::with_capacity(SPILL_BYTES),
         })
     }
 
     pub fn add(&mut self, r: &Record) -> Result<()> {
-        *self.hist.entry(r.qi).or_insert(0) += 1;
+        *self.hist.entry(self.floors.canonical(&r.qi)).or_insert(0) += 1;
+        if self.hist.len() > HISTOGRAM_CLASSES {
+            self.floors.raise(&mut self.hist);
+        }
         self.rows += 1;
         self.scratch.clear();
         r.spill(&mut self.scratch);
@@ -94,10 +99,16 @@ impl ExtractSpill {
             b.flush().at(self.dir.path().join(format!("{i:03}")))?;
         }
         self.buckets.clear();
-        let dims = dimensions();
-        let hist: HashMap<Vec<u16>, u64> =
-            self.hist.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
-        let choice = privacy_gate::choose_levels(&hist, &dims, k, max_suppression)?;
+        let dims = self.floors.dimensions();
+        let hist: HashMap<Vec<u16>, u64> = std::mem::take(&mut self.hist)
+            .into_iter()
+            .map(|(k, v)| (k.to_vec(), v))
+            .collect();
+        let mut choice = privacy_gate::choose_levels(&hist, &dims, k, max_suppression)?;
+        let gate_levels = choice.levels.clone();
+        for (level, floor) in choice.levels.iter_mut().zip(self.floors.level) {
+            *level += floor;
+        }
         let facts = facts(&choice, self.rows);
         tracing::info!(
             rows = self.rows,
@@ -113,13 +124,14 @@ impl ExtractSpill {
             "pseudonym_columns": PSEUDONYM_COLUMNS.iter().map(|(name, ..)| *name).collect::<Vec<_>>(),
             "levels": facts.levels.iter().map(|(q, l)| (q.clone(), json!(l))).collect::<serde_json::Map<_, _>>(),
             "achieved_k": choice.achieved_k,
+            "finest_levels_searched": Quasi::ALL.iter().zip(self.floors.level).map(|(q, f)| (q.name().to_string(), json!(q.levels()[usize::from(f)]))).collect::<serde_json::Map<_, _>>(),
             "rows_in": self.rows,
             "rows_released": facts.rows_written,
             "rows_suppressed": choice.suppressed_rows,
             "information_loss": choice.loss,
         });
         if let Some(export) = export {
-            let release = privacy_gate::released_classes(&hist, &dims, &choice.levels, k)?;
+            let release = privacy_gate::released_classes(&hist, &dims, &gate_levels, k)?;
             let written = self.write(export, key_id, &choice.levels, &release)?;
             if written != facts.rows_written {
                 return Err(Error::Other(format!(
@@ -157,7 +169,7 @@ impl ExtractSpill {
             let mut rows: Vec<(String, Spilled)> = buf
                 .chunks_exact(SPILL_BYTES)
                 .map(Spilled::read)
-                .filter(|s| release.is_released(&s.qi))
+                .filter(|s| release.is_released(&self.floors.lookup(&s.qi)))
                 .map(|s| {
                     let mut key = String::with_capacity(40);
                     format_pseudonym(key_id, &s.pseudonyms[CERTIFICATE], &mut key);
@@ -188,16 +200,96 @@ impl ExtractSpill {
     }
 }
 
-/// The gate's view of the quasi-identifiers.
-fn dimensions() -> Vec<Dimension> {
-    Quasi::ALL
-        .iter()
-        .map(|&q| {
-            Dimension::new(q.name(), q.levels().len() as u8, move |code, level| {
-                q.generalize(code, level)
-            })
+/// Most equivalence classes the histogram holds before a quasi-identifier's finest level is
+/// raised: keeps memory bounded by this, not by the number of rows.
+const HISTOGRAM_CLASSES: usize = 100_000;
+
+/// The finest level of each quasi-identifier the level search considers. With nine
+/// quasi-identifiers almost every row is its own class at the finest levels, so the histogram
+/// would grow with the rows; when it passes `HISTOGRAM_CLASSES`, the dimension with the most
+/// distinct values is raised one level (as ARX's minimum generalization levels do), merging its
+/// classes. A class is keyed by a representative finest code of its group, so the hierarchies
+/// apply unchanged above the floor.
+#[derive(Default)]
+struct Floors {
+    level: [u8; NQI],
+    /// Per dimension: group code at the floor → the finest code that stands for the group.
+    representative: [HashMap<u16, u16>; NQI],
+}
+
+impl Floors {
+    fn canonical(&mut self, qi: &[u16; NQI]) -> [u16; NQI] {
+        std::array::from_fn(|d| match self.level[d] {
+            0 => qi[d],
+            floor => *self.representative[d]
+                .entry(Quasi::ALL[d].generalize(qi[d], floor))
+                .or_insert(qi[d]),
         })
-        .collect()
+    }
+
+    /// The representative of codes seen during the scan (every spilled row's were).
+    fn lookup(&self, qi: &[u16; NQI]) -> [u16; NQI] {
+        std::array::from_fn(|d| match self.level[d] {
+            0 => qi[d],
+            floor => self.representative[d]
+                .get(&Quasi::ALL[d].generalize(qi[d], floor))
+                .copied()
+                .unwrap_or(qi[d]),
+        })
+    }
+
+    /// Raises the dimension with the most distinct values at its floor and merges the classes.
+    fn raise(&mut self, hist: &mut HashMap<[u16; NQI], u64>) {
+        let distinct = |d: usize| {
+            hist.keys()
+                .map(|k| k[d])
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        let Some(d) = (0..NQI)
+            .filter(|&d| self.level[d] < Quasi::ALL[d].top_level())
+            .max_by_key(|&d| (distinct(d), std::cmp::Reverse(d)))
+        else {
+            return;
+        };
+        self.level[d] += 1;
+        let q = Quasi::ALL[d];
+        let mut representative = HashMap::new();
+        let merged: HashMap<[u16; NQI], u64> =
+            std::mem::take(hist)
+                .into_iter()
+                .fold(HashMap::new(), |mut acc, (mut key, n)| {
+                    key[d] = *representative
+                        .entry(q.generalize(key[d], self.level[d]))
+                        .or_insert(key[d]);
+                    *acc.entry(key).or_insert(0) += n;
+                    acc
+                });
+        // Every group seen so far has a class in the histogram, so this covers them all.
+        self.representative[d] = representative;
+        tracing::debug!(
+            quasi_identifier = q.name(),
+            level = q.levels()[usize::from(self.level[d])],
+            classes = merged.len(),
+            "histogram floor raised"
+        );
+        *hist = merged;
+    }
+
+    /// The gate's view of the quasi-identifiers: levels from the floor up.
+    fn dimensions(&self) -> Vec<Dimension> {
+        Quasi::ALL
+            .iter()
+            .zip(self.level)
+            .map(|(&q, floor)| {
+                Dimension::new(
+                    q.name(),
+                    q.levels().len() as u8 - floor,
+                    move |code, level| q.generalize(code, level + floor),
+                )
+            })
+            .collect()
+    }
 }
 
 fn facts(choice: &Choice, rows: u64) -> ExtractFacts {
@@ -369,6 +461,41 @@ pub fn public_notice(facts: &ExtractFacts) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn raising_a_floor_merges_classes_and_keeps_higher_levels() {
+        let mut floors = Floors::default();
+        let mut hist = HashMap::new();
+        // Months 300..336 (three years), everything else equal.
+        let rows: Vec<[u16; NQI]> = (0..36)
+            .map(|m| [1, 13, 1, 1, 300 + m, 4, 1, 1, 1])
+            .collect();
+        for r in &rows {
+            *hist.entry(floors.canonical(r)).or_insert(0) += 1;
+        }
+        assert_eq!(hist.len(), 36);
+        let issued = Quasi::ALL.iter().position(|q| *q == Quasi::Issued).unwrap();
+        floors.raise(&mut hist);
+        assert_eq!(
+            floors.level[issued], 1,
+            "months have the most distinct values"
+        );
+        assert_eq!(hist.len(), 12, "quarters");
+        assert_eq!(hist.values().sum::<u64>(), 36);
+        for r in &rows {
+            let c = floors.lookup(r);
+            assert!(hist.contains_key(&c));
+            for level in 1..=3 {
+                assert_eq!(
+                    Quasi::Issued.generalize(c[issued], level),
+                    Quasi::Issued.generalize(r[issued], level)
+                );
+            }
+            assert_eq!(floors.canonical(r), c);
+        }
+        let dims = floors.dimensions();
+        assert_eq!(dims[issued].levels, 3, "quarter, year, *");
+    }
 
     proptest! {
         #[test]
