@@ -3,5 +3,6 @@
 mod common;
 mod database;
 mod extract;
+mod operations;
 mod retention;
 mod seed;
