@@ -2,6 +2,7 @@
 //! calls the pipeline modules. Kept here so that `main.rs` only parses arguments.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -101,8 +102,19 @@ pub fn seed(global: &Global, rows: u64, seed: u64) -> Result<()> {
 pub fn run(global: &Global, opts: &RunOptions) -> Result<()> {
     let config = Config::load(global.config.as_deref())?;
     let connect = connect_options(global, Some(&config))?;
-    let reports = runtime()?.block_on(run::run_once(&config, &connect, opts))?;
-    run::check_reports(&reports)
+    let (reports, metrics) = runtime()?.block_on(async {
+        let reports = run::run_once(&config, &connect, opts).await?;
+        // A dry run writes nothing, the metrics textfile included.
+        let metrics = if opts.dry_run {
+            Ok(())
+        } else {
+            crate::metrics::update(&config, &connect).await
+        };
+        Ok::<_, Error>((reports, metrics))
+    })?;
+    // A failed task is the news; a metrics problem only when everything else went well.
+    run::check_reports(&reports)?;
+    metrics
 }
 
 pub fn status(global: &Global) -> Result<()> {
@@ -133,6 +145,12 @@ pub fn status(global: &Global) -> Result<()> {
                 s.last_outcome.as_deref().unwrap_or("-"),
                 next
             ));
+            // Why the last run failed, so that the operator need not search the journal.
+            if s.last_outcome.as_deref() == Some("failure")
+                && let Some(error) = &s.last_error
+            {
+                lines.push(format!("    last error: {error}"));
+            }
         }
         Ok::<_, Error>(lines)
     })?;
@@ -176,20 +194,38 @@ pub fn verify(dir: &Path) -> Result<()> {
 }
 
 /// Stays up and runs due tasks when their schedules fire; stops cleanly on SIGTERM or SIGINT,
-/// abandoning a running task (its export is never published half-written).
+/// abandoning a running task (its export is never published half-written, and the next run
+/// removes its hidden leftovers).
+///
+/// The clock and the signals live on this thread's own single-threaded runtime, and each run on
+/// a thread of its own with the usual runtime: a run's long CPU-bound stretches (the privacy
+/// gate) can occupy every worker of a runtime, and then nothing would see a signal until they end.
 pub fn daemon(global: &Global) -> Result<()> {
-    let config = Config::load(global.config.as_deref())?;
-    let connect = connect_options(global, Some(&config))?;
-    runtime()?.block_on(async {
+    let config = Arc::new(Config::load(global.config.as_deref())?);
+    let connect = Arc::new(connect_options(global, Some(&config))?);
+    let clock = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    clock.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| Error::Other(format!("SIGTERM handler: {e}")))?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Other(format!("SIGINT handler: {e}")))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Error::Other(format!("SIGTERM handler: {e}")))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Error::Other(format!("SIGINT handler: {e}")))?;
         tracing::info!(tasks = config.tasks.len(), "daemon started");
         loop {
-            let opts = RunOptions::default();
+            let (done, finished) = tokio::sync::oneshot::channel();
+            let (run_config, run_connect) = (Arc::clone(&config), Arc::clone(&connect));
+            // Left running when a signal comes: the process exits under it.
+            std::thread::spawn(move || {
+                let result = runtime()
+                    .and_then(|r| r.block_on(run_and_publish_metrics(&run_config, &run_connect)));
+                let _ = done.send(result);
+            });
             tokio::select! {
-                result = run::run_once(&config, &connect, &opts) => match result {
-                    Ok(reports) => { let _ = run::check_reports(&reports); }
+                result = finished => match result.unwrap_or_else(|_| Err(Error::Other("the run stopped without a result".into()))) {
+                    Ok(()) => {}
                     Err(e @ Error::Locked(_)) => tracing::warn!("{e}"),
                     Err(e) if e.exit_code() == crate::error::exit::CONFIG => return Err(e),
                     Err(e) => tracing::error!("{e}"),
@@ -208,6 +244,14 @@ pub fn daemon(global: &Global) -> Result<()> {
             }
         }
     })
+}
+
+async fn run_and_publish_metrics(config: &Config, connect: &ConnectOptions) -> Result<()> {
+    run::run_once(config, connect, &RunOptions::default()).await?;
+    if let Err(e) = crate::metrics::update(config, connect).await {
+        tracing::error!("metrics: {e}");
+    }
+    Ok(())
 }
 
 pub fn demo(rows: u64, dir: &Path) -> Result<()> {

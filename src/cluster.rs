@@ -1,6 +1,7 @@
 //! Embedded PostgreSQL: starts a throwaway cluster from the installed `initdb`/`pg_ctl` for the
-//! demo, the tests and the benchmark. The cluster listens only on a unix socket in its own
-//! temporary directory, runs with `fsync=off` (its data is disposable), and is stopped when the
+//! demo, the tests and the benchmark. The cluster listens on a unix socket in its own temporary
+//! directory (and, when asked, on 127.0.0.1 with TLS, to test encrypted connections), runs with
+//! `fsync=off` (its data is disposable), and is stopped when the
 //! `Cluster` is dropped — and by a watchdog process if the owner dies without dropping it, so a
 //! killed test run or demo leaves no server behind. PostgreSQL is never downloaded: where the
 //! server binaries are missing, the error says which package to install.
@@ -14,21 +15,41 @@ use crate::error::{Error, IoContext, Result};
 const PORT: u16 = 5432;
 const SUPERUSER: &str = "postgres";
 
+/// How to start a cluster beyond the unix-socket default.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Where the cluster's temporary directory goes (the system temp dir when `None`).
+    pub parent: Option<PathBuf>,
+    /// Server certificate and key (PEM files): the server gets copies it may read, and turns
+    /// `ssl` on.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Also listen on 127.0.0.1 at this port (the socket then carries the same number).
+    pub tcp_port: Option<u16>,
+}
+
 pub struct Cluster {
     // Kept for its Drop: removes the directory after the server has stopped.
     _dir: tempfile::TempDir,
     root: PathBuf,
     bin: PathBuf,
     owner: Option<(u32, u32)>,
+    port: u16,
     running: bool,
 }
 
 impl Cluster {
     /// Creates and starts a cluster under a new temporary directory in `parent` (the system
-    /// temp dir when `None`).
+    /// temp dir when `None`), reachable only through its unix socket.
     pub fn start(parent: Option<&Path>) -> Result<Cluster> {
+        Cluster::start_with(ClusterOptions {
+            parent: parent.map(Path::to_path_buf),
+            ..ClusterOptions::default()
+        })
+    }
+
+    pub fn start_with(options: ClusterOptions) -> Result<Cluster> {
         let bin = find_server_binaries()?;
-        let dir = match parent {
+        let dir = match &options.parent {
             Some(p) => tempfile::Builder::new()
                 .prefix("certanon-pg.")
                 .tempdir_in(p)
@@ -53,10 +74,26 @@ impl Cluster {
             root,
             bin,
             owner,
+            port: options.tcp_port.unwrap_or(PORT),
             running: false,
         };
         cluster.initdb()?;
-        cluster.pg_ctl_start()?;
+        let listen = if options.tcp_port.is_some() {
+            "127.0.0.1"
+        } else {
+            ""
+        };
+        let mut settings = format!(" -c listen_addresses={listen}");
+        if let Some((cert, key)) = &options.tls {
+            let cert = cluster.server_copy(cert, "server.crt")?;
+            let key = cluster.server_copy(key, "server.key")?;
+            settings.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            ));
+        }
+        cluster.pg_ctl_start(&settings)?;
         cluster.running = true;
         cluster.spawn_watchdog();
         Ok(cluster)
@@ -70,9 +107,15 @@ impl Cluster {
     /// A libpq-style connection string for `dbname` as the superuser.
     pub fn connection_string(&self, dbname: &str) -> String {
         format!(
-            "host={} port={PORT} user={SUPERUSER} dbname={dbname}",
-            self.root.display()
+            "host={} port={} user={SUPERUSER} dbname={dbname}",
+            self.root.display(),
+            self.port
         )
+    }
+
+    /// The port the server listens on (socket name and, when asked for, TCP).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Stops the server (fast shutdown). Called by Drop; calling it twice is harmless.
@@ -139,11 +182,25 @@ impl Cluster {
         Ok(())
     }
 
-    fn pg_ctl_start(&self) -> Result<()> {
+    /// Copies a file the server must read into the cluster directory, owned by the server's
+    /// user with mode 0600 (PostgreSQL refuses a key file others can read).
+    fn server_copy(&self, from: &Path, name: &str) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let to = self.root.join(name);
+        std::fs::copy(from, &to).at(from)?;
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).at(&to)?;
+        if let Some((uid, gid)) = self.owner {
+            chown(&to, uid, gid)?;
+        }
+        Ok(to)
+    }
+
+    fn pg_ctl_start(&self, settings: &str) -> Result<()> {
         let options = format!(
-            "-k {} -p {PORT} -c listen_addresses= -c fsync=off -c synchronous_commit=off \
+            "-k {} -p {}{settings} -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=50 -c shared_buffers=128MB{}",
             self.root.display(),
+            self.port,
             // Lets tests count the statements a run sends; the module ships with the server.
             if self.bin.join("../lib/pg_stat_statements.so").exists() {
                 " -c shared_preload_libraries=pg_stat_statements"

@@ -47,49 +47,56 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("certanon");
     }
-    // TLS over a local unix socket protects nothing, and the socket path is no host name a
-    // certificate could name: local sockets connect in plain text whatever sslmode says.
-    let unix_socket = config
+    // PostgreSQL has no TLS on unix sockets, and libpq ignores sslmode there; so do we (rustls
+    // would refuse the empty host name it is handed for a socket).
+    let local = config
         .get_hosts()
         .iter()
-        .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
-    let sslmode = if unix_socket {
-        SslMode::Disable
-    } else {
-        opts.sslmode
-    };
+        .all(|h| !matches!(h, tokio_postgres::config::Host::Tcp(_)));
     let attempt = async {
-        match sslmode {
-            SslMode::Disable => {
-                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                let (client, conn) = config.connect(NoTls).await.during("connecting")?;
-                tokio::spawn(drive(conn));
-                Ok(client)
-            }
-            mode => {
-                config.ssl_mode(match mode {
-                    SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-                    _ => tokio_postgres::config::SslMode::Require,
-                });
-                let tls = tls_connector(opts)?;
-                let (client, conn) = config.connect(tls).await.during("connecting")?;
-                tokio::spawn(drive(conn));
-                Ok(client)
-            }
+        if local || opts.sslmode == SslMode::Disable {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            let (client, conn) = config.connect(NoTls).await.map_err(connect_failed)?;
+            tokio::spawn(drive(conn));
+            Ok(client)
+        } else {
+            config.ssl_mode(match opts.sslmode {
+                SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+                _ => tokio_postgres::config::SslMode::Require,
+            });
+            let tls = tls_connector(opts)?;
+            let (client, conn) = config.connect(tls).await.map_err(connect_failed)?;
+            tokio::spawn(drive(conn));
+            Ok(client)
         }
     };
     match tokio::time::timeout(opts.connect_timeout + Duration::from_secs(1), attempt).await {
-        Ok(result) => result.map_err(|e| match e {
-            Error::Database { context, message } if context == "connecting" => {
-                Error::Unreachable(message)
-            }
-            other => other,
-        }),
+        Ok(result) => result,
         Err(_) => Err(Error::Unreachable(format!(
             "no answer within the connect timeout of {} s",
             opts.connect_timeout.as_secs()
         ))),
     }
+}
+
+/// A failed connection attempt, with its causes: tokio-postgres's own message ("error
+/// performing TLS handshake") leaves out why (a refused port, an unknown certificate issuer).
+/// A server's refusal (authentication, no such database) keeps its SQLSTATE.
+fn connect_failed(e: tokio_postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        return match Error::db("connecting", e) {
+            Error::Database { message, .. } => Error::Unreachable(message),
+            other => other,
+        };
+    }
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Unreachable(message)
 }
 
 async fn drive<S, T>(conn: tokio_postgres::Connection<S, T>)

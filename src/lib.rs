@@ -17,6 +17,7 @@ pub mod export;
 pub mod extract;
 pub mod generalize;
 pub mod ledger;
+pub mod metrics;
 pub mod policy;
 pub mod privacy_gate;
 pub mod pseudonymize;

@@ -22,7 +22,7 @@ use crate::source::{Batch, Snapshot};
 use crate::{policy, privacy_gate, retention};
 
 /// Session-level advisory lock key: "certanon" in ASCII.
-const LOCK_KEY: i64 = 0x6365_7274_616e_6f6e;
+pub const LOCK_KEY: i64 = 0x6365_7274_616e_6f6e;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -51,6 +51,8 @@ pub async fn run_once(
     connect: &ConnectOptions,
     opts: &RunOptions,
 ) -> Result<Vec<TaskReport>> {
+    // A misspelt task name is a usage error whether or not the database answers.
+    check_task_names(config, &opts.tasks)?;
     let mut lock = db::connect(connect).await?;
     acquire_lock(&lock).await?;
     require_bookkeeping(&lock).await?;
@@ -157,15 +159,8 @@ async fn require_bookkeeping(client: &Client) -> Result<()> {
     }
 }
 
-/// The tasks to run now: those named (all must exist), else all; without `force`, only those
-/// whose schedule fired since their last success (once, however many fires were missed).
-async fn due_tasks<'c>(
-    config: &'c Config,
-    client: &Client,
-    opts: &RunOptions,
-    now: DateTime<Utc>,
-) -> Result<Vec<&'c TaskConfig>> {
-    for name in &opts.tasks {
+fn check_task_names(config: &Config, names: &[String]) -> Result<()> {
+    for name in names {
         if !config.tasks.contains_key(name) {
             let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
             return Err(Error::Usage(format!(
@@ -175,6 +170,17 @@ async fn due_tasks<'c>(
             )));
         }
     }
+    Ok(())
+}
+
+/// The tasks to run now: those named, else all; without `force`, only those whose schedule
+/// fired since their last success (once, however many fires were missed).
+async fn due_tasks<'c>(
+    config: &'c Config,
+    client: &Client,
+    opts: &RunOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'c TaskConfig>> {
     let mut due = Vec::new();
     for task in config.tasks.values() {
         if !opts.tasks.is_empty() && !opts.tasks.contains(&task.name) {

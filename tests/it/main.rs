@@ -4,5 +4,6 @@ mod aggregates;
 mod common;
 mod database;
 mod extract;
+mod operations;
 mod retention;
 mod seed;

@@ -1,0 +1,770 @@
+//! Operating the job: the run lock, missed-schedule catch-up, `status`, the daemon and SIGTERM,
+//! logs free of personal data, exit codes, TLS to the database, and the metrics textfile. Small
+//! seeded databases keep these fast; every test runs the real binary.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use certanon::db::{ConnectOptions, SslMode};
+use certanon::ledger::{self, Outcome, RunStats};
+use chrono::{DateTime, Utc};
+
+use crate::common::{Setup, TestDb, certanon_cmd, source_checksums};
+
+const AGGREGATES: &str =
+    "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n";
+const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
+const RETENTION_REPORT: &str = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"7 years\"\nmode = \"report\"\n";
+
+/// A reference database seeded with `rows` certificates (seed 1).
+async fn seeded(rows: u64) -> TestDb {
+    let mut db = TestDb::reference().await;
+    let options = certanon::seed::SeedOptions {
+        certificates: rows,
+        seed: 1,
+        ..Default::default()
+    };
+    certanon::seed::seed(&mut db.client, &options)
+        .await
+        .expect("seed");
+    db
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    db.client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+async fn runs_of(db: &TestDb, task: &str) -> i64 {
+    db.client
+        .query_one(
+            "SELECT count(*) FROM certanon.runs WHERE task = $1",
+            &[&task],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn set_last_success(db: &TestDb, task: &str, at: DateTime<Utc>) {
+    db.client
+        .execute(
+            "INSERT INTO certanon.task_state (task, last_success_at, last_outcome) \
+             VALUES ($1, $2, 'success')",
+            &[&task, &at],
+        )
+        .await
+        .unwrap();
+}
+
+fn nonempty_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_finding_the_lock_taken_exits_75_at_once() {
+    let db = seeded(2000).await;
+    let setup = Setup::new(EXTRACT);
+    let holder = db.connect().await;
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&certanon::run::LOCK_KEY])
+        .await
+        .unwrap();
+
+    let clock = Instant::now();
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 75, "{stderr}");
+    assert!(
+        clock.elapsed() < Duration::from_secs(5),
+        "waited for the lock: {:?}",
+        clock.elapsed()
+    );
+    let lines = nonempty_lines(&stderr);
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(
+        lines[0].starts_with("certanon: another certanon run holds the lock"),
+        "{stderr}"
+    );
+    assert_eq!(runs_of(&db, "research_extract").await, 0);
+    assert!(setup.exports_of("research_extract").is_empty());
+
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&certanon::run::LOCK_KEY])
+        .await
+        .unwrap();
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(setup.exports_of("research_extract").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missed_fires_are_caught_up_by_one_run() {
+    let db = seeded(2000).await;
+    let setup = Setup::new(&format!("{EXTRACT}{RETENTION_REPORT}"));
+    // Four quarterly fires missed; retention succeeded a moment ago, before its next weekly fire.
+    set_last_success(
+        &db,
+        "research_extract",
+        Utc::now() - chrono::TimeDelta::days(400),
+    )
+    .await;
+    set_last_success(&db, "retention", Utc::now()).await;
+
+    let (code, _, stderr) = setup.certanon(&db, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(runs_of(&db, "research_extract").await, 1, "{stderr}");
+    assert_eq!(runs_of(&db, "retention").await, 0, "retention was not due");
+    let recent = count(
+        &db,
+        "SELECT count(*) FROM certanon.task_state \
+          WHERE task = 'research_extract' AND last_success_at > now() - interval '5 minutes'",
+    )
+    .await;
+    assert_eq!(recent, 1, "the catch-up run became the last success");
+
+    let (code, _, stderr) = setup.certanon(&db, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no task is due"), "{stderr}");
+    assert_eq!(runs_of(&db, "research_extract").await, 1);
+    assert_eq!(setup.exports_of("research_extract").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_every_task_with_last_outcome_and_next_due() {
+    let db = seeded(2000).await;
+    let setup = Setup::new(&format!("{AGGREGATES}{RETENTION_REPORT}{EXTRACT}"));
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A failed retention attempt, as the ledger records one.
+    let started = Utc::now();
+    let run_id = ledger::new_run_id(started);
+    let stats = RunStats::default();
+    ledger::start_run(
+        &db.client,
+        &run_id,
+        "retention",
+        "retention",
+        false,
+        "x",
+        started,
+    )
+    .await
+    .unwrap();
+    ledger::finish_run(
+        &db.client,
+        &run_id,
+        "retention",
+        Outcome::Failure,
+        &stats,
+        Some("boom"),
+        started,
+    )
+    .await
+    .unwrap();
+
+    let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines = nonempty_lines(&stdout);
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header, one line per task and the failure's error:\n{stdout}"
+    );
+    assert!(
+        lines.contains(&"    last error: boom"),
+        "the failed task's error is shown:\n{stdout}"
+    );
+    assert!(lines[0].starts_with("task"), "{stdout}");
+    let line = |task: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(task))
+            .unwrap_or_else(|| panic!("no line for {task}:\n{stdout}"))
+            .split_whitespace()
+            .collect()
+    };
+
+    let extract_line = line("research_extract");
+    assert_eq!(extract_line[1], "research_extract");
+    let last_success: DateTime<Utc> = extract_line[2].parse().expect("last success time");
+    assert!(Utc::now() - last_success < chrono::TimeDelta::minutes(5));
+    assert_eq!(extract_line[4], "success", "{stdout}");
+    let next: DateTime<Utc> = extract_line[5].parse().expect("next due time");
+    let schedule = certanon::schedule::Schedule::parse("0 3 1 */3 *", None).unwrap();
+    assert_eq!(Some(next), schedule.next_after(last_success), "{stdout}");
+
+    let retention = line("retention");
+    assert_eq!(retention[2], "-", "never succeeded:\n{stdout}");
+    assert_eq!(retention[4], "failure", "{stdout}");
+    assert_eq!(retention[5..].join(" "), "now (never succeeded)");
+
+    let statistics = line("monthly_statistics");
+    assert_eq!(
+        statistics[2..5],
+        ["-", "-", "-"],
+        "never attempted:\n{stdout}"
+    );
+    assert_eq!(statistics[5..].join(" "), "now (never succeeded)");
+}
+
+/// A running `certanon daemon` whose stderr is collected as it comes.
+struct Daemon {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(setup: &Setup, db: &TestDb) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certanon"))
+            .args(["--config", setup.config.to_str().unwrap(), "daemon"])
+            .env_remove("CERTANON_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("CERTANON_DATABASE_URL", &db.url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the daemon");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Daemon { child, stderr }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds, panicking (after killing the daemon) past `timeout`.
+    fn wait_for(&mut self, what: &str, timeout: Duration, mut done: impl FnMut(&str) -> bool) {
+        let clock = Instant::now();
+        while !done(&self.log()) {
+            if clock.elapsed() > timeout || self.child.try_wait().unwrap().is_some() {
+                let _ = self.child.kill();
+                panic!("{what} did not happen:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit code and how long the daemon took to exit.
+    fn terminate(mut self) -> (Option<i32>, Duration, String) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: signalling our own child process.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let clock = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread drain the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return (status.code(), clock.elapsed(), self.log());
+            }
+            if clock.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the daemon ignored SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Hidden (`.`-prefixed) entries anywhere below `root`, and visible directories at depth two
+/// (`<root>/<task>/<run id>`), which would be exports.
+fn export_tree(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut hidden = Vec::new();
+    let mut visible = Vec::new();
+    let Ok(top) = std::fs::read_dir(root) else {
+        return (hidden, visible);
+    };
+    for entry in top.flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            hidden.push(entry.path());
+            continue;
+        }
+        for sub in std::fs::read_dir(entry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if sub.file_name().to_string_lossy().starts_with('.') {
+                hidden.push(sub.path());
+            } else {
+                visible.push(sub.path());
+            }
+        }
+    }
+    (hidden, visible)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_running_daemon_and_publishes_nothing() {
+    let db = seeded(20_000).await;
+    let setup = Setup::new(&format!("{EXTRACT}{AGGREGATES}"));
+    let mut daemon = Daemon::start(&setup, &db);
+    let exports = setup.exports.clone();
+    // The scan has spilled into hidden directories at the export root, and the run is in its
+    // CPU-bound stretch (the privacy gate), when SIGTERM comes.
+    daemon.wait_for("the end of the scan", Duration::from_secs(60), |log| {
+        log.contains("scan finished") && !export_tree(&exports).0.is_empty()
+    });
+    let (code, took, log) = daemon.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?} to stop:\n{log}"
+    );
+    assert!(log.contains("SIGTERM"), "{log}");
+    let (_, visible) = export_tree(&setup.exports);
+    assert!(
+        visible.is_empty(),
+        "a partial export is visible: {visible:?}"
+    );
+    assert!(
+        !log.contains("task finished"),
+        "the run finished before SIGTERM, so this test proved nothing:\n{log}"
+    );
+
+    // The next run cleans whatever the interrupted one left and publishes a complete export.
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (hidden, visible) = export_tree(&setup.exports);
+    assert!(hidden.is_empty(), "leftovers: {hidden:?}");
+    assert_eq!(visible.len(), 1, "{visible:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_sleeping_daemon_promptly() {
+    let db = TestDb::reference().await;
+    let setup = Setup::new(AGGREGATES);
+    set_last_success(&db, "monthly_statistics", Utc::now()).await;
+    let mut daemon = Daemon::start(&setup, &db);
+    daemon.wait_for("sleeping", Duration::from_secs(30), |log| {
+        log.contains("sleeping")
+    });
+    let (code, took, log) = daemon.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?} to stop:\n{log}"
+    );
+    assert!(log.contains("no task is due"), "{log}");
+    assert_eq!(runs_of(&db, "monthly_statistics").await, 0);
+}
+
+/// Every personal value in the source: names, e-mail addresses, phone numbers, addresses.
+async fn personal_values(db: &TestDb) -> Vec<String> {
+    db.client
+        .query(
+            "SELECT DISTINCT v FROM (
+               SELECT unnest(ARRAY[person_name, person_name_kana, email, phone, postal_code,
+                                   postal_address]) v FROM certinfo.subscribers
+               UNION ALL SELECT unnest(ARRAY[applicant_name, applicant_email, applicant_phone,
+                                             approver_email]) FROM certinfo.applications
+               UNION ALL SELECT contact_email FROM certinfo.acme_accounts
+             ) s WHERE v IS NOT NULL AND v <> ''",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        // Foreign postal codes such as "2000" cannot be told from a count in a log line.
+        .filter(|v| {
+            v.chars()
+                .any(|c| !c.is_ascii_digit() && c != '-' && c != ' ')
+                || v.chars().filter(char::is_ascii_digit).count() >= 7
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_logs_of_every_task_kind_hold_no_personal_data() {
+    let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\n";
+    for format in ["json", "text"] {
+        // The privacy gate's audit is slow on sparse tables; 20,000 rows keep it quick.
+        let db = seeded(20_000).await;
+        let setup = Setup::new(&format!("{EXTRACT}{AGGREGATES}{erase}"));
+        let values = personal_values(&db).await;
+        assert!(values.len() > 20_000, "fixture too small: {}", values.len());
+        let before = source_checksums(&db.client).await;
+
+        let (code, stdout, stderr) =
+            setup.certanon(&db, &["-vv", "--log-format", format, "run", "--force"]);
+        assert_eq!(code, 0, "{stderr}");
+        let erased = count(&db, "SELECT count(*) FROM certanon.erasures").await;
+        assert!(
+            erased > 0,
+            "retention erased nothing, so its logs were not exercised"
+        );
+        assert!(
+            stderr.lines().count() > 10,
+            "suspiciously quiet trace log:\n{stderr}"
+        );
+        if format == "json" {
+            for line in stderr.lines() {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            }
+        }
+        // The data is synthetic, so the failure may show what leaked and where.
+        let leaked: Vec<String> = values
+            .iter()
+            .filter_map(|v| {
+                stderr
+                    .lines()
+                    .chain(stdout.lines())
+                    .find(|l| l.contains(v.as_str()))
+                    .map(|l| format!("{v:?} in: {l}"))
+            })
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{} personal values appear in the {format} log:\n{}",
+            leaked.len(),
+            leaked[..leaked.len().min(5)].join("\n")
+        );
+
+        let after = source_checksums(&db.client).await;
+        for table in ["certinfo.certificates", "certinfo.revocations"] {
+            let find =
+                |sums: &[(String, String)]| sums.iter().find(|(t, _)| t == table).cloned().unwrap();
+            assert_eq!(find(&after), find(&before), "{table} changed");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_database_exits_69_within_the_connect_timeout() {
+    let setup = Setup::new(&format!(
+        "[database]\nconnect_timeout_secs = 2\n\n{AGGREGATES}"
+    ));
+    let config = setup.config.to_str().unwrap();
+    // Refused at once, and silently dropped (a blackhole address, or an unroutable network).
+    for url in [
+        "host=127.0.0.1 port=1 user=x dbname=x",
+        "host=10.255.255.1 port=5432 user=x dbname=x",
+    ] {
+        let clock = Instant::now();
+        let (code, _, stderr) = certanon_cmd(
+            &["--config", config, "--database-url", url, "run", "--force"],
+            &[],
+        );
+        assert_eq!(code, 69, "{url}: {stderr}");
+        assert!(
+            clock.elapsed() < Duration::from_secs(5),
+            "{url}: took {:?}",
+            clock.elapsed()
+        );
+        let lines = nonempty_lines(&stderr);
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].starts_with("certanon: database unreachable"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn configuration_and_usage_errors_have_their_exit_codes() {
+    // A key the config does not know: 78, naming the file and line.
+    let setup = Setup::new(&format!(
+        "{AGGREGATES}retain_exports = \"400 days\"\nbogus = 1\n"
+    ));
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    let line = text.lines().position(|l| l.starts_with("bogus")).unwrap() + 1;
+    let config = setup.config.to_str().unwrap();
+    let (code, _, stderr) = certanon_cmd(&["--config", config, "run"], &[]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains(&format!("{config}:{line}")), "{stderr}");
+    assert_eq!(nonempty_lines(&stderr).len(), 1, "{stderr}");
+
+    // A schedule that never fires.
+    let (code, _, stderr) = certanon_cmd(&["schedule", "next", "0 0 30 2 *"], &[]);
+    assert_eq!(code, 78, "{stderr}");
+    assert_eq!(nonempty_lines(&stderr).len(), 1, "{stderr}");
+
+    // An unknown task is a usage error, found before the database is asked.
+    let setup = Setup::new(AGGREGATES);
+    let config = setup.config.to_str().unwrap();
+    let (code, _, stderr) = certanon_cmd(
+        &[
+            "--config",
+            config,
+            "--database-url",
+            "host=127.0.0.1 port=1 user=x dbname=x",
+            "run",
+            "--task",
+            "monthly_statistic",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("monthly_statistic\""), "{stderr}");
+    assert!(stderr.contains("tasks: monthly_statistics"), "{stderr}");
+
+    // Bad command lines.
+    for args in [
+        &["run", "--bogus"][..],
+        &[][..],
+        &["schedule", "next"][..],
+        &["seed", "--rows", "many"][..],
+        &["-v", "-q", "status"][..],
+    ] {
+        let (code, _, stderr) = certanon_cmd(args, &[]);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+}
+
+/// A CA and a server certificate for `localhost` signed by it, made with the openssl CLI.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for ca in ["ca", "other-ca"] {
+        let mut args = vec!["req", "-x509", "-days", "2", "-subj"];
+        let subject = format!("/CN=certanon test {ca}");
+        args.push(&subject);
+        args.extend(ec);
+        let (key, cert) = (format!("{ca}.key"), format!("{ca}.pem"));
+        args.extend([
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&args);
+    }
+    let mut args = vec!["req", "-subj", "/CN=localhost"];
+    args.extend(ec);
+    args.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&args);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("other-ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_the_configured_ca_works_and_a_wrong_ca_is_refused() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, other_ca, cert, key) = make_certificates(certs.path());
+    let port = free_port();
+    let _cluster = certanon::cluster::Cluster::start_with(certanon::cluster::ClusterOptions {
+        tls: Some((cert, key)),
+        tcp_port: Some(port),
+        ..Default::default()
+    })
+    .expect("start a TLS cluster");
+    let url = format!("host=localhost port={port} user=postgres dbname=postgres");
+    let tls_config = |ca: &Path| {
+        format!(
+            "[database]\nsslmode = \"require\"\nca_file = \"{}\"\nconnect_timeout_secs = 5\n",
+            ca.display()
+        )
+    };
+
+    let setup = Setup::new(&tls_config(&ca));
+    let config = setup.config.to_str().unwrap();
+    let (code, _, stderr) = certanon_cmd(
+        &["--config", config, "--database-url", &url, "db", "init"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    let client = certanon::db::connect(&ConnectOptions {
+        url: url.clone(),
+        sslmode: SslMode::Require,
+        ca_file: Some(ca.clone()),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect with TLS");
+    let ssl: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl, "the server saw a plain connection");
+    let installed: i64 = client
+        .query_one("SELECT count(*) FROM certanon.schema_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(installed > 0, "db init over TLS installed nothing");
+
+    let wrong = Setup::new(&tls_config(&other_ca));
+    let config = wrong.config.to_str().unwrap();
+    let (code, _, stderr) = certanon_cmd(
+        &["--config", config, "--database-url", &url, "db", "init"],
+        &[],
+    );
+    assert_ne!(code, 0, "{stderr}");
+    assert_ne!(code, 101, "panicked: {stderr}");
+    let lines = nonempty_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("certanon: "), "{stderr}");
+    assert!(lines[0].to_lowercase().contains("certificate"), "{stderr}");
+}
+
+/// `name{task="task"} value` from a textfile.
+fn sample(text: &str, name: &str, task: &str) -> Option<f64> {
+    let prefix = format!("{name}{{task=\"{task}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.parse().expect("a number"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_run_rewrites_the_metrics_textfile() {
+    let db = seeded(2000).await;
+    let metrics_dir = tempfile::tempdir().unwrap();
+    let textfile = metrics_dir.path().join("certanon.prom");
+    let setup = Setup::new(&format!(
+        "[metrics]\ntextfile = \"{}\"\n\n{EXTRACT}{RETENTION_REPORT}",
+        textfile.display()
+    ));
+
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&textfile).expect("the textfile is written");
+    let now = Utc::now().timestamp() as f64;
+    let success = sample(
+        &text,
+        "certanon_last_success_timestamp_seconds",
+        "research_extract",
+    )
+    .expect("last success of the task that ran");
+    assert!((now - success).abs() < 300.0, "{text}");
+    assert_eq!(
+        sample(&text, "certanon_last_run_success", "research_extract"),
+        Some(1.0)
+    );
+    let rows: i64 = db
+        .client
+        .query_one(
+            "SELECT rows_written FROM certanon.runs WHERE task = 'research_extract'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(rows > 0);
+    assert_eq!(
+        sample(&text, "certanon_last_run_rows", "research_extract"),
+        Some(rows as f64)
+    );
+    let duration = sample(
+        &text,
+        "certanon_last_run_duration_seconds",
+        "research_extract",
+    )
+    .expect("duration");
+    assert!(duration > 0.0 && duration < 300.0, "{text}");
+    // The task that has not run yet is listed as never successful, without a last run.
+    assert_eq!(
+        sample(
+            &text,
+            "certanon_last_success_timestamp_seconds",
+            "retention"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "certanon_last_run_success", "retention"),
+        None
+    );
+
+    // A dry run writes nothing; a run with nothing due keeps every task in the file.
+    let (code, _, stderr) =
+        setup.certanon(&db, &["run", "--task", "retention", "--force", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&textfile).unwrap(), text);
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "retention", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = setup.certanon(&db, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no task is due"), "{stderr}");
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    for task in ["research_extract", "retention"] {
+        assert_eq!(
+            sample(&text, "certanon_last_run_success", task),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(sample(&text, "certanon_last_success_timestamp_seconds", task).unwrap() > 0.0);
+    }
+    let names: Vec<_> = std::fs::read_dir(metrics_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("certanon.prom")],
+        "temporary files left"
+    );
+}
