@@ -47,14 +47,8 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("certanon");
     }
-    // PostgreSQL has no TLS on unix sockets, and libpq ignores sslmode there; so do we (rustls
-    // would refuse the empty host name it is handed for a socket).
-    let local = config
-        .get_hosts()
-        .iter()
-        .all(|h| !matches!(h, tokio_postgres::config::Host::Tcp(_)));
     let attempt = async {
-        if local || opts.sslmode == SslMode::Disable {
+        if only_unix_sockets(&config) || opts.sslmode == SslMode::Disable {
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
             let (client, conn) = config.connect(NoTls).await.map_err(connect_failed)?;
             tokio::spawn(drive(conn));
@@ -77,6 +71,18 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
             opts.connect_timeout.as_secs()
         ))),
     }
+}
+
+/// PostgreSQL has no TLS on unix sockets, and libpq ignores sslmode there; so do we (rustls would
+/// refuse the empty host name it is handed for a socket). Anything that may go over TCP keeps
+/// its TLS.
+fn only_unix_sockets(config: &tokio_postgres::Config) -> bool {
+    let hosts = config.get_hosts();
+    !hosts.is_empty()
+        && config.get_hostaddrs().is_empty()
+        && hosts
+            .iter()
+            .all(|h| !matches!(h, tokio_postgres::config::Host::Tcp(_)))
 }
 
 /// A failed connection attempt, with its causes: tokio-postgres's own message ("error
@@ -272,4 +278,26 @@ async fn recorded_version(client: &impl GenericClient, component: &str) -> Resul
         .await
         .during("reading the schema version")?;
     Ok(row.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix_only(url: &str) -> bool {
+        only_unix_sockets(&url.parse().expect("a valid URL"))
+    }
+
+    #[test]
+    fn only_socket_urls_skip_tls() {
+        assert!(unix_only("host=/run/postgresql port=5432 dbname=ca"));
+        assert!(unix_only("postgresql://user@%2Frun%2Fpostgresql/ca"));
+        assert!(!unix_only("host=localhost dbname=ca"));
+        assert!(!unix_only("hostaddr=127.0.0.1 dbname=ca"));
+        assert!(!unix_only(
+            "host=/run/postgresql hostaddr=127.0.0.1 dbname=ca"
+        ));
+        assert!(!unix_only("host=/run/postgresql,db.example.jp dbname=ca"));
+        assert!(!unix_only("dbname=ca"));
+    }
 }

@@ -472,6 +472,18 @@ async fn an_unreachable_database_exits_69_within_the_connect_timeout() {
             "{stderr}"
         );
     }
+    // The cause is in the line, not only tokio-postgres's "error connecting to server".
+    let (_, _, stderr) = certanon_cmd(
+        &[
+            "--config",
+            config,
+            "--database-url",
+            "host=127.0.0.1 port=1 user=x dbname=x",
+            "status",
+        ],
+        &[],
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
 }
 
 #[test]
