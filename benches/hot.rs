@@ -203,16 +203,16 @@ fn row(i: usize) -> Vec<Option<Vec<u8>>> {
     set(Col::SanCount, Some(2i32.to_be_bytes().to_vec()));
     set(
         Col::ValidationType,
-        text(if i % 7 == 0 { "OV" } else { "DV" }),
+        text(if i.is_multiple_of(7) { "OV" } else { "DV" }),
     );
     set(
         Col::KeyAlgorithm,
-        text(if i % 3 == 0 { "ECDSA" } else { "RSA" }),
+        text(if i.is_multiple_of(3) { "ECDSA" } else { "RSA" }),
     );
     set(
         Col::KeySize,
         Some(
-            (if i % 3 == 0 { 256i32 } else { 2048 })
+            (if i.is_multiple_of(3) { 256i32 } else { 2048 })
                 .to_be_bytes()
                 .to_vec(),
         ),

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::pseudonymize::nfkc;
+
 /// Code of an unknown or NULL value, for every quasi-identifier except `Issued`.
 pub const UNKNOWN: u16 = 0;
 /// Code of an unknown month (month codes start at 0 = 2000-01).
@@ -270,7 +272,7 @@ enum Country {
 }
 
 fn country_code(raw: &str) -> Country {
-    let c: String = raw.nfkc().collect::<String>().trim().to_ascii_uppercase();
+    let c = nfkc(raw).trim().to_ascii_uppercase();
     match c.as_str() {
         "" => Country::Absent,
         "JP" | "JPN" | "JAPAN" | "日本" | "日本国" => Country::Japan,
@@ -297,8 +299,8 @@ fn country_alpha2(code: u16) -> Option<String> {
 
 /// The prefecture named by the address text, and the one of a postal code written before it.
 fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
-    let nfkc: String = address.nfkc().collect();
-    let compact: String = nfkc.chars().filter(|c| !c.is_whitespace()).collect();
+    let text = nfkc(address);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let is_separator = |c: char| matches!(c, '、' | ',' | '.' | '・' | ':' | '。' | '-');
     let mut rest = compact.as_str();
     for country in ["日本国", "日本"] {
@@ -326,7 +328,7 @@ fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
         inline_postal = prefecture_from_postal(&candidate[..run]);
         rest = candidate[run..].trim_start_matches(is_separator);
     }
-    let from_text = prefecture_from_kanji(rest).or_else(|| prefecture_from_romaji(&nfkc));
+    let from_text = prefecture_from_kanji(rest).or_else(|| prefecture_from_romaji(&text));
     (from_text, inline_postal)
 }
 
@@ -384,8 +386,8 @@ fn prefecture_from_romaji(nfkc: &str) -> Option<u8> {
 /// Prefecture of a postal code (`100-0001`, `1000001`, `〒１００－０００１`; the old 3- and
 /// 5-digit forms too), from its first three digits.
 fn prefecture_from_postal(raw: &str) -> Option<u8> {
-    let nfkc: String = raw.nfkc().collect();
-    let body = nfkc.trim().trim_start_matches('〒').trim();
+    let text = nfkc(raw);
+    let body = text.trim().trim_start_matches('〒').trim();
     if !body
         .chars()
         .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
@@ -547,12 +549,12 @@ impl DomainClass {
 /// full-width characters and IDN labels (`xn--`, decoded for the Japanese prefecture labels of
 /// geographic names) are all understood. IP addresses and malformed names are `Unknown`.
 pub fn domain_class(name: &str) -> DomainClass {
-    let lowered: String = name
-        .nfkc()
-        .map(|c| if matches!(c, '。' | '｡') { '.' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_lowercase();
+    let name = nfkc(name);
+    let lowered = if name.is_ascii() {
+        name.trim().to_ascii_lowercase()
+    } else {
+        name.replace(['。', '｡'], ".").trim().to_lowercase()
+    };
     let bare = lowered.strip_prefix("*.").unwrap_or(&lowered);
     let bare = bare.strip_suffix('.').unwrap_or(bare);
     let labels: Vec<&str> = bare.split('.').collect();
