@@ -5,6 +5,8 @@
 //! [`Quasi::generalize`], and only the published text comes from [`Quasi::label`]. Each
 //! hierarchy has a code for unknown/NULL at every level but the top, where all rows are `*`.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::UnicodeNormalization;
 
@@ -300,9 +302,15 @@ fn country_alpha2(code: u16) -> Option<String> {
 /// The prefecture named by the address text, and the one of a postal code written before it.
 fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
     let text = nfkc(address);
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: Cow<'_, str> = if text.contains(char::is_whitespace) {
+        let mut compact = String::with_capacity(text.len());
+        compact.extend(text.chars().filter(|c| !c.is_whitespace()));
+        Cow::Owned(compact)
+    } else {
+        Cow::Borrowed(&text)
+    };
     let is_separator = |c: char| matches!(c, '、' | ',' | '.' | '・' | ':' | '。' | '-');
-    let mut rest = compact.as_str();
+    let mut rest: &str = &compact;
     for country in ["日本国", "日本"] {
         if let Some(r) = rest.strip_prefix(country) {
             rest = r;
@@ -336,17 +344,24 @@ fn prefecture_from_kanji(text: &str) -> Option<u8> {
     let by_name = |name_of: fn(&Prefecture) -> &'static str| {
         (1u8..)
             .zip(&PREFECTURES)
-            .find(|(_, p)| text.starts_with(name_of(p)))
+            .find(|(_, p)| starts_with(text, name_of(p)))
             .map(|(code, _)| code)
     };
     by_name(|p| p.name)
         .or_else(|| {
             MUNICIPALITIES
                 .iter()
-                .find(|(m, _)| text.starts_with(m))
+                .find(|(m, _)| starts_with(text, m))
                 .map(|&(_, code)| code)
         })
         .or_else(|| by_name(|p| p.short))
+}
+
+/// `text.starts_with(prefix)` for the name tables, which every address is compared with: the
+/// first character's bytes (all names are kanji or kana) reject most names before the call.
+fn starts_with(text: &str, prefix: &str) -> bool {
+    let (t, p) = (text.as_bytes(), prefix.as_bytes());
+    t.len() >= p.len() && t.get(..3) == p.get(..3) && t.starts_with(p)
 }
 
 /// Romanized addresses usually end with the prefecture ("Chiyoda-ku, Tokyo 100-0001"), but a

@@ -162,7 +162,9 @@ pub fn nfkc(s: &str) -> Cow<'_, str> {
         }
     }
     if changed {
-        Cow::Owned(s.chars().filter_map(simple_nfkc).collect())
+        let mut out = String::with_capacity(s.len());
+        out.extend(s.chars().filter_map(simple_nfkc));
+        Cow::Owned(out)
     } else {
         Cow::Borrowed(s)
     }
