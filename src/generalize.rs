@@ -5,8 +5,12 @@
 //! [`Quasi::generalize`], and only the published text comes from [`Quasi::label`]. Each
 //! hierarchy has a code for unknown/NULL at every level but the top, where all rows are `*`.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::UnicodeNormalization;
+
+use crate::pseudonymize::nfkc;
 
 /// Code of an unknown or NULL value, for every quasi-identifier except `Issued`.
 pub const UNKNOWN: u16 = 0;
@@ -270,7 +274,7 @@ enum Country {
 }
 
 fn country_code(raw: &str) -> Country {
-    let c: String = raw.nfkc().collect::<String>().trim().to_ascii_uppercase();
+    let c = nfkc(raw).trim().to_ascii_uppercase();
     match c.as_str() {
         "" => Country::Absent,
         "JP" | "JPN" | "JAPAN" | "日本" | "日本国" => Country::Japan,
@@ -297,10 +301,16 @@ fn country_alpha2(code: u16) -> Option<String> {
 
 /// The prefecture named by the address text, and the one of a postal code written before it.
 fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
-    let nfkc: String = address.nfkc().collect();
-    let compact: String = nfkc.chars().filter(|c| !c.is_whitespace()).collect();
+    let text = nfkc(address);
+    let compact: Cow<'_, str> = if text.contains(char::is_whitespace) {
+        let mut compact = String::with_capacity(text.len());
+        compact.extend(text.chars().filter(|c| !c.is_whitespace()));
+        Cow::Owned(compact)
+    } else {
+        Cow::Borrowed(&text)
+    };
     let is_separator = |c: char| matches!(c, '、' | ',' | '.' | '・' | ':' | '。' | '-');
-    let mut rest = compact.as_str();
+    let mut rest: &str = &compact;
     for country in ["日本国", "日本"] {
         if let Some(r) = rest.strip_prefix(country) {
             rest = r;
@@ -326,7 +336,7 @@ fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
         inline_postal = prefecture_from_postal(&candidate[..run]);
         rest = candidate[run..].trim_start_matches(is_separator);
     }
-    let from_text = prefecture_from_kanji(rest).or_else(|| prefecture_from_romaji(&nfkc));
+    let from_text = prefecture_from_kanji(rest).or_else(|| prefecture_from_romaji(&text));
     (from_text, inline_postal)
 }
 
@@ -334,17 +344,24 @@ fn prefecture_from_kanji(text: &str) -> Option<u8> {
     let by_name = |name_of: fn(&Prefecture) -> &'static str| {
         (1u8..)
             .zip(&PREFECTURES)
-            .find(|(_, p)| text.starts_with(name_of(p)))
+            .find(|(_, p)| starts_with(text, name_of(p)))
             .map(|(code, _)| code)
     };
     by_name(|p| p.name)
         .or_else(|| {
             MUNICIPALITIES
                 .iter()
-                .find(|(m, _)| text.starts_with(m))
+                .find(|(m, _)| starts_with(text, m))
                 .map(|&(_, code)| code)
         })
         .or_else(|| by_name(|p| p.short))
+}
+
+/// `text.starts_with(prefix)` for the name tables, which every address is compared with: the
+/// first character's bytes (all names are kanji or kana) reject most names before the call.
+fn starts_with(text: &str, prefix: &str) -> bool {
+    let (t, p) = (text.as_bytes(), prefix.as_bytes());
+    t.len() >= p.len() && t.get(..3) == p.get(..3) && t.starts_with(p)
 }
 
 /// Romanized addresses usually end with the prefecture ("Chiyoda-ku, Tokyo 100-0001"), but a
@@ -384,8 +401,8 @@ fn prefecture_from_romaji(nfkc: &str) -> Option<u8> {
 /// Prefecture of a postal code (`100-0001`, `1000001`, `〒１００－０００１`; the old 3- and
 /// 5-digit forms too), from its first three digits.
 fn prefecture_from_postal(raw: &str) -> Option<u8> {
-    let nfkc: String = raw.nfkc().collect();
-    let body = nfkc.trim().trim_start_matches('〒').trim();
+    let text = nfkc(raw);
+    let body = text.trim().trim_start_matches('〒').trim();
     if !body
         .chars()
         .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
@@ -547,12 +564,12 @@ impl DomainClass {
 /// full-width characters and IDN labels (`xn--`, decoded for the Japanese prefecture labels of
 /// geographic names) are all understood. IP addresses and malformed names are `Unknown`.
 pub fn domain_class(name: &str) -> DomainClass {
-    let lowered: String = name
-        .nfkc()
-        .map(|c| if matches!(c, '。' | '｡') { '.' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_lowercase();
+    let name = nfkc(name);
+    let lowered = if name.is_ascii() {
+        name.trim().to_ascii_lowercase()
+    } else {
+        name.replace(['。', '｡'], ".").trim().to_lowercase()
+    };
     let bare = lowered.strip_prefix("*.").unwrap_or(&lowered);
     let bare = bare.strip_suffix('.').unwrap_or(bare);
     let labels: Vec<&str> = bare.split('.').collect();

@@ -96,9 +96,31 @@ pub fn normalize(class: Class, value: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-/// NFKC, then trim and fold white space. Zero-width characters go first so that their removal
-/// cannot create a sequence that NFKC would compose on a second pass.
+/// NFKC, then trim and fold white space: in one pass over the text when every character has a
+/// simple NFKC (see [`simple_nfkc`]), else in steps.
 fn fold_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut space = false;
+    for c in value.chars() {
+        let Some(c) = simple_nfkc(c) else {
+            return fold_text_in_steps(value);
+        };
+        if c.is_whitespace() {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Zero-width characters go first so that their removal cannot create a sequence that NFKC
+/// would compose on a second pass.
+fn fold_text_in_steps(value: &str) -> String {
     let visible = if value.contains(['\u{200b}', '\u{feff}']) {
         Cow::Owned(
             value
@@ -109,7 +131,7 @@ fn fold_text(value: &str) -> String {
     } else {
         Cow::Borrowed(value)
     };
-    let nfkc = to_nfkc(&visible);
+    let nfkc = nfkc(&visible);
     let mut out = String::with_capacity(nfkc.len());
     for word in nfkc.split_whitespace() {
         if !out.is_empty() {
@@ -120,46 +142,100 @@ fn fold_text(value: &str) -> String {
     out
 }
 
-/// NFKC without copying the common case of text that already is (all ASCII, for one).
-fn to_nfkc(s: &str) -> Cow<'_, str> {
-    match is_nfkc_quick(s.chars()) {
-        IsNormalized::Yes => Cow::Borrowed(s),
-        _ => Cow::Owned(s.nfkc().collect()),
+/// Unicode NFKC, without copying text that already is. Most of what a CA stores (ASCII, kana,
+/// kanji, CJK punctuation, full-width ASCII forms, U+3000) is mapped character by character
+/// here; only other text pays for the full algorithm.
+pub fn nfkc(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    let mut changed = false;
+    for c in s.chars() {
+        match simple_nfkc(c) {
+            Some(m) => changed |= m != c,
+            None => {
+                return match is_nfkc_quick(s.chars()) {
+                    IsNormalized::Yes => Cow::Borrowed(s),
+                    _ => Cow::Owned(s.nfkc().collect()),
+                };
+            }
+        }
+    }
+    if changed {
+        let mut out = String::with_capacity(s.len());
+        out.extend(s.chars().filter_map(simple_nfkc));
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// NFKC of one character when it is a character that neither composes with a neighbour nor is
+/// reordered (NFKC_Quick_Check = Yes, canonical combining class 0), or maps to one such
+/// character; `None` for everything else. So a string made only of these is normalized
+/// character by character. The unit tests check every character listed against the
+/// `unicode-normalization` tables.
+fn simple_nfkc(c: char) -> Option<char> {
+    match c {
+        '\0'..='\u{7f}'
+        | '\u{3001}'..='\u{3029}'
+        | '\u{3041}'..='\u{3096}'
+        | '\u{309d}'..='\u{309e}'
+        | '\u{30a1}'..='\u{30fe}'
+        | '\u{3400}'..='\u{4dbf}'
+        | '\u{4e00}'..='\u{9fff}' => Some(c),
+        '\u{3000}' => Some(' '),
+        // Full-width ASCII: the compatibility decomposition is the ASCII character.
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(u32::from(c) - 0xfee0),
+        _ => None,
     }
 }
 
 fn into_nfkc(s: String) -> String {
-    match is_nfkc_quick(s.chars()) {
-        IsNormalized::Yes => s,
-        _ => s.nfkc().collect(),
+    match nfkc(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(normalized) => normalized,
     }
 }
 
 fn normalize_email(value: &str) -> String {
-    let folded = fold_text(value).to_lowercase();
+    let mut folded = fold_text(value);
+    if folded.is_ascii() {
+        folded.make_ascii_lowercase();
+    } else {
+        folded = folded.to_lowercase();
+    }
     let mut rest = folded.as_str();
     while let Some(stripped) = rest.strip_prefix("mailto:") {
         rest = stripped.trim_start();
     }
-    into_nfkc(rest.to_owned())
+    let prefix = folded.len() - rest.len();
+    folded.drain(..prefix);
+    into_nfkc(folded)
 }
 
 fn normalize_name(value: &str, address: bool) -> String {
-    let lowered = fold_text(value).to_lowercase();
-    let chars: Vec<char> = lowered
+    let mut lowered = fold_text(value);
+    if lowered.is_ascii() {
+        // No CJK to join, no dash look-alike, and ASCII is NFKC.
+        lowered.make_ascii_lowercase();
+        return lowered;
+    }
+    let lowered = lowered.to_lowercase();
+    let mut out = String::with_capacity(lowered.len());
+    let mut chars = lowered
         .chars()
         .map(|c| if address && is_dash(c) { '-' } else { c })
-        .collect();
-    let mut out = String::with_capacity(lowered.len());
-    for (i, &c) in chars.iter().enumerate() {
+        .peekable();
+    let mut previous = None;
+    while let Some(c) = chars.next() {
         let between_cjk = c == ' '
-            && i > 0
-            && chars
-                .get(i + 1)
-                .is_some_and(|&next| is_cjk(chars[i - 1]) && is_cjk(next));
+            && previous.is_some_and(is_cjk)
+            && chars.peek().is_some_and(|&next| is_cjk(next));
         if !between_cjk {
             out.push(c);
         }
+        previous = Some(c);
     }
     // Joining two CJK characters can form a composable pair (か + U+3099); compose it now
     // rather than on the next pass.
@@ -787,6 +863,40 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
     }
 
     #[test]
+    fn simple_nfkc_agrees_with_the_tables() {
+        use unicode_normalization::char::canonical_combining_class;
+        let mut covered = 0;
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let Some(mapped) = simple_nfkc(c) else {
+                continue;
+            };
+            covered += 1;
+            let full: String = c.to_string().nfkc().collect();
+            assert_eq!(full, mapped.to_string(), "U+{:04X}", u32::from(c));
+            assert_eq!(
+                is_nfkc_quick(std::iter::once(mapped)),
+                IsNormalized::Yes,
+                "U+{:04X} may compose with a neighbour",
+                u32::from(mapped)
+            );
+            assert_eq!(canonical_combining_class(mapped), 0);
+        }
+        assert!(covered > 28_000, "{covered}");
+    }
+
+    #[test]
+    fn nfkc_borrows_what_is_already_normalized() {
+        assert!(matches!(nfkc("taro@example.jp"), Cow::Borrowed(_)));
+        assert!(matches!(nfkc("山田太郎・やまだ"), Cow::Borrowed(_)));
+        assert!(matches!(nfkc("café"), Cow::Borrowed(_)));
+        assert_eq!(nfkc("山田\u{3000}太郎"), "山田 太郎");
+        assert_eq!(nfkc("ＴＡＲＯ＠ｅｘ．ｊｐ"), "TARO@ex.jp");
+        assert_eq!(nfkc("ﾀﾞﾛｳ"), "ダロウ");
+        assert_eq!(nfkc("か\u{3099}"), "が");
+        assert_eq!(nfkc("①ｶﾞ"), "1ガ");
+    }
+
+    #[test]
     fn classes_are_separated() {
         let p = test_pseudonymizer();
         for a in Class::ALL {
@@ -909,6 +1019,8 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
             Just("mailto:".to_owned()),
             Just("\u{3099}".to_owned()),
             Just("\u{309b}".to_owned()),
+            Just("\u{200b}".to_owned()),
+            "[ｦ-ﾟ]{1,3}",
         ];
         proptest::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
     }
@@ -919,6 +1031,16 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
             if let Some(once) = normalize(class, &s) {
                 prop_assert_eq!(normalize(class, &once), Some(once));
             }
+        }
+
+        #[test]
+        fn one_pass_fold_is_the_stepwise_fold(s in any_text()) {
+            prop_assert_eq!(fold_text(&s), fold_text_in_steps(&s));
+        }
+
+        #[test]
+        fn nfkc_is_unicode_nfkc(s in any_text()) {
+            prop_assert_eq!(nfkc(&s).into_owned(), s.nfkc().collect::<String>());
         }
 
         #[test]

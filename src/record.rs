@@ -118,16 +118,39 @@ fn pseudonym(row: &Row<'_>, col: Col, class: Class, erased: bool, p: &Pseudonymi
     if erased && personal {
         return Pseudo::Erased;
     }
-    let value = match col {
-        Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => {
-            row.i64(col).map(|id| id.to_string())
-        }
-        _ => row.text(col).map(str::to_owned),
+    let raw = match col {
+        // An id's decimal form is already normalized (trimmed, never empty).
+        Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => row
+            .i64(col)
+            .map(|id| p.raw(class, decimal(id, &mut [0; DECIMAL_LEN]))),
+        _ => row
+            .text(col)
+            .and_then(|v| normalize(class, v))
+            .map(|normalized| p.raw(class, &normalized)),
     };
-    match value.and_then(|v| normalize(class, &v)) {
-        Some(normalized) => Pseudo::Value(p.raw(class, &normalized)),
-        None => Pseudo::Null,
+    raw.map_or(Pseudo::Null, Pseudo::Value)
+}
+
+/// Room for `i64::MIN` in decimal.
+const DECIMAL_LEN: usize = 20;
+
+/// `n.to_string()` without the allocation: ids are pseudonymized once per row and column.
+fn decimal(n: i64, buf: &mut [u8; DECIMAL_LEN]) -> &str {
+    let mut at = DECIMAL_LEN;
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
     }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 /// Fixed-width binary form for spilling records to disk.
@@ -180,6 +203,23 @@ impl Spilled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decimal_is_to_string(n in any::<i64>()) {
+            let mut buf = [0; DECIMAL_LEN];
+            prop_assert_eq!(decimal(n, &mut buf), n.to_string());
+        }
+    }
+
+    #[test]
+    fn decimal_edges() {
+        for n in [0, 9, 10, -1, i64::MAX, i64::MIN] {
+            let mut buf = [0; DECIMAL_LEN];
+            assert_eq!(decimal(n, &mut buf), n.to_string());
+        }
+    }
 
     #[test]
     fn spill_round_trips() {
