@@ -11,13 +11,15 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
 use crate::export::Export;
 use crate::generalize::Quasi;
 use crate::privacy_gate::{self, Choice, Dimension};
-use crate::pseudonymize::write_raw;
+use crate::export::csv_field;
+use crate::pseudonymize::{BASE32_LOWER, PSEUDONYM_B32_LEN, write_raw};
 use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SPILL_BYTES, Spilled};
 
 pub const FILE_NAME: &str = "research_extract.csv";
@@ -132,7 +134,8 @@ impl ExtractSpill {
         });
         if let Some(export) = export {
             let release = privacy_gate::released_classes(&hist, &dims, &gate_levels, k)?;
-            let written = self.write(export, key_id, &choice.levels, &release)?;
+            let labels = labels(&hist, &choice.levels);
+            let written = self.write(export, key_id, &choice.levels, &labels, &release)?;
             if written != facts.rows_written {
                 return Err(Error::Other(format!(
                     "research extract: wrote {written} rows, the privacy gate released {}",
@@ -143,11 +146,14 @@ impl ExtractSpill {
         Ok((facts, privacy))
     }
 
+    /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
+    /// finished ones in bucket order: the file is the concatenation of the sorted buckets.
     fn write(
         &self,
         export: &mut Export,
         key_id: &str,
         levels: &[u8],
+        labels: &Labels,
         release: &privacy_gate::Release,
     ) -> Result<u64> {
         let header: Vec<&str> = PSEUDONYM_COLUMNS
@@ -156,48 +162,110 @@ impl ExtractSpill {
             .chain(Quasi::ALL.iter().map(|q| q.name()))
             .collect();
         let mut csv = export.csv(FILE_NAME, &header)?;
-        let mut labels: Vec<HashMap<u16, String>> = vec![HashMap::new(); NQI];
-        let mut buf = Vec::new();
-        let mut fields: Vec<String> = vec![String::new(); header.len()];
-        // Bucket numbers follow the order of the published pseudonyms (see `bucket`).
-        for b in 0..BUCKETS {
-            let path = self.dir.path().join(format!("{b:03}"));
-            buf.clear();
-            File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut buf))
-                .at(&path)?;
-            let mut rows: Vec<(String, Spilled)> = buf
-                .chunks_exact(SPILL_BYTES)
-                .map(Spilled::read)
-                .filter(|s| release.is_released(&self.floors.lookup(&s.qi)))
-                .map(|s| {
-                    let mut key = String::with_capacity(40);
-                    format_pseudonym(key_id, &s.pseudonyms[CERTIFICATE], &mut key);
-                    (key, s)
-                })
-                .collect();
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (cert, s) in rows {
-                fields[0] = cert;
-                for (i, p) in s.pseudonyms.iter().enumerate().skip(1) {
-                    fields[i].clear();
-                    format_pseudonym(key_id, p, &mut fields[i]);
+        let window = 2 * rayon::current_num_threads();
+        let csv = std::thread::scope(|scope| -> Result<_> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(window);
+            let writer = scope.spawn(move || -> Result<_> {
+                for (lines, rows) in rx {
+                    csv.write_rendered(&lines, rows)?;
                 }
-                for (d, q) in Quasi::ALL.iter().enumerate() {
-                    let code = q.generalize(s.qi[d], levels[d]);
-                    let label = labels[d]
-                        .entry(code)
-                        .or_insert_with(|| q.label(code, levels[d]));
-                    fields[PSEUDONYM_COLUMNS.len() + d].clone_from(label);
+                Ok(csv)
+            });
+            'buckets: for first in (0..BUCKETS).step_by(window) {
+                let rendered: Vec<Result<(Vec<u8>, u64)>> = (first..BUCKETS.min(first + window))
+                    .into_par_iter()
+                    .map(|b| self.render_bucket(b, key_id, levels, labels, release))
+                    .collect();
+                for bucket in rendered {
+                    if tx.send(bucket?).is_err() {
+                        // The writer stopped on an error, which its join returns.
+                        break 'buckets;
+                    }
                 }
-                csv.write(fields.iter())?;
             }
-        }
+            drop(tx);
+            writer
+                .join()
+                .map_err(|_| Error::Other("the extract writer panicked".into()))?
+        })?;
         let entry = csv.finish()?;
         let written = entry.rows.unwrap_or(0);
         export.add(entry);
         Ok(written)
     }
+
+    /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym.
+    fn render_bucket(
+        &self,
+        b: usize,
+        key_id: &str,
+        levels: &[u8],
+        labels: &Labels,
+        release: &privacy_gate::Release,
+    ) -> Result<(Vec<u8>, u64)> {
+        let path = self.dir.path().join(format!("{b:03}"));
+        let mut buf = Vec::new();
+        File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .at(&path)?;
+        let mut rows: Vec<([u8; PSEUDONYM_B32_LEN], Spilled)> = buf
+            .chunks_exact(SPILL_BYTES)
+            .map(Spilled::read)
+            .filter(|s| release.is_released(&self.floors.lookup(&s.qi)))
+            .map(|s| (sort_key(&s.pseudonyms[CERTIFICATE]), s))
+            .collect();
+        drop(buf);
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = String::with_capacity(rows.len() * 400);
+        for (_, s) in &rows {
+            for (i, p) in s.pseudonyms.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                format_pseudonym(key_id, p, &mut out);
+            }
+            for (d, q) in Quasi::ALL.iter().enumerate() {
+                let code = q.generalize(s.qi[d], levels[d]);
+                out.push(',');
+                match labels[d].get(&code) {
+                    Some(label) => out.push_str(label),
+                    None => out.push_str(&csv_field(&q.label(code, levels[d]))),
+                }
+            }
+            out.push_str("\r\n");
+        }
+        Ok((out.into_bytes(), rows.len() as u64))
+    }
+}
+
+/// Per quasi-identifier: generalized code → its label as a CSV field.
+type Labels = Vec<HashMap<u16, String>>;
+
+/// The labels of every class the histogram holds, at the chosen levels. Spilled rows carry
+/// finest codes, not their class's representative, but both generalize to the same code at or
+/// above the floor.
+fn labels(hist: &HashMap<Vec<u16>, u64>, levels: &[u8]) -> Labels {
+    Quasi::ALL
+        .iter()
+        .enumerate()
+        .map(|(d, q)| {
+            hist.keys()
+                .map(|key| q.generalize(key[d], levels[d]))
+                .collect::<std::collections::HashSet<_>>()
+                .into_iter()
+                .map(|code| (code, csv_field(&q.label(code, levels[d]))))
+                .collect()
+        })
+        .collect()
+}
+
+/// The certificate pseudonym's base32 text, which orders rows as the published strings do.
+fn sort_key(p: &Pseudo) -> [u8; PSEUDONYM_B32_LEN] {
+    let mut key = [0; PSEUDONYM_B32_LEN];
+    if let Pseudo::Value(raw) = p {
+        BASE32_LOWER.encode_mut(raw, &mut key);
+    }
+    key
 }
 
 /// Most equivalence classes the histogram holds before a quasi-identifier's finest level is

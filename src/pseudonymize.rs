@@ -29,7 +29,7 @@ pub const PSEUDONYM_B32_LEN: usize = 26;
 
 const SEPARATOR: u8 = 0x1f;
 
-static BASE32_LOWER: LazyLock<Encoding> = LazyLock::new(|| {
+pub static BASE32_LOWER: LazyLock<Encoding> = LazyLock::new(|| {
     let mut spec = data_encoding::Specification::new();
     spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
     spec.encoding()
