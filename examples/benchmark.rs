@@ -37,6 +37,11 @@ struct Args {
     /// The certanon binary to measure (default: built now, release profile).
     #[arg(long)]
     certanon: Option<PathBuf>,
+    /// Measure an existing database that already holds the reference schema and data (and
+    /// may get pgcrypto) instead of seeding a throwaway cluster; --rows then only labels the
+    /// results.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 const DB: &str = "certanon_bench";
@@ -68,15 +73,22 @@ fn bench(args: Args) -> Result<()> {
     let config_file = work.path().join("certanon.toml");
     std::fs::write(&config_file, config(&key_file, &export_root)).at(&config_file)?;
 
-    eprintln!("starting a throwaway PostgreSQL cluster");
-    let cluster = Cluster::start(None)?;
-    let url = cluster.connection_string(DB);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-    let server_version = rt.block_on(prepare(&cluster, &url, args.rows, args.seed))?;
+    let (cluster, url) = match &args.database_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            eprintln!("starting a throwaway PostgreSQL cluster");
+            let cluster = Cluster::start(None)?;
+            let url = cluster.connection_string(DB);
+            rt.block_on(prepare(&cluster, &url, args.rows, args.seed))?;
+            (Some(cluster), url)
+        }
+    };
+    let server_version = rt.block_on(server_version(&url))?;
 
     let floor_sql = format!("COPY ({SCAN_SQL}) TO STDOUT (FORMAT binary)");
     let pgcrypto_sql = format!(
@@ -232,8 +244,8 @@ schedule = "30 2 1 * *"
     )
 }
 
-/// Creates, fills and analyzes the benchmark database; returns the server version.
-async fn prepare(cluster: &Cluster, url: &str, rows: u64, seed: u64) -> Result<String> {
+/// Creates, fills and analyzes the benchmark database.
+async fn prepare(cluster: &Cluster, url: &str, rows: u64, seed: u64) -> Result<()> {
     let admin = db::connect(&ConnectOptions::plain(
         cluster.connection_string("postgres"),
     ))
@@ -244,10 +256,6 @@ async fn prepare(cluster: &Cluster, url: &str, rows: u64, seed: u64) -> Result<S
         .during("creating the benchmark database")?;
     let mut client = db::connect(&ConnectOptions::plain(url)).await?;
     db::init(&mut client, true).await?;
-    client
-        .batch_execute("CREATE EXTENSION pgcrypto")
-        .await
-        .during("installing pgcrypto (package postgresql-contrib)")?;
     eprintln!("seeding {rows} certificates");
     let started = Instant::now();
     let options = certanon::seed::SeedOptions {
@@ -261,6 +269,16 @@ async fn prepare(cluster: &Cluster, url: &str, rows: u64, seed: u64) -> Result<S
         .await
         .during("VACUUM ANALYZE")?;
     eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Makes sure pgcrypto is there and returns the server version.
+async fn server_version(url: &str) -> Result<String> {
+    let client = db::connect(&ConnectOptions::plain(url)).await?;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        .await
+        .during("installing pgcrypto (package postgresql-contrib)")?;
     let version: String = client
         .query_one("SHOW server_version", &[])
         .await

@@ -6,7 +6,9 @@
 //! are spilled to bucket files chosen by the pseudonym; a subscriber always lands in the same
 //! bucket, so distinct counts per bucket add up exactly and only one bucket is in memory at a time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -256,14 +258,14 @@ fn specs() -> impl Iterator<Item = &'static Spec> {
 /// Counts of one table, keyed by the codes of its dimensions (unused positions are 0).
 struct Counter {
     spec: &'static Spec,
-    cells: HashMap<[u16; 3], u64>,
+    cells: FxHashMap<[u16; 3], u64>,
 }
 
 impl Counter {
     fn new(spec: &'static Spec) -> Counter {
         Counter {
             spec,
-            cells: HashMap::new(),
+            cells: FxHashMap::default(),
         }
     }
 

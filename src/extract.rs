@@ -12,6 +12,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
@@ -29,7 +30,7 @@ const BUCKETS: usize = 256;
 pub struct ExtractSpill {
     dir: tempfile::TempDir,
     buckets: Vec<BufWriter<File>>,
-    hist: HashMap<[u16; NQI], u64>,
+    hist: FxHashMap<[u16; NQI], u64>,
     floors: Floors,
     rows: u64,
     scratch: Vec<u8>,
@@ -65,7 +66,7 @@ impl ExtractSpill {
         Ok(ExtractSpill {
             dir,
             buckets,
-            hist: HashMap::new(),
+            hist: FxHashMap::default(),
             floors: Floors::default(),
             rows: 0,
             scratch: Vec::with_capacity(SPILL_BYTES),
@@ -282,7 +283,7 @@ const HISTOGRAM_CLASSES: usize = 100_000;
 struct Floors {
     level: [u8; NQI],
     /// Per dimension: group code at the floor → the finest code that stands for the group.
-    representative: [HashMap<u16, u16>; NQI],
+    representative: [FxHashMap<u16, u16>; NQI],
 }
 
 impl Floors {
@@ -307,7 +308,7 @@ impl Floors {
     }
 
     /// Raises the dimension with the most distinct values at its floor and merges the classes.
-    fn raise(&mut self, hist: &mut HashMap<[u16; NQI], u64>) {
+    fn raise(&mut self, hist: &mut FxHashMap<[u16; NQI], u64>) {
         let distinct = |d: usize| {
             hist.keys()
                 .map(|k| k[d])
@@ -322,11 +323,11 @@ impl Floors {
         };
         self.level[d] += 1;
         let q = Quasi::ALL[d];
-        let mut representative = HashMap::new();
-        let merged: HashMap<[u16; NQI], u64> =
+        let mut representative = FxHashMap::default();
+        let merged: FxHashMap<[u16; NQI], u64> =
             std::mem::take(hist)
                 .into_iter()
-                .fold(HashMap::new(), |mut acc, (mut key, n)| {
+                .fold(FxHashMap::default(), |mut acc, (mut key, n)| {
                     key[d] = *representative
                         .entry(q.generalize(key[d], self.level[d]))
                         .or_insert(key[d]);

@@ -198,23 +198,66 @@ fn into_nfkc(s: String) -> String {
     }
 }
 
+/// The whole normalization of a name or an e-mail address in one pass, when every character
+/// has a simple NFKC: fold white space, lower-case (among those characters only ASCII letters
+/// have case) and, when `join_cjk`, drop a space between two CJK characters. Nothing in such
+/// text can compose, so the result is NFKC. `None` sends the text down the general path.
+fn fold_simple(value: &str, join_cjk: bool) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut space = false;
+    let mut previous = None;
+    for c in value.chars() {
+        let c = simple_nfkc(c)?;
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        let joined = join_cjk && previous.is_some_and(is_cjk) && is_cjk(c);
+        if space && !out.is_empty() && !joined {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c.to_ascii_lowercase());
+        previous = Some(c);
+    }
+    Some(out)
+}
+
 fn normalize_email(value: &str) -> String {
+    match fold_simple(value, false) {
+        Some(mut folded) => {
+            strip_mailto(&mut folded);
+            folded
+        }
+        None => normalize_email_in_steps(value),
+    }
+}
+
+fn normalize_email_in_steps(value: &str) -> String {
     let mut folded = fold_text(value);
     if folded.is_ascii() {
         folded.make_ascii_lowercase();
     } else {
         folded = folded.to_lowercase();
     }
-    let mut rest = folded.as_str();
-    while let Some(stripped) = rest.strip_prefix("mailto:") {
-        rest = stripped.trim_start();
-    }
-    let prefix = folded.len() - rest.len();
-    folded.drain(..prefix);
+    strip_mailto(&mut folded);
     into_nfkc(folded)
 }
 
+fn strip_mailto(address: &mut String) {
+    let mut rest = address.as_str();
+    while let Some(stripped) = rest.strip_prefix("mailto:") {
+        rest = stripped.trim_start();
+    }
+    let prefix = address.len() - rest.len();
+    address.drain(..prefix);
+}
+
 fn normalize_name(value: &str, address: bool) -> String {
+    fold_simple(value, true).unwrap_or_else(|| normalize_name_in_steps(value, address))
+}
+
+fn normalize_name_in_steps(value: &str, address: bool) -> String {
     let mut lowered = fold_text(value);
     if lowered.is_ascii() {
         // No CJK to join, no dash look-alike, and ASCII is NFKC.
@@ -1036,6 +1079,17 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         #[test]
         fn one_pass_fold_is_the_stepwise_fold(s in any_text()) {
             prop_assert_eq!(fold_text(&s), fold_text_in_steps(&s));
+        }
+
+        #[test]
+        fn one_pass_normalization_is_the_stepwise_one(s in any_text(), address in any::<bool>()) {
+            if let Some(folded) = fold_simple(&s, true) {
+                prop_assert_eq!(folded, normalize_name_in_steps(&s, address));
+            }
+            if let Some(mut folded) = fold_simple(&s, false) {
+                strip_mailto(&mut folded);
+                prop_assert_eq!(folded, normalize_email_in_steps(&s));
+            }
         }
 
         #[test]

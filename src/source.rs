@@ -306,7 +306,8 @@ impl<'a> Row<'a> {
     }
 
     pub fn text(&self, col: Col) -> Option<&'a str> {
-        self.bytes(col).and_then(|b| std::str::from_utf8(b).ok())
+        self.bytes(col)
+            .and_then(|b| simdutf8::basic::from_utf8(b).ok())
     }
 
     pub fn i64(&self, col: Col) -> Option<i64> {

@@ -17,6 +17,8 @@
 //! first) or when its root suppresses nothing (every generalization then loses at least as much).
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -165,7 +167,7 @@ type Key = u64;
 /// One dimension's hierarchy over the leaves present in the data.
 #[derive(Clone, Debug)]
 struct Hierarchy {
-    leaf_of: HashMap<u16, u16>,
+    leaf_of: FxHashMap<u16, u16>,
     /// `group[level][leaf]`: group index of a leaf at a level.
     group: Vec<Vec<u16>>,
     /// `up[level][g]`: the group at `level + 1` that group `g` at `level` belongs to.
