@@ -1093,7 +1093,7 @@ mod tests {
             let t = run(&records, as_of);
             let as_of_month = month_index(as_of);
             let mut active: BTreeMap<Vec<String>, HashSet<Pseudo>> = BTreeMap::new();
-            let mut first_issue: HashMap<Pseudo, u16> = HashMap::new();
+            let mut first_issue: std::collections::HashMap<Pseudo, u16> = Default::default();
             for r in records.iter().filter(|r| r.pseudonyms[SUBSCRIBER] != Pseudo::Null) {
                 let s = r.pseudonyms[SUBSCRIBER];
                 let (nb, na) = (r.not_before.unwrap(), r.not_after.unwrap());

@@ -260,7 +260,10 @@ fn start_writeback(file: &File) {
 /// One CSV field as the csv crate writes it by default: quoted only when it holds a comma,
 /// quote, CR or LF, or is an empty string standing alone.
 pub fn csv_field(value: &str) -> String {
-    if value.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+    if value
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_string()

@@ -17,9 +17,9 @@ use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
 use crate::export::Export;
+use crate::export::csv_field;
 use crate::generalize::Quasi;
 use crate::privacy_gate::{self, Choice, Dimension};
-use crate::export::csv_field;
 use crate::pseudonymize::{BASE32_LOWER, PSEUDONYM_B32_LEN, write_raw};
 use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SPILL_BYTES, Spilled};
 
