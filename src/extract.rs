@@ -216,7 +216,7 @@ impl ExtractSpill {
             .map(|s| (sort_key(&s.pseudonyms[CERTIFICATE]), s))
             .collect();
         drop(buf);
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_unstable_by_key(|row| row.0);
         let mut out = String::with_capacity(rows.len() * 400);
         for (_, s) in &rows {
             for (i, p) in s.pseudonyms.iter().enumerate() {
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn raising_a_floor_merges_classes_and_keeps_higher_levels() {
         let mut floors = Floors::default();
-        let mut hist = HashMap::new();
+        let mut hist = FxHashMap::default();
         // Months 300..336 (three years), everything else equal.
         let rows: Vec<[u16; NQI]> = (0..36)
             .map(|m| [1, 13, 1, 1, 300 + m, 4, 1, 1, 1])
