@@ -86,14 +86,39 @@ impl Class {
 ///   `山田 太郎` is `山田太郎`); addresses also unify dash variants;
 /// - row ids (subscriber, certificate, ACME account): trimmed only.
 pub fn normalize(class: Class, value: &str) -> Option<String> {
-    let out = match class {
-        Class::Subscriber | Class::Certificate | Class::AcmeAccount => value.trim().to_owned(),
-        Class::Email => normalize_email(value),
-        Class::Phone => normalize_phone(value)?,
-        Class::Person | Class::Organization => normalize_name(value, false),
-        Class::Address => normalize_name(value, true),
-    };
-    (!out.is_empty()).then_some(out)
+    let mut out = String::new();
+    normalize_into(class, value, &mut out).then_some(out)
+}
+
+/// [`normalize`] into a buffer the caller reuses (the scan normalizes millions of values);
+/// false when the value normalizes to nothing.
+pub fn normalize_into(class: Class, value: &str, out: &mut String) -> bool {
+    out.clear();
+    match class {
+        Class::Subscriber | Class::Certificate | Class::AcmeAccount => out.push_str(value.trim()),
+        Class::Email => {
+            if fold_simple(value, false, out) {
+                strip_mailto(out);
+            } else {
+                *out = normalize_email_in_steps(value);
+            }
+        }
+        Class::Phone => match normalize_phone(value) {
+            Some(phone) => *out = phone,
+            None => return false,
+        },
+        Class::Person | Class::Organization => {
+            if !fold_simple(value, true, out) {
+                *out = normalize_name_in_steps(value, false);
+            }
+        }
+        Class::Address => {
+            if !fold_simple(value, true, out) {
+                *out = normalize_name_in_steps(value, true);
+            }
+        }
+    }
+    !out.is_empty()
 }
 
 /// NFKC, then trim and fold white space: in one pass over the text when every character has a
@@ -201,13 +226,21 @@ fn into_nfkc(s: String) -> String {
 /// The whole normalization of a name or an e-mail address in one pass, when every character
 /// has a simple NFKC: fold white space, lower-case (among those characters only ASCII letters
 /// have case) and, when `join_cjk`, drop a space between two CJK characters. Nothing in such
-/// text can compose, so the result is NFKC. `None` sends the text down the general path.
-fn fold_simple(value: &str, join_cjk: bool) -> Option<String> {
-    let mut out = String::with_capacity(value.len());
+/// text can compose, so the result is NFKC. False (and `out` empty) sends the text down the
+/// general path.
+fn fold_simple(value: &str, join_cjk: bool, out: &mut String) -> bool {
+    out.clear();
+    if value.is_ascii() {
+        fold_ascii(value.as_bytes(), out);
+        return true;
+    }
     let mut space = false;
     let mut previous = None;
     for c in value.chars() {
-        let c = simple_nfkc(c)?;
+        let Some(c) = simple_nfkc(c) else {
+            out.clear();
+            return false;
+        };
         if c.is_whitespace() {
             space = true;
             continue;
@@ -220,16 +253,23 @@ fn fold_simple(value: &str, join_cjk: bool) -> Option<String> {
         out.push(c.to_ascii_lowercase());
         previous = Some(c);
     }
-    Some(out)
+    true
 }
 
-fn normalize_email(value: &str) -> String {
-    match fold_simple(value, false) {
-        Some(mut folded) => {
-            strip_mailto(&mut folded);
-            folded
+/// [`fold_simple`] of ASCII text, byte by byte: e-mail addresses mostly.
+fn fold_ascii(value: &[u8], out: &mut String) {
+    let mut space = false;
+    for &b in value {
+        // Exactly the ASCII characters `char::is_whitespace` accepts.
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            space = true;
+            continue;
         }
-        None => normalize_email_in_steps(value),
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(char::from(b.to_ascii_lowercase()));
     }
 }
 
@@ -251,10 +291,6 @@ fn strip_mailto(address: &mut String) {
     }
     let prefix = address.len() - rest.len();
     address.drain(..prefix);
-}
-
-fn normalize_name(value: &str, address: bool) -> String {
-    fold_simple(value, true).unwrap_or_else(|| normalize_name_in_steps(value, address))
 }
 
 fn normalize_name_in_steps(value: &str, address: bool) -> String {
@@ -1083,10 +1119,11 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
 
         #[test]
         fn one_pass_normalization_is_the_stepwise_one(s in any_text(), address in any::<bool>()) {
-            if let Some(folded) = fold_simple(&s, true) {
-                prop_assert_eq!(folded, normalize_name_in_steps(&s, address));
+            let mut folded = String::new();
+            if fold_simple(&s, true, &mut folded) {
+                prop_assert_eq!(&folded, &normalize_name_in_steps(&s, address));
             }
-            if let Some(mut folded) = fold_simple(&s, false) {
+            if fold_simple(&s, false, &mut folded) {
                 strip_mailto(&mut folded);
                 prop_assert_eq!(folded, normalize_email_in_steps(&s));
             }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::generalize::{self, DomainClass, Quasi, ValidityBucket};
-use crate::pseudonymize::{Class, Pseudonymizer, normalize};
+use crate::pseudonymize::{Class, Pseudonymizer, normalize_into};
 use crate::source::{Col, Row};
 
 /// Quasi-identifier columns, in `Quasi::ALL` order.
@@ -123,12 +123,19 @@ fn pseudonym(row: &Row<'_>, col: Col, class: Class, erased: bool, p: &Pseudonymi
         Col::CertificateId | Col::SubscriberId | Col::AcmeAccountId => row
             .i64(col)
             .map(|id| p.raw(class, decimal(id, &mut [0; DECIMAL_LEN]))),
-        _ => row
-            .text(col)
-            .and_then(|v| normalize(class, v))
-            .map(|normalized| p.raw(class, &normalized)),
+        _ => row.text(col).and_then(|v| {
+            NORMALIZED.with_borrow_mut(|normalized| {
+                normalize_into(class, v, normalized).then(|| p.raw(class, normalized))
+            })
+        }),
     };
     raw.map_or(Pseudo::Null, Pseudo::Value)
+}
+
+thread_local! {
+    /// Each scan worker normalizes millions of values; one buffer each saves an allocation per
+    /// value.
+    static NORMALIZED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// Room for `i64::MIN` in decimal.
