@@ -684,7 +684,26 @@ async fn record_end(ledger: &Client, r: &mut TaskReport, started: DateTime<Utc>)
 
 fn log_summary(r: &TaskReport) {
     let s = &r.stats;
+    let duration_ms = r.duration.as_millis() as u64;
     match &r.error {
+        // Retention reads subjects and erases some (none in report mode): its own words, so a
+        // report is never summarised as an erasure.
+        None if r.kind == "retention" => {
+            let detail = |key: &str| s.details[key].as_u64().unwrap_or(0);
+            tracing::info!(
+                task = %r.task,
+                kind = r.kind,
+                run_id = %r.run_id,
+                outcome = r.outcome.as_str(),
+                mode = s.details["mode"].as_str().unwrap_or("-"),
+                subjects_eligible = s.rows_read,
+                subjects_erased = s.rows_written,
+                exports_expired = detail("exports_expired"),
+                exports_deleted = detail("exports_deleted"),
+                duration_ms,
+                "task finished"
+            )
+        }
         None => tracing::info!(
             task = %r.task,
             kind = r.kind,
@@ -695,7 +714,7 @@ fn log_summary(r: &TaskReport) {
             rows_suppressed = s.rows_suppressed,
             cells_suppressed = s.cells_suppressed,
             files = r.files,
-            duration_ms = r.duration.as_millis() as u64,
+            duration_ms,
             export = s.export_dir.as_deref().unwrap_or("-"),
             "task finished"
         ),
