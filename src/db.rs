@@ -169,11 +169,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const BOOKKEEPING: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_certanon_bookkeeping",
-    sql: include_str!("../sql/migrations/0001_certanon_bookkeeping.sql"),
-}];
+const BOOKKEEPING: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_certanon_bookkeeping",
+        sql: include_str!("../sql/migrations/0001_certanon_bookkeeping.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_abandoned_runs",
+        sql: include_str!("../sql/migrations/0002_abandoned_runs.sql"),
+    },
+];
 
 const REFERENCE: &[Migration] = &[
     Migration {
@@ -258,7 +265,8 @@ async fn apply(
     Ok(current)
 }
 
-async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
+/// The highest applied migration of `component` ('bookkeeping' or 'reference'); 0 when none.
+pub async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
     let exists: bool = client
         .query_one(
             "SELECT to_regclass('certanon.schema_version') IS NOT NULL",

@@ -57,6 +57,16 @@ pub async fn run_once(
     acquire_lock(&lock).await?;
     require_bookkeeping(&lock).await?;
     policy::check_contract(&lock).await?;
+    // We hold the lock, so a run still `running` in the ledger is a stopped or crashed one's.
+    if !opts.dry_run {
+        let abandoned = ledger::abandon_stale_runs(&lock).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                runs = abandoned,
+                "runs that ended without recording their outcome marked abandoned"
+            );
+        }
+    }
     let now = Utc::now();
     let tasks = due_tasks(config, &lock, opts, now).await?;
     // We hold the lock, so hidden spill directories at the export root are a crashed run's.
@@ -142,20 +152,17 @@ async fn acquire_lock(client: &Client) -> Result<()> {
 }
 
 async fn require_bookkeeping(client: &Client) -> Result<()> {
-    let row = client
-        .query_one(
-            "SELECT to_regclass('certanon.schema_version') IS NOT NULL AND \
-                    to_regclass('certanon.runs') IS NOT NULL",
-            &[],
-        )
-        .await
-        .during("looking for the bookkeeping schema")?;
-    if row.get::<_, bool>(0) {
-        Ok(())
-    } else {
-        Err(Error::Contract(
+    let found = db::recorded_version(client, "bookkeeping").await?;
+    let needed = db::bookkeeping_version();
+    match found {
+        0 => Err(Error::Contract(
             "the bookkeeping schema `certanon` is not installed: run `certanon db init`".into(),
-        ))
+        )),
+        v if v < needed => Err(Error::Contract(format!(
+            "the bookkeeping schema `certanon` is at version {v}, this certanon needs {needed}: \
+             run `certanon db init`"
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -209,6 +209,98 @@ async fn status_shows_every_task_with_last_outcome_and_next_due() {
     assert_eq!(statistics[5..].join(" "), "now (never succeeded)");
 }
 
+async fn outcome_of(db: &TestDb, run_id: &str) -> String {
+    db.client
+        .query_one(
+            "SELECT outcome FROM certanon.runs WHERE run_id = $1",
+            &[&run_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
+    let db = seeded(200).await;
+    let setup = Setup::new(&format!("{AGGREGATES}{RETENTION_REPORT}"));
+    // Two runs a killed daemon left behind: one of the task about to run, one of another.
+    let started = Utc::now() - chrono::TimeDelta::hours(1);
+    let mut stale = Vec::new();
+    for (task, kind) in [
+        ("monthly_statistics", "aggregates"),
+        ("retention", "retention"),
+    ] {
+        let run_id = ledger::new_run_id(started);
+        ledger::start_run(&db.client, &run_id, task, kind, false, "x", started)
+            .await
+            .unwrap();
+        stale.push(run_id);
+    }
+
+    // A dry run writes nothing, the ledger included.
+    let (code, _, stderr) = setup.certanon(
+        &db,
+        &[
+            "run",
+            "--task",
+            "monthly_statistics",
+            "--force",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for run_id in &stale {
+        assert_eq!(outcome_of(&db, run_id).await, "running");
+    }
+
+    let (code, _, stderr) =
+        setup.certanon(&db, &["run", "--task", "monthly_statistics", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("marked abandoned"), "{stderr}");
+    for run_id in &stale {
+        assert_eq!(outcome_of(&db, run_id).await, "abandoned", "{run_id}");
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs WHERE outcome = 'running'"
+        )
+        .await,
+        0
+    );
+    // The run that did the marking is not one of them, and the task's state follows its
+    // latest attempt: the new success for one task, the abandoned run for the other.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs \
+              WHERE task = 'monthly_statistics' AND outcome = 'success'"
+        )
+        .await,
+        1
+    );
+    let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let outcome = |task: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(task))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        outcome("retention").as_deref(),
+        Some("abandoned"),
+        "{stdout}"
+    );
+    assert_eq!(
+        outcome("monthly_statistics").as_deref(),
+        Some("success"),
+        "{stdout}"
+    );
+}
+
 /// A running `certanon daemon` whose stderr is collected as it comes.
 struct Daemon {
     child: Child,
@@ -334,9 +426,25 @@ async fn sigterm_stops_a_running_daemon_and_publishes_nothing() {
         "the run finished before SIGTERM, so this test proved nothing:\n{log}"
     );
 
-    // The next run cleans whatever the interrupted one left and publishes a complete export.
+    let running = "SELECT count(*) FROM certanon.runs WHERE outcome = 'running'";
+    assert!(
+        count(&db, running).await > 0,
+        "the killed run left no ledger row"
+    );
+
+    // The next run cleans whatever the interrupted one left, marks its ledger rows abandoned
+    // and publishes a complete export.
     let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&db, running).await, 0, "{stderr}");
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs WHERE outcome = 'abandoned'"
+        )
+        .await
+            > 0
+    );
     let (hidden, visible) = export_tree(&setup.exports);
     assert!(hidden.is_empty(), "leftovers: {hidden:?}");
     assert_eq!(visible.len(), 1, "{visible:?}");
