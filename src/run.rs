@@ -45,6 +45,26 @@ pub struct TaskReport {
     pub error: Option<String>,
 }
 
+impl TaskReport {
+    /// A task's report as it starts: it succeeds (or is a dry run) unless something fails.
+    fn start(task: &TaskConfig, run_id: &str, dry_run: bool) -> TaskReport {
+        TaskReport {
+            task: task.name.clone(),
+            kind: task.kind.as_str(),
+            run_id: run_id.to_string(),
+            outcome: if dry_run {
+                Outcome::DryRun
+            } else {
+                Outcome::Success
+            },
+            stats: RunStats::default(),
+            files: 0,
+            duration: Duration::ZERO,
+            error: None,
+        }
+    }
+}
+
 /// One `certanon run`: lock, check the contract, run what is due, record, unlock.
 pub async fn run_once(
     config: &Config,
@@ -291,20 +311,7 @@ async fn run_scan_group(
     let mut reports: Vec<TaskReport> = group
         .iter()
         .zip(&run_ids)
-        .map(|(t, id)| TaskReport {
-            task: t.name.clone(),
-            kind: t.kind.as_str(),
-            run_id: id.clone(),
-            outcome: if dry_run {
-                Outcome::DryRun
-            } else {
-                Outcome::Success
-            },
-            stats: RunStats::default(),
-            files: 0,
-            duration: Duration::ZERO,
-            error: None,
-        })
+        .map(|(t, id)| TaskReport::start(t, id, dry_run))
         .collect();
     if !dry_run {
         for (t, id) in group.iter().zip(&run_ids) {
@@ -616,20 +623,7 @@ async fn run_retention(
     let started = Utc::now();
     let clock = Instant::now();
     let run_id = ledger::new_run_id(started);
-    let mut report = TaskReport {
-        task: task.name.clone(),
-        kind: task.kind.as_str(),
-        run_id: run_id.clone(),
-        outcome: if dry_run {
-            Outcome::DryRun
-        } else {
-            Outcome::Success
-        },
-        stats: RunStats::default(),
-        files: 0,
-        duration: Duration::ZERO,
-        error: None,
-    };
+    let mut report = TaskReport::start(task, &run_id, dry_run);
     let result = async {
         if !dry_run {
             ledger::start_run(
