@@ -169,23 +169,25 @@ struct Migration {
     sql: &'static str,
 }
 
-const BOOKKEEPING: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_certanon_bookkeeping",
-    sql: include_str!("../sql/migrations/0001_certanon_bookkeeping.sql"),
-}];
+/// A migration named after its file in `sql/<dir>/`, embedded in the binary.
+macro_rules! migration {
+    ($dir:literal, $version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../sql/", $dir, "/", $name, ".sql")),
+        }
+    };
+}
+
+const BOOKKEEPING: &[Migration] = &[
+    migration!("migrations", 1, "0001_certanon_bookkeeping"),
+    migration!("migrations", 2, "0002_abandoned_runs"),
+];
 
 const REFERENCE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "0001_certinfo",
-        sql: include_str!("../sql/reference/0001_certinfo.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "0002_contract_views",
-        sql: include_str!("../sql/reference/0002_contract_views.sql"),
-    },
+    migration!("reference", 1, "0001_certinfo"),
+    migration!("reference", 2, "0002_contract_views"),
 ];
 
 /// What `db init` did.
@@ -258,7 +260,8 @@ async fn apply(
     Ok(current)
 }
 
-async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
+/// The highest applied migration of `component` ('bookkeeping' or 'reference'); 0 when none.
+pub async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
     let exists: bool = client
         .query_one(
             "SELECT to_regclass('certanon.schema_version') IS NOT NULL",

@@ -74,6 +74,28 @@ pub async fn start_run(
     Ok(())
 }
 
+/// Marks runs still `running` as `abandoned`: their process was stopped or crashed before it
+/// recorded an end. Only sound under the run lock, which no other run then holds, so none of
+/// them is still going. A task whose last attempt was such a run shows `abandoned` in `status`.
+/// Returns how many runs were marked.
+pub async fn abandon_stale_runs(client: &impl GenericClient) -> Result<u64> {
+    let row = client
+        .query_one(
+            "WITH abandoned AS ( \
+                 UPDATE certanon.runs SET outcome = 'abandoned', \
+                        error = 'stopped or crashed before recording its end; marked by a later run' \
+                  WHERE outcome = 'running' RETURNING task, started_at), \
+             state AS ( \
+                 UPDATE certanon.task_state s SET last_outcome = 'abandoned' \
+                   FROM abandoned a WHERE s.task = a.task AND s.last_attempt_at = a.started_at) \
+             SELECT count(*) FROM abandoned",
+            &[],
+        )
+        .await
+        .during("marking abandoned runs")?;
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
 /// Records how a run ended; a success also becomes the task's last success, which `run`
 /// compares schedules against. `error` must be free of personal data (errors are, by design).
 pub async fn finish_run(

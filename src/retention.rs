@@ -87,11 +87,21 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         task = %r.task.name,
         exports = expired.len(),
         "{}",
-        if erase { "expired exports deleted" } else { "exports that would expire" }
+        if erase { "expired exports deleted" } else { "expired exports counted; none deleted (report only)" }
     );
 
     let eligible = eligible_count(&*r.client, r.now, horizon).await?;
-    let (erased, batches) = if erase {
+    let mut details = serde_json::json!({
+        "mode": if erase { RetentionMode::Erase.as_str() } else { RetentionMode::Report.as_str() },
+        "configured_mode": mode.as_str(),
+        "dry_run": r.dry_run,
+        "exports_expired": expired.len(),
+        "exports_deleted": if erase { expired.len() } else { 0 },
+        "subjects_eligible": eligible,
+        "horizon": describe(horizon),
+        "cutoff": cutoff.to_rfc3339(),
+    });
+    let erased = if erase {
         let mut eraser = Eraser::new(
             &mut *r.client,
             r.run_id,
@@ -101,32 +111,36 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
             batch_size,
         )?;
         while eraser.next_batch().await? {}
-        (eraser.erased(), eraser.batches())
+        tracing::info!(
+            task = %r.task.name,
+            eligible,
+            erased = eraser.erased(),
+            batches = eraser.batches(),
+            "personal data erased"
+        );
+        details["subjects_erased"] = eraser.erased().into();
+        details["batches"] = eraser.batches().into();
+        eraser.erased()
     } else {
-        (eligible, eligible.div_ceil(u64::from(batch_size)))
+        // A report counts who is eligible and erases no one; the batches are what erase mode
+        // would need, so an operator can judge the run before switching to it.
+        let batches_needed = eligible.div_ceil(u64::from(batch_size.max(1)));
+        tracing::info!(
+            task = %r.task.name,
+            eligible,
+            batches_needed,
+            "subjects eligible for erasure counted; none erased (report only)"
+        );
+        details["subjects_erased"] = 0.into();
+        details["batches"] = 0.into();
+        details["batches_needed"] = batches_needed.into();
+        0
     };
-    tracing::info!(
-        task = %r.task.name,
-        eligible,
-        erased,
-        batches,
-        "{}",
-        if erase { "personal data erased" } else { "subjects eligible for erasure (report only)" }
-    );
 
     Ok(RunStats {
         rows_read: eligible,
-        rows_written: if erase { erased } else { 0 },
-        details: serde_json::json!({
-            "mode": if erase { RetentionMode::Erase.as_str() } else { RetentionMode::Report.as_str() },
-            "configured_mode": mode.as_str(),
-            "dry_run": r.dry_run,
-            "exports_expired": expired.len(),
-            "subjects_erased": erased,
-            "batches": batches,
-            "horizon": describe(horizon),
-            "cutoff": cutoff.to_rfc3339(),
-        }),
+        rows_written: erased,
+        details,
         ..RunStats::default()
     })
 }

@@ -45,6 +45,26 @@ pub struct TaskReport {
     pub error: Option<String>,
 }
 
+impl TaskReport {
+    /// A task's report as it starts: it succeeds (or is a dry run) unless something fails.
+    fn start(task: &TaskConfig, run_id: &str, dry_run: bool) -> TaskReport {
+        TaskReport {
+            task: task.name.clone(),
+            kind: task.kind.as_str(),
+            run_id: run_id.to_string(),
+            outcome: if dry_run {
+                Outcome::DryRun
+            } else {
+                Outcome::Success
+            },
+            stats: RunStats::default(),
+            files: 0,
+            duration: Duration::ZERO,
+            error: None,
+        }
+    }
+}
+
 /// One `certanon run`: lock, check the contract, run what is due, record, unlock.
 pub async fn run_once(
     config: &Config,
@@ -57,6 +77,16 @@ pub async fn run_once(
     acquire_lock(&lock).await?;
     require_bookkeeping(&lock).await?;
     policy::check_contract(&lock).await?;
+    // We hold the lock, so a run still `running` in the ledger is a stopped or crashed one's.
+    if !opts.dry_run {
+        let abandoned = ledger::abandon_stale_runs(&lock).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                runs = abandoned,
+                "runs that ended without recording their outcome marked abandoned"
+            );
+        }
+    }
     let now = Utc::now();
     let tasks = due_tasks(config, &lock, opts, now).await?;
     // We hold the lock, so hidden spill directories at the export root are a crashed run's.
@@ -142,20 +172,17 @@ async fn acquire_lock(client: &Client) -> Result<()> {
 }
 
 async fn require_bookkeeping(client: &Client) -> Result<()> {
-    let row = client
-        .query_one(
-            "SELECT to_regclass('certanon.schema_version') IS NOT NULL AND \
-                    to_regclass('certanon.runs') IS NOT NULL",
-            &[],
-        )
-        .await
-        .during("looking for the bookkeeping schema")?;
-    if row.get::<_, bool>(0) {
-        Ok(())
-    } else {
-        Err(Error::Contract(
+    let found = db::recorded_version(client, "bookkeeping").await?;
+    let needed = db::bookkeeping_version();
+    match found {
+        0 => Err(Error::Contract(
             "the bookkeeping schema `certanon` is not installed: run `certanon db init`".into(),
-        ))
+        )),
+        v if v < needed => Err(Error::Contract(format!(
+            "the bookkeeping schema `certanon` is at version {v}, this certanon needs {needed}: \
+             run `certanon db init`"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -284,20 +311,7 @@ async fn run_scan_group(
     let mut reports: Vec<TaskReport> = group
         .iter()
         .zip(&run_ids)
-        .map(|(t, id)| TaskReport {
-            task: t.name.clone(),
-            kind: t.kind.as_str(),
-            run_id: id.clone(),
-            outcome: if dry_run {
-                Outcome::DryRun
-            } else {
-                Outcome::Success
-            },
-            stats: RunStats::default(),
-            files: 0,
-            duration: Duration::ZERO,
-            error: None,
-        })
+        .map(|(t, id)| TaskReport::start(t, id, dry_run))
         .collect();
     if !dry_run {
         for (t, id) in group.iter().zip(&run_ids) {
@@ -612,20 +626,7 @@ async fn run_retention(
     let started = Utc::now();
     let clock = Instant::now();
     let run_id = ledger::new_run_id(started);
-    let mut report = TaskReport {
-        task: task.name.clone(),
-        kind: task.kind.as_str(),
-        run_id: run_id.clone(),
-        outcome: if dry_run {
-            Outcome::DryRun
-        } else {
-            Outcome::Success
-        },
-        stats: RunStats::default(),
-        files: 0,
-        duration: Duration::ZERO,
-        error: None,
-    };
+    let mut report = TaskReport::start(task, &run_id, dry_run);
     let result = async {
         if !dry_run {
             ledger::start_run(
@@ -687,7 +688,26 @@ async fn record_end(ledger: &Client, r: &mut TaskReport, started: DateTime<Utc>)
 
 fn log_summary(r: &TaskReport) {
     let s = &r.stats;
+    let duration_ms = r.duration.as_millis() as u64;
     match &r.error {
+        // Retention reads subjects and erases some (none in report mode): its own words, so a
+        // report is never summarised as an erasure.
+        None if r.kind == "retention" => {
+            let detail = |key: &str| s.details[key].as_u64().unwrap_or(0);
+            tracing::info!(
+                task = %r.task,
+                kind = r.kind,
+                run_id = %r.run_id,
+                outcome = r.outcome.as_str(),
+                mode = s.details["mode"].as_str().unwrap_or("-"),
+                subjects_eligible = s.rows_read,
+                subjects_erased = s.rows_written,
+                exports_expired = detail("exports_expired"),
+                exports_deleted = detail("exports_deleted"),
+                duration_ms,
+                "task finished"
+            )
+        }
         None => tracing::info!(
             task = %r.task,
             kind = r.kind,
@@ -698,7 +718,7 @@ fn log_summary(r: &TaskReport) {
             rows_suppressed = s.rows_suppressed,
             cells_suppressed = s.cells_suppressed,
             files = r.files,
-            duration_ms = r.duration.as_millis() as u64,
+            duration_ms,
             export = s.export_dir.as_deref().unwrap_or("-"),
             "task finished"
         ),

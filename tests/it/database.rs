@@ -1,6 +1,6 @@
 //! Migrations, the job role's privileges and the embedded cluster.
 
-use crate::common::{TestDb, table_checksum};
+use crate::common::{Setup, TestDb, table_checksum};
 
 #[tokio::test]
 async fn db_init_is_idempotent_and_records_versions() {
@@ -38,6 +38,43 @@ async fn db_init_refuses_a_newer_schema() {
     assert_eq!(code, 78, "{stderr}");
     assert!(stderr.contains("version 999"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+}
+
+#[tokio::test]
+async fn a_run_on_an_old_bookkeeping_schema_asks_for_db_init_which_upgrades_it() {
+    let db = TestDb::reference().await;
+    // The schema as the first release left it.
+    db.client
+        .batch_execute(
+            "DELETE FROM certanon.schema_version WHERE component = 'bookkeeping' AND version > 1;
+             ALTER TABLE certanon.runs DROP CONSTRAINT runs_outcome_check;
+             ALTER TABLE certanon.runs ADD CONSTRAINT runs_outcome_check
+                 CHECK (outcome IN ('running', 'success', 'failure', 'dry_run'));",
+        )
+        .await
+        .unwrap();
+    let setup = Setup::new(
+        "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n",
+    );
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("at version 1"), "{stderr}");
+    assert!(stderr.contains("certanon db init"), "{stderr}");
+
+    let (code, _, stderr) = db.certanon(&["db", "init"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0002_abandoned_runs"), "{stderr}");
+    // The upgraded schema takes the new outcome.
+    db.client
+        .execute(
+            "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome) \
+             VALUES ('r', 't', 'aggregates', now(), 'abandoned')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[tokio::test]

@@ -19,33 +19,35 @@ const AGGREGATES: &str =
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const RETENTION_REPORT: &str = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"7 years\"\nmode = \"report\"\n";
 
-/// A reference database seeded with `rows` certificates (seed 1).
-async fn seeded(rows: u64) -> TestDb {
-    let mut db = TestDb::reference().await;
-    let options = certanon::seed::SeedOptions {
-        certificates: rows,
-        seed: 1,
-        ..Default::default()
-    };
-    certanon::seed::seed(&mut db.client, &options)
-        .await
-        .expect("seed");
-    db
+/// The one value a query returns.
+async fn value<T: tokio_postgres::types::FromSqlOwned>(
+    db: &TestDb,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> T {
+    db.client.query_one(sql, params).await.unwrap().get(0)
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client.query_one(sql, &[]).await.unwrap().get(0)
+    value(db, sql, &[]).await
 }
 
 async fn runs_of(db: &TestDb, task: &str) -> i64 {
-    db.client
-        .query_one(
-            "SELECT count(*) FROM certanon.runs WHERE task = $1",
-            &[&task],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    value(
+        db,
+        "SELECT count(*) FROM certanon.runs WHERE task = $1",
+        &[&task],
+    )
+    .await
+}
+
+async fn outcome_of(db: &TestDb, run_id: &str) -> String {
+    value(
+        db,
+        "SELECT outcome FROM certanon.runs WHERE run_id = $1",
+        &[&run_id],
+    )
+    .await
 }
 
 async fn set_last_success(db: &TestDb, task: &str, at: DateTime<Utc>) {
@@ -65,7 +67,7 @@ fn nonempty_lines(text: &str) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_finding_the_lock_taken_exits_75_at_once() {
-    let db = seeded(2000).await;
+    let db = TestDb::seeded_with(2000).await;
     let setup = Setup::new(EXTRACT);
     let holder = db.connect().await;
     holder
@@ -101,7 +103,7 @@ async fn a_run_finding_the_lock_taken_exits_75_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missed_fires_are_caught_up_by_one_run() {
-    let db = seeded(2000).await;
+    let db = TestDb::seeded_with(2000).await;
     let setup = Setup::new(&format!("{EXTRACT}{RETENTION_REPORT}"));
     // Four quarterly fires missed; retention succeeded a moment ago, before its next weekly fire.
     set_last_success(
@@ -133,7 +135,7 @@ async fn missed_fires_are_caught_up_by_one_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_every_task_with_last_outcome_and_next_due() {
-    let db = seeded(2000).await;
+    let db = TestDb::seeded_with(2000).await;
     let setup = Setup::new(&format!("{AGGREGATES}{RETENTION_REPORT}{EXTRACT}"));
     let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
     assert_eq!(code, 0, "{stderr}");
@@ -207,6 +209,87 @@ async fn status_shows_every_task_with_last_outcome_and_next_due() {
         "never attempted:\n{stdout}"
     );
     assert_eq!(statistics[5..].join(" "), "now (never succeeded)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
+    let db = TestDb::seeded_with(200).await;
+    let setup = Setup::new(&format!("{AGGREGATES}{RETENTION_REPORT}"));
+    // Two runs a killed daemon left behind: one of the task about to run, one of another.
+    let started = Utc::now() - chrono::TimeDelta::hours(1);
+    let mut stale = Vec::new();
+    for (task, kind) in [
+        ("monthly_statistics", "aggregates"),
+        ("retention", "retention"),
+    ] {
+        let run_id = ledger::new_run_id(started);
+        ledger::start_run(&db.client, &run_id, task, kind, false, "x", started)
+            .await
+            .unwrap();
+        stale.push(run_id);
+    }
+
+    // A dry run writes nothing, the ledger included.
+    let (code, _, stderr) = setup.certanon(
+        &db,
+        &[
+            "run",
+            "--task",
+            "monthly_statistics",
+            "--force",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for run_id in &stale {
+        assert_eq!(outcome_of(&db, run_id).await, "running");
+    }
+
+    let (code, _, stderr) =
+        setup.certanon(&db, &["run", "--task", "monthly_statistics", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("marked abandoned"), "{stderr}");
+    for run_id in &stale {
+        assert_eq!(outcome_of(&db, run_id).await, "abandoned", "{run_id}");
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs WHERE outcome = 'running'"
+        )
+        .await,
+        0
+    );
+    // The run that did the marking is not one of them, and the task's state follows its
+    // latest attempt: the new success for one task, the abandoned run for the other.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs \
+              WHERE task = 'monthly_statistics' AND outcome = 'success'"
+        )
+        .await,
+        1
+    );
+    let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let outcome = |task: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(task))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        outcome("retention").as_deref(),
+        Some("abandoned"),
+        "{stdout}"
+    );
+    assert_eq!(
+        outcome("monthly_statistics").as_deref(),
+        Some("success"),
+        "{stdout}"
+    );
 }
 
 /// A running `certanon daemon` whose stderr is collected as it comes.
@@ -308,7 +391,7 @@ fn export_tree(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_a_running_daemon_and_publishes_nothing() {
-    let db = seeded(20_000).await;
+    let db = TestDb::seeded_with(20_000).await;
     let setup = Setup::new(&format!("{EXTRACT}{AGGREGATES}"));
     let mut daemon = Daemon::start(&setup, &db);
     let exports = setup.exports.clone();
@@ -334,9 +417,25 @@ async fn sigterm_stops_a_running_daemon_and_publishes_nothing() {
         "the run finished before SIGTERM, so this test proved nothing:\n{log}"
     );
 
-    // The next run cleans whatever the interrupted one left and publishes a complete export.
+    let running = "SELECT count(*) FROM certanon.runs WHERE outcome = 'running'";
+    assert!(
+        count(&db, running).await > 0,
+        "the killed run left no ledger row"
+    );
+
+    // The next run cleans whatever the interrupted one left, marks its ledger rows abandoned
+    // and publishes a complete export.
     let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&db, running).await, 0, "{stderr}");
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM certanon.runs WHERE outcome = 'abandoned'"
+        )
+        .await
+            > 0
+    );
     let (hidden, visible) = export_tree(&setup.exports);
     assert!(hidden.is_empty(), "leftovers: {hidden:?}");
     assert_eq!(visible.len(), 1, "{visible:?}");
@@ -392,7 +491,7 @@ async fn trace_logs_of_every_task_kind_hold_no_personal_data() {
     let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\n";
     for format in ["json", "text"] {
         // The privacy gate's audit is slow on sparse tables; 20,000 rows keep it quick.
-        let db = seeded(20_000).await;
+        let db = TestDb::seeded_with(20_000).await;
         let setup = Setup::new(&format!("{EXTRACT}{AGGREGATES}{erase}"));
         let values = personal_values(&db).await;
         assert!(values.len() > 20_000, "fixture too small: {}", values.len());
@@ -693,7 +792,7 @@ fn sample(text: &str, name: &str, task: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_run_rewrites_the_metrics_textfile() {
-    let db = seeded(2000).await;
+    let db = TestDb::seeded_with(2000).await;
     let metrics_dir = tempfile::tempdir().unwrap();
     let textfile = metrics_dir.path().join("certanon.prom");
     let setup = Setup::new(&format!(

@@ -12,7 +12,7 @@ use certanon::retention::{self, Eraser, Retention};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tokio_postgres::Client;
 
-use crate::common::{TestDb, table_checksum};
+use crate::common::{Setup, TestDb, source_checksums, table_checksum};
 
 /// The fixture's clock: horizon 1000 days, so the cutoff is 2027-09-05.
 fn now() -> DateTime<Utc> {
@@ -45,16 +45,6 @@ fn recent() -> DateTime<Utc> {
 
 /// The subscribers the fixture makes eligible; every other one has a reason not to be.
 const ELIGIBLE: [i64; 5] = [1, 2, 6, 10, 12];
-
-const CERTINFO_TABLES: [&str; 7] = [
-    "certinfo.designated_operators",
-    "certinfo.subscribers",
-    "certinfo.acme_accounts",
-    "certinfo.applications",
-    "certinfo.certificates",
-    "certinfo.revocations",
-    "certinfo.legal_holds",
-];
 
 async fn subscriber(c: &Client, id: i64, kind: &str, created: DateTime<Utc>) {
     let org = (kind == "organization").then(|| format!("株式会社{id}商事"));
@@ -426,18 +416,23 @@ async fn report_mode_and_dry_run_change_nothing() {
     )
     .unwrap();
     let p = pseudonymizer();
-    let mut tables = CERTINFO_TABLES.to_vec();
-    tables.extend(["certanon.erasures", "certanon.export_deletions"]);
-    let before = checksums(&db.client, &tables).await;
+    let ledgers = ["certanon.erasures", "certanon.export_deletions"];
+    let before = (
+        source_checksums(&db.client).await,
+        checksums(&db.client, &ledgers).await,
+    );
 
     let report = config(root.path(), "report", 2);
     let stats = retain(&mut db.client, &report, &p, "run-report", false).await;
     assert_eq!(stats.rows_read, 5);
     assert_eq!(stats.rows_written, 0);
     assert_eq!(stats.details["mode"], "report");
-    assert_eq!(stats.details["subjects_erased"], 5);
-    assert_eq!(stats.details["batches"], 3);
+    assert_eq!(stats.details["subjects_eligible"], 5);
+    assert_eq!(stats.details["subjects_erased"], 0);
+    assert_eq!(stats.details["batches"], 0);
+    assert_eq!(stats.details["batches_needed"], 3);
     assert_eq!(stats.details["exports_expired"], 1);
+    assert_eq!(stats.details["exports_deleted"], 0);
     assert_eq!(stats.details["horizon"], "1000 days");
 
     // Erase mode, but a dry run: still only a report.
@@ -445,11 +440,81 @@ async fn report_mode_and_dry_run_change_nothing() {
     let stats = retain(&mut db.client, &erase, &p, "run-dry", true).await;
     assert_eq!(stats.details["mode"], "report");
     assert_eq!(stats.details["configured_mode"], "erase");
-    assert_eq!(stats.details["subjects_erased"], 5);
+    assert_eq!(stats.rows_written, 0);
+    assert_eq!(stats.details["subjects_eligible"], 5);
+    assert_eq!(stats.details["subjects_erased"], 0);
     assert_eq!(stats.details["exports_expired"], 1);
+    assert_eq!(stats.details["exports_deleted"], 0);
 
-    assert_eq!(checksums(&db.client, &tables).await, before);
+    let after = (
+        source_checksums(&db.client).await,
+        checksums(&db.client, &ledgers).await,
+    );
+    assert_eq!(after, before);
     assert!(old_export.join("manifest.json").is_file());
+}
+
+/// Through the binary: a report-mode run's log line and ledger row count the eligible subjects
+/// and say that no one was erased.
+#[tokio::test]
+async fn a_report_run_logs_and_records_that_it_erased_no_one() {
+    let db = TestDb::reference().await;
+    fixture(&db.client).await;
+    let setup = Setup::new(
+        "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\n\
+         personal_data_after_expiry = \"1 day\"\nmode = \"report\"\n",
+    );
+    // The binary reads the real clock, so the fixture's eligible subjects are counted by it too.
+    let eligible = retention::eligible_count(&db.client, Utc::now(), TimeDelta::days(1))
+        .await
+        .unwrap();
+    assert!(
+        eligible > 0,
+        "nothing eligible: the report would prove nothing"
+    );
+    let before = source_checksums(&db.client).await;
+
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "retention", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("none erased (report only)"), "{stderr}");
+    assert!(!stderr.contains("personal data erased"), "{stderr}");
+    let summary = stderr
+        .lines()
+        .find(|l| l.contains("task finished"))
+        .unwrap_or_else(|| panic!("no summary line: {stderr}"));
+    for field in [
+        "mode=\"report\"".to_string(),
+        format!("subjects_eligible={eligible}"),
+        "subjects_erased=0".to_string(),
+    ] {
+        assert!(summary.contains(&field), "{field} missing: {summary}");
+    }
+
+    let row = db
+        .client
+        .query_one(
+            "SELECT outcome, rows_read, rows_written, details FROM certanon.runs \
+              WHERE task = 'retention'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "success");
+    assert_eq!(row.get::<_, i64>(1), eligible as i64);
+    assert_eq!(row.get::<_, i64>(2), 0);
+    let details: serde_json::Value = row.get(3);
+    assert_eq!(details["mode"], "report");
+    assert_eq!(details["subjects_eligible"], eligible);
+    assert_eq!(details["subjects_erased"], 0);
+    assert_eq!(details["batches"], 0);
+    let erasures: i64 = db
+        .client
+        .query_one("SELECT count(*) FROM certanon.erasures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(erasures, 0);
+    assert_eq!(source_checksums(&db.client).await, before);
 }
 
 #[tokio::test]

@@ -165,15 +165,7 @@ impl TestDb {
     pub async fn seeded() -> TestDb {
         let template = TEMPLATE
             .get_or_init(|| async {
-                let mut db = TestDb::reference().await;
-                let options = certanon::seed::SeedOptions {
-                    certificates: SEEDED_ROWS,
-                    seed: 1,
-                    ..Default::default()
-                };
-                certanon::seed::seed(&mut db.client, &options)
-                    .await
-                    .expect("seed the template");
+                let db = TestDb::seeded_with(SEEDED_ROWS).await;
                 db.client
                     .batch_execute("VACUUM ANALYZE")
                     .await
@@ -183,6 +175,20 @@ impl TestDb {
             .await
             .clone();
         TestDb::create(Some(&template)).await
+    }
+
+    /// A fresh reference database seeded with `rows` certificates (seed 1).
+    pub async fn seeded_with(rows: u64) -> TestDb {
+        let mut db = TestDb::reference().await;
+        let options = certanon::seed::SeedOptions {
+            certificates: rows,
+            seed: 1,
+            ..Default::default()
+        };
+        certanon::seed::seed(&mut db.client, &options)
+            .await
+            .expect("seed");
+        db
     }
 }
 
@@ -244,15 +250,7 @@ impl Setup {
 /// Checksums of every certinfo table: equal before and after means no source row changed.
 pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for t in [
-        "designated_operators",
-        "subscribers",
-        "acme_accounts",
-        "applications",
-        "certificates",
-        "revocations",
-        "legal_holds",
-    ] {
+    for t in certanon::seed::TABLES {
         let table = format!("certinfo.{t}");
         out.push((table.clone(), table_checksum(client, &table).await));
     }
