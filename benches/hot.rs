@@ -200,7 +200,6 @@ fn row(i: usize) -> Vec<Option<Vec<u8>>> {
         Some((i as i64 + 1).to_be_bytes().to_vec()),
     );
     set(Col::CommonName, text(s[0]));
-    set(Col::SanCount, Some(2i32.to_be_bytes().to_vec()));
     set(
         Col::ValidationType,
         text(if i.is_multiple_of(7) { "OV" } else { "DV" }),
@@ -217,18 +216,12 @@ fn row(i: usize) -> Vec<Option<Vec<u8>>> {
                 .to_vec(),
         ),
     );
-    set(Col::SignatureAlgorithm, text("sha256WithRSAEncryption"));
     set(Col::NotBefore, timestamp(issued));
     set(Col::NotAfter, timestamp(issued + 397 * 86_400));
     set(Col::IssuedAt, timestamp(issued));
-    set(Col::CtPrecertLogged, Some(vec![1]));
     set(Col::Channel, text(["operator", "acme", "other"][i % 3]));
-    set(Col::Product, text("DV"));
-    set(Col::ApplicantName, text(s[1]));
     set(Col::ApplicantEmail, text(s[8]));
-    set(Col::ApplicantPhone, text(s[4]));
     set(Col::ApproverEmail, text(s[9]));
-    set(Col::SubmittedAt, timestamp(issued - 3600));
     set(
         Col::SubscriberId,
         Some((i as i64 / 4 + 1).to_be_bytes().to_vec()),
@@ -248,7 +241,6 @@ fn row(i: usize) -> Vec<Option<Vec<u8>>> {
     set(Col::PostalCode, text(s[5]));
     set(Col::PostalAddress, text(s[6]));
     set(Col::Country, text(s[7]));
-    set(Col::SubscriberCreatedAt, timestamp(issued - 86_400));
     if !s[10].is_empty() {
         set(
             Col::AcmeAccountId,

@@ -29,7 +29,7 @@ pub const PSEUDONYM_B32_LEN: usize = 26;
 
 const SEPARATOR: u8 = 0x1f;
 
-pub static BASE32_LOWER: LazyLock<Encoding> = LazyLock::new(|| {
+static BASE32_LOWER: LazyLock<Encoding> = LazyLock::new(|| {
     let mut spec = data_encoding::Specification::new();
     spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
     spec.encoding()
@@ -636,10 +636,27 @@ fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool 
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
 /// earlier (the extract spills raw bytes and formats them when it writes).
 pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut String) {
-    let mut buf = [0u8; PSEUDONYM_B32_LEN];
     out.push_str(key_id);
     out.push('_');
-    out.push_str(BASE32_LOWER.encode_mut_str(raw, &mut buf));
+    let b32 = base32(raw);
+    // The alphabet is ASCII.
+    out.push_str(std::str::from_utf8(&b32).unwrap_or_default());
+}
+
+/// Lower-case RFC 4648 base32 of a raw pseudonym, without padding. The extract writes
+/// millions of these; 40 bits at a time is several times faster than a general encoder.
+pub fn base32(raw: &[u8; 16]) -> [u8; PSEUDONYM_B32_LEN] {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = [0; PSEUDONYM_B32_LEN];
+    for (group, chars) in raw.chunks(5).zip(out.chunks_mut(8)) {
+        let mut bits = [0u8; 8];
+        bits[3..3 + group.len()].copy_from_slice(group);
+        let bits = u64::from_be_bytes(bits);
+        for (i, c) in chars.iter_mut().enumerate() {
+            *c = ALPHABET[((bits >> (35 - 5 * i)) & 31) as usize];
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1127,6 +1144,12 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
                 strip_mailto(&mut folded);
                 prop_assert_eq!(folded, normalize_email_in_steps(&s));
             }
+        }
+
+        #[test]
+        fn base32_is_rfc4648_lower_case(raw in any::<[u8; 16]>()) {
+            let ours = base32(&raw);
+            prop_assert_eq!(String::from_utf8_lossy(&ours), BASE32_LOWER.encode(&raw));
         }
 
         #[test]

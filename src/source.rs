@@ -24,34 +24,24 @@ pub const BATCH_ROWS: usize = 8192;
 pub enum Col {
     CertificateId,
     CommonName,
-    SanCount,
-    SubjectOrganization,
     ValidationType,
     KeyAlgorithm,
     KeySize,
-    SignatureAlgorithm,
     NotBefore,
     NotAfter,
     IssuedAt,
-    CtPrecertLogged,
     Channel,
-    Product,
-    ApplicantName,
     ApplicantEmail,
-    ApplicantPhone,
     ApproverEmail,
-    SubmittedAt,
     SubscriberId,
     SubscriberKind,
     OrganizationName,
     PersonName,
-    PersonNameKana,
     Email,
     Phone,
     PostalCode,
     PostalAddress,
     Country,
-    SubscriberCreatedAt,
     PersonalDataErasedAt,
     AcmeAccountId,
     AcmeContactEmail,
@@ -319,11 +309,6 @@ impl<'a> Row<'a> {
         }
     }
 
-    pub fn bool(&self, col: Col) -> Option<bool> {
-        self.bytes(col)
-            .and_then(|b| (b.len() == 1).then(|| b[0] != 0))
-    }
-
     pub fn timestamp(&self, col: Col) -> Option<DateTime<Utc>> {
         let b = self.bytes(col)?;
         let micros = i64::from_be_bytes(b.try_into().ok()?);
@@ -373,7 +358,6 @@ mod tests {
         row[Col::CommonName as usize] = Some(format!("host{i}.example.co.jp").into_bytes());
         row[Col::PersonName as usize] = Some("山田　太郎".repeat((i % 3) as usize).into_bytes());
         row[Col::KeySize as usize] = Some(2048i32.to_be_bytes().to_vec());
-        row[Col::CtPrecertLogged as usize] = Some(vec![1]);
         // 2026-03-01T00:00:00Z in PostgreSQL microseconds.
         row[Col::IssuedAt as usize] = Some(
             (1_772_323_200_000_000i64 - PG_EPOCH_MICROS)
@@ -417,7 +401,6 @@ mod tests {
                     assert_eq!(name, "山田　太郎".repeat((i % 3) as usize));
                     assert_eq!(r.text(Col::Email), None);
                     assert_eq!(r.i64(Col::KeySize), Some(2048));
-                    assert_eq!(r.bool(Col::CtPrecertLogged), Some(true));
                     assert_eq!(
                         r.timestamp(Col::IssuedAt).unwrap().to_rfc3339(),
                         "2026-03-01T00:00:00+00:00"
