@@ -42,9 +42,10 @@ pub fn init_logging(level: &str, json: bool) {
     };
 }
 
+/// One thread: the work that needs cores runs on rayon's pool and plain threads, and the
+/// scan's COPY stream is read where it is decoded, without a hand-off between threads.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))

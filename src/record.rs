@@ -94,8 +94,19 @@ impl Record {
             }
         });
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
-        let pseudonyms = PSEUDONYM_COLUMNS
-            .map(|(_, class, col)| pseudonym(row, col, class, erased, pseudonymizer));
+        let mut pseudonyms = [Pseudo::Null; NPSEUDO];
+        for (i, &(_, class, col)) in PSEUDONYM_COLUMNS.iter().enumerate() {
+            // An address stored twice (an applicant who is the subscriber) is hashed once.
+            let value = row.bytes(col);
+            let earlier = (0..i).find(|&j| {
+                let (_, other_class, other_col) = PSEUDONYM_COLUMNS[j];
+                value.is_some() && other_class == class && row.bytes(other_col) == value
+            });
+            pseudonyms[i] = match earlier {
+                Some(j) => pseudonyms[j],
+                None => pseudonym(row, col, class, erased, pseudonymizer),
+            };
+        }
         Record {
             qi,
             pseudonyms,
