@@ -354,7 +354,7 @@ pub struct Aggregates {
     issued: Vec<Counter>,
     revoked: Counter,
     /// Change in certificates active at the end of (validation type, month).
-    active_delta: BTreeMap<(u16, i64), i64>,
+    active_delta: FxHashMap<(u16, i64), i64>,
     spill_dir: tempfile::TempDir,
     buckets: Vec<BufWriter<File>>,
     entry: Vec<u8>,
@@ -383,7 +383,7 @@ impl Aggregates {
             as_of_month: month_index(as_of),
             issued: ISSUED.iter().map(Counter::new).collect(),
             revoked: Counter::new(&REVOKED),
-            active_delta: BTreeMap::new(),
+            active_delta: FxHashMap::default(),
             spill_dir: dir,
             buckets,
             entry: Vec::with_capacity(ENTRY),
@@ -486,7 +486,10 @@ impl Aggregates {
             entry: _,
         } = self;
         let mut tables: Vec<Table> = issued.into_iter().map(Counter::into_table).collect();
-        tables.push(active_table(&active_delta, as_of_month - 1));
+        tables.push(active_table(
+            &active_delta.into_iter().collect(),
+            as_of_month - 1,
+        ));
         tables.push(revoked.into_table());
         let (active, new) = count_subscribers(spill_dir.path(), buckets)?;
         tables.push(active.into_table());

@@ -274,16 +274,24 @@ enum Country {
 }
 
 fn country_code(raw: &str) -> Country {
-    let c = nfkc(raw).trim().to_ascii_uppercase();
-    match c.as_str() {
-        "" => Country::Absent,
-        "JP" | "JPN" | "JAPAN" | "日本" | "日本国" => Country::Japan,
-        _ => match c.as_bytes() {
-            &[a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
-                Country::Foreign(FOREIGN_BASE + u16::from(a - b'A') * 26 + u16::from(b - b'A'))
-            }
-            _ => Country::Invalid,
-        },
+    let nfkc = nfkc(raw);
+    let c = nfkc.trim();
+    let japan = ["JP", "JPN", "JAPAN"]
+        .iter()
+        .any(|name| c.eq_ignore_ascii_case(name))
+        || matches!(c, "日本" | "日本国");
+    if c.is_empty() {
+        return Country::Absent;
+    }
+    if japan {
+        return Country::Japan;
+    }
+    match c.as_bytes() {
+        &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            let (a, b) = (a.to_ascii_uppercase() - b'A', b.to_ascii_uppercase() - b'A');
+            Country::Foreign(FOREIGN_BASE + u16::from(a) * 26 + u16::from(b))
+        }
+        _ => Country::Invalid,
     }
 }
 

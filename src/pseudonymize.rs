@@ -348,10 +348,19 @@ fn is_cjk(c: char) -> bool {
 /// country code 81 but no `+`, or dialled with an international prefix (`010`, `00`). What fits
 /// none of these keeps its digits only, so it still pseudonymizes consistently.
 fn normalize_phone(value: &str) -> Option<String> {
-    let folded = fold_text(value);
-    let mut digits = String::with_capacity(folded.len());
+    // Only `+` and digits are kept, so white space needs no folding and NFKC character by
+    // character is enough when every character has a simple one.
+    if value.chars().all(|c| simple_nfkc(c).is_some()) {
+        phone_from_chars(value.chars().filter_map(simple_nfkc))
+    } else {
+        phone_from_chars(fold_text(value).chars())
+    }
+}
+
+fn phone_from_chars(chars: impl Iterator<Item = char>) -> Option<String> {
+    let mut digits = String::new();
     let mut plus = false;
-    for c in folded.chars() {
+    for c in chars {
         match c {
             '+' if digits.is_empty() => plus = true,
             '0'..='9' => digits.push(c),
@@ -1144,6 +1153,7 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
                 strip_mailto(&mut folded);
                 prop_assert_eq!(folded, normalize_email_in_steps(&s));
             }
+            prop_assert_eq!(normalize_phone(&s), phone_from_chars(fold_text(&s).chars()));
         }
 
         #[test]
