@@ -222,31 +222,31 @@ impl ExtractSpill {
             .map(|(i, s)| (sort_key(&s.pseudonyms[CERTIFICATE]), i as u32))
             .collect();
         order.sort_unstable();
-        let mut out = String::with_capacity(rows.len() * 400);
+        let mut out = Vec::with_capacity(rows.len() * 400);
         for &(_, i) in &order {
             let s = &rows[i as usize];
             for (i, p) in s.pseudonyms.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 format_pseudonym(key_id, p, &mut out);
             }
             for (d, q) in Quasi::ALL.iter().enumerate() {
                 let code = q.generalize(s.qi[d], levels[d]);
-                out.push(',');
+                out.push(b',');
                 match labels[d].get(&code) {
-                    Some(label) => out.push_str(label),
-                    None => out.push_str(&csv_field(&q.label(code, levels[d]))),
+                    Some(label) => out.extend_from_slice(label.as_bytes()),
+                    None => out.extend_from_slice(csv_field(&q.label(code, levels[d])).as_bytes()),
                 }
             }
-            out.push_str("\r\n");
+            out.extend_from_slice(b"\r\n");
         }
-        Ok((out.into_bytes(), rows.len() as u64))
+        Ok((out, rows.len() as u64))
     }
 }
 
 /// Per quasi-identifier: generalized code → its label as a CSV field.
-type Labels = Vec<HashMap<u16, String>>;
+type Labels = Vec<FxHashMap<u16, String>>;
 
 /// The labels of every class the histogram holds, at the chosen levels. Spilled rows carry
 /// finest codes, not their class's representative, but both generalize to the same code at or
@@ -386,10 +386,10 @@ fn facts(choice: &Choice, rows: u64) -> ExtractFacts {
     }
 }
 
-fn format_pseudonym(key_id: &str, p: &Pseudo, out: &mut String) {
+fn format_pseudonym(key_id: &str, p: &Pseudo, out: &mut Vec<u8>) {
     match p {
         Pseudo::Null => {}
-        Pseudo::Erased => out.push_str("erased"),
+        Pseudo::Erased => out.extend_from_slice(b"erased"),
         Pseudo::Value(raw) => write_raw(key_id, raw, out),
     }
 }
@@ -580,7 +580,7 @@ mod tests {
     proptest! {
         #[test]
         fn bucket_order_is_pseudonym_order(a: [u8; 16], b: [u8; 16]) {
-            let (mut sa, mut sb) = (String::new(), String::new());
+            let (mut sa, mut sb) = (Vec::new(), Vec::new());
             write_raw("k", &a, &mut sa);
             write_raw("k", &b, &mut sb);
             let (ba, bb) = (bucket(&Pseudo::Value(a)), bucket(&Pseudo::Value(b)));

@@ -614,14 +614,10 @@ impl Pseudonymizer {
     }
 
     pub fn pseudonym(&self, class: Class, normalized: &str) -> String {
-        let mut out = String::with_capacity(self.key_id.len() + 1 + PSEUDONYM_B32_LEN);
-        self.write_pseudonym(class, normalized, &mut out);
-        out
-    }
-
-    /// Appends the pseudonym to `out` (no allocation once `out` has room).
-    pub fn write_pseudonym(&self, class: Class, normalized: &str, out: &mut String) {
-        write_raw(&self.key_id, &self.raw(class, normalized), out);
+        let mut out = Vec::with_capacity(self.key_id.len() + 1 + PSEUDONYM_B32_LEN);
+        write_raw(&self.key_id, &self.raw(class, normalized), &mut out);
+        // A key id and base32 are both UTF-8.
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// Normalizes, then pseudonymizes; `None` for NULL or a value that normalizes to nothing.
@@ -644,12 +640,10 @@ fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool 
 
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
 /// earlier (the extract spills raw bytes and formats them when it writes).
-pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut String) {
-    out.push_str(key_id);
-    out.push('_');
-    let b32 = base32(raw);
-    // The alphabet is ASCII.
-    out.push_str(std::str::from_utf8(&b32).unwrap_or_default());
+pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut Vec<u8>) {
+    out.extend_from_slice(key_id.as_bytes());
+    out.push(b'_');
+    out.extend_from_slice(&base32(raw));
 }
 
 /// Lower-case RFC 4648 base32 of a raw pseudonym, without padding. The extract writes
@@ -855,11 +849,11 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
     }
 
     #[test]
-    fn write_pseudonym_appends() {
+    fn write_raw_appends_the_published_form() {
         let p = test_pseudonymizer();
-        let mut out = String::from("x,");
-        p.write_pseudonym(Class::Subscriber, "42", &mut out);
-        assert_eq!(out, "x,k2026_5qa2zwvbi6ncwjqdp4lxbcsmyq");
+        let mut out = b"x,".to_vec();
+        write_raw("k2026", &p.raw(Class::Subscriber, "42"), &mut out);
+        assert_eq!(out, b"x,k2026_5qa2zwvbi6ncwjqdp4lxbcsmyq");
     }
 
     #[test]

@@ -409,11 +409,15 @@ async fn scan_and_publish(
         mut extract,
         aggregates,
     } = sinks;
-    let published = aggregates
-        .map(|a| a.finish())
-        .transpose()?
-        .map(|tables| privacy_gate::suppress_tables(&tables, k))
-        .transpose()?;
+    // The statistics are finished and suppressed on their own thread while the extract
+    // chooses its levels and writes.
+    let mut aggregating = aggregates.map(|a| {
+        std::thread::spawn(move || {
+            a.finish()
+                .and_then(|tables| privacy_gate::suppress_tables(&tables, k))
+        })
+    });
+    let mut published = None;
     for (i, task) in group.iter().enumerate() {
         let report = &mut reports[i];
         report.stats.rows_read = rows;
@@ -453,6 +457,12 @@ async fn scan_and_publish(
                 )
             }
             _ => {
+                if let Some(handle) = aggregating.take() {
+                    let tables = handle
+                        .join()
+                        .map_err(|_| Error::Other("the statistics stage panicked".into()))??;
+                    published = Some(tables);
+                }
                 let published = published.as_deref().unwrap_or_default();
                 report.stats.cells_suppressed = published
                     .iter()
