@@ -11,7 +11,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 
 use certanon::generalize::{domain_class, region_code};
 use certanon::pseudonymize::{Class, Key, Pseudonymizer, normalize};
-use certanon::record::Record;
+use certanon::record::{Record, SubscriberCache};
 use certanon::source::{BATCH_ROWS, Batch, Col, Decoder, NCOLS};
 
 /// (common name, person name, organization, e-mail, phone, postal code, address, country,
@@ -376,9 +376,9 @@ fn bench_record(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("from_row_batch", |b| {
         b.iter_batched(
-            || Vec::with_capacity(batch.len()),
-            |mut out: Vec<Record>| {
-                out.extend(batch.rows().map(|r| Record::from_row(&r, &p)));
+            || (Vec::with_capacity(batch.len()), SubscriberCache::default()),
+            |(mut out, mut cache): (Vec<Record>, SubscriberCache)| {
+                out.extend(batch.rows().map(|r| Record::from_row(&r, &p, &mut cache)));
                 out
             },
             BatchSize::LargeInput,

@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use tokio_postgres::Client;
 
 use crate::aggregate::Aggregates;
@@ -17,7 +16,7 @@ use crate::export::{Export, Manifest, PolicyFacts};
 use crate::extract::ExtractSpill;
 use crate::ledger::{self, Outcome, RunStats};
 use crate::pseudonymize::{Key, Pseudonymizer};
-use crate::record::Record;
+use crate::record::{Record, SubscriberCache, map_batch};
 use crate::source::{Batch, Snapshot};
 use crate::{policy, privacy_gate, retention};
 
@@ -530,14 +529,11 @@ async fn scan(
     // on rayon's pool, records fed to the sinks (spill files, counters) on their own thread.
     let (records_tx, records_rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(2);
     let mapper = std::thread::spawn(move || {
+        let mut caches: Vec<SubscriberCache> = (0..rayon::current_num_threads())
+            .map(|_| SubscriberCache::default())
+            .collect();
         while let Some(batch) = rx.blocking_recv() {
-            // Pieces of a few hundred rows: finer splitting costs more in wake-ups than it
-            // gains in balance.
-            let records: Vec<Record> = (0..batch.len())
-                .into_par_iter()
-                .with_min_len(512)
-                .map(|i| Record::from_row(&batch.row(i), &pseudonymizer))
-                .collect();
+            let records = map_batch(&batch, &pseudonymizer, &mut caches);
             drop(batch);
             if records_tx.send(records).is_err() {
                 break;

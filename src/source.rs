@@ -327,30 +327,31 @@ fn corrupt(what: &str) -> Error {
     ))
 }
 
+/// Binary COPY of `rows`, encoded the way PostgreSQL does, for the tests of what reads it.
+#[cfg(test)]
+pub(crate) fn encode_copy(rows: &[Vec<Option<Vec<u8>>>]) -> Vec<u8> {
+    let mut out = SIGNATURE.to_vec();
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+    for row in rows {
+        out.extend_from_slice(&(row.len() as i16).to_be_bytes());
+        for f in row {
+            match f {
+                Some(v) => {
+                    out.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                    out.extend_from_slice(v);
+                }
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+        }
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Encodes rows the way PostgreSQL does, for the decoder's tests.
-    fn encode(rows: &[Vec<Option<Vec<u8>>>]) -> Vec<u8> {
-        let mut out = SIGNATURE.to_vec();
-        out.extend_from_slice(&0u32.to_be_bytes());
-        out.extend_from_slice(&0u32.to_be_bytes());
-        for row in rows {
-            out.extend_from_slice(&(row.len() as i16).to_be_bytes());
-            for f in row {
-                match f {
-                    Some(v) => {
-                        out.extend_from_slice(&(v.len() as i32).to_be_bytes());
-                        out.extend_from_slice(v);
-                    }
-                    None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-                }
-            }
-        }
-        out.extend_from_slice(&(-1i16).to_be_bytes());
-        out
-    }
 
     fn sample_row(i: i64) -> Vec<Option<Vec<u8>>> {
         let mut row: Vec<Option<Vec<u8>>> = vec![None; NCOLS];
@@ -381,7 +382,7 @@ mod tests {
     #[test]
     fn decodes_rows_split_across_arbitrary_chunks() {
         let rows: Vec<_> = (0..100).map(sample_row).collect();
-        let data = encode(&rows);
+        let data = encode_copy(&rows);
         for chunk in [1, 3, 7, 64, 1000, data.len()] {
             let (batches, n) = decode_all(&data, chunk, 16);
             assert_eq!(n, 100);
@@ -413,7 +414,7 @@ mod tests {
 
     #[test]
     fn rejects_truncated_and_foreign_streams() {
-        let data = encode(&[sample_row(1)]);
+        let data = encode_copy(&[sample_row(1)]);
         let mut d = Decoder::new(8);
         d.push(&data[..data.len() - 2]).unwrap();
         assert!(d.finish().is_err(), "missing trailer must be an error");
@@ -421,7 +422,7 @@ mod tests {
         let mut d = Decoder::new(8);
         assert!(d.push(b"COPY is not binary here").is_err());
 
-        let mut wrong = encode(&[]);
+        let mut wrong = encode_copy(&[]);
         wrong.truncate(19);
         wrong.extend_from_slice(&3i16.to_be_bytes());
         assert!(Decoder::new(8).push(&wrong).is_err(), "wrong field count");
