@@ -225,8 +225,8 @@ impl ExtractSpill {
         let mut out = Vec::with_capacity(rows.len() * 400);
         for &(_, i) in &order {
             let s = &rows[i as usize];
-            for (i, p) in s.pseudonyms.iter().enumerate() {
-                if i > 0 {
+            for (column, p) in s.pseudonyms.iter().enumerate() {
+                if column > 0 {
                     out.push(b',');
                 }
                 format_pseudonym(key_id, p, &mut out);

@@ -70,6 +70,21 @@ const SUBSCRIBER_COLUMNS: [Col; 10] = [
     Col::PersonalDataErasedAt,
 ];
 
+/// Which of `PSEUDONYM_COLUMNS` come from the subscriber's row, decided once, not per row.
+const FROM_SUBSCRIBER: [bool; NPSEUDO] = {
+    let mut mask = [false; NPSEUDO];
+    let mut i = 0;
+    while i < NPSEUDO {
+        let mut j = 0;
+        while j < SUBSCRIBER_COLUMNS.len() {
+            mask[i] |= PSEUDONYM_COLUMNS[i].2 as usize == SUBSCRIBER_COLUMNS[j] as usize;
+            j += 1;
+        }
+        i += 1;
+    }
+    mask
+};
+
 /// What a row's subscriber contributes to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SubscriberPart {
@@ -127,7 +142,7 @@ impl SubscriberPart {
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
         let mut pseudonyms = [Pseudo::Null; NPSEUDO];
         for (i, &(_, class, col)) in PSEUDONYM_COLUMNS.iter().enumerate() {
-            if SUBSCRIBER_COLUMNS.contains(&col) {
+            if FROM_SUBSCRIBER[i] {
                 pseudonyms[i] = pseudonym(row, col, class, erased, pseudonymizer);
             }
         }
@@ -186,7 +201,7 @@ impl Record {
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
         let mut pseudonyms = subscriber.pseudonyms;
         for (i, &(_, class, col)) in PSEUDONYM_COLUMNS.iter().enumerate() {
-            if SUBSCRIBER_COLUMNS.contains(&col) {
+            if FROM_SUBSCRIBER[i] {
                 continue;
             }
             // An address stored twice (an applicant who is the subscriber) is hashed once.
