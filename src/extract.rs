@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
 use crate::export::Export;
-use crate::export::csv_field;
+use crate::export::push_csv_field;
 use crate::generalize::Quasi;
 use crate::privacy_gate::{self, Choice, Dimension};
 use crate::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
@@ -235,8 +235,8 @@ impl ExtractSpill {
                 let code = q.generalize(s.qi[d], levels[d]);
                 out.push(b',');
                 match labels[d].get(&code) {
-                    Some(label) => out.extend_from_slice(label.as_bytes()),
-                    None => out.extend_from_slice(csv_field(&q.label(code, levels[d])).as_bytes()),
+                    Some(label) => out.extend_from_slice(label),
+                    None => push_csv_field(q.label(code, levels[d]).as_bytes(), &mut out),
                 }
             }
             out.extend_from_slice(b"\r\n");
@@ -246,7 +246,7 @@ impl ExtractSpill {
 }
 
 /// Per quasi-identifier: generalized code → its label as a CSV field.
-type Labels = Vec<FxHashMap<u16, String>>;
+type Labels = Vec<FxHashMap<u16, Vec<u8>>>;
 
 /// The labels of every class the histogram holds, at the chosen levels. Spilled rows carry
 /// finest codes, not their class's representative, but both generalize to the same code at or
@@ -260,7 +260,11 @@ fn labels(hist: &HashMap<Vec<u16>, u64>, levels: &[u8]) -> Labels {
                 .map(|key| q.generalize(key[d], levels[d]))
                 .collect::<std::collections::HashSet<_>>()
                 .into_iter()
-                .map(|code| (code, csv_field(&q.label(code, levels[d]))))
+                .map(|code| {
+                    let mut field = Vec::new();
+                    push_csv_field(q.label(code, levels[d]).as_bytes(), &mut field);
+                    (code, field)
+                })
                 .collect()
         })
         .collect()
