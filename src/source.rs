@@ -15,6 +15,9 @@ use crate::error::{DbContext, Error, Result};
 /// The scan query: a certificate with its application, subscriber, ACME account and revocation.
 pub const SCAN_SQL: &str = include_str!("../sql/queries/scan.sql");
 
+/// Settings of the snapshot transaction for the scan (see the file for why).
+pub const SCAN_SESSION_SQL: &str = include_str!("../sql/queries/scan_session.sql");
+
 /// Rows per batch handed to the CPU stage.
 pub const BATCH_ROWS: usize = 8192;
 
@@ -79,6 +82,10 @@ impl<'a> Snapshot<'a> {
     /// Streams the scan as batches into `sink` (a bounded channel to the CPU stage, so a slow
     /// consumer slows the COPY instead of filling memory). Returns the number of rows.
     pub async fn scan(&self, sink: tokio::sync::mpsc::Sender<Batch>) -> Result<u64> {
+        self.tx
+            .batch_execute(SCAN_SESSION_SQL)
+            .await
+            .during("setting up the scan's transaction")?;
         let copy = format!("COPY ({SCAN_SQL}) TO STDOUT (FORMAT binary)");
         let stream = self
             .tx
