@@ -21,7 +21,7 @@ use crate::export::push_csv_field;
 use crate::generalize::Quasi;
 use crate::privacy_gate::{self, Choice, Dimension};
 use crate::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
-use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SPILL_BYTES, Spilled};
+use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record};
 
 pub const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
@@ -29,6 +29,7 @@ const BUCKETS: usize = 256;
 /// Rows of the extract waiting for the privacy gate.
 pub struct ExtractSpill {
     dir: tempfile::TempDir,
+    key_id: String,
     buckets: Vec<BufWriter<File>>,
     hist: FxHashMap<[u16; NQI], u64>,
     floors: Floors,
@@ -49,7 +50,7 @@ pub struct ExtractFacts {
 impl ExtractSpill {
     /// Spill files live in a hidden `.tmp-spill-*` directory under `parent`, which the next run
     /// removes if this one crashes.
-    pub fn new(parent: &Path) -> Result<ExtractSpill> {
+    pub fn new(parent: &Path, key_id: &str) -> Result<ExtractSpill> {
         std::fs::create_dir_all(parent).at(parent)?;
         let dir = tempfile::Builder::new()
             .prefix(".tmp-spill-")
@@ -65,11 +66,12 @@ impl ExtractSpill {
             .collect::<Result<_>>()?;
         Ok(ExtractSpill {
             dir,
+            key_id: key_id.to_string(),
             buckets,
             hist: FxHashMap::default(),
             floors: Floors::default(),
             rows: 0,
-            scratch: Vec::with_capacity(SPILL_BYTES),
+            scratch: Vec::new(),
         })
     }
 
@@ -80,7 +82,7 @@ impl ExtractSpill {
         }
         self.rows += 1;
         self.scratch.clear();
-        r.spill(&mut self.scratch);
+        SpillEntry::write(r, &self.key_id, &mut self.scratch);
         let b = bucket(&r.pseudonyms[CERTIFICATE]);
         self.buckets[b].write_all(&self.scratch).at(self.dir.path())
     }
@@ -94,7 +96,6 @@ impl ExtractSpill {
     pub fn finish(
         mut self,
         export: Option<&mut Export>,
-        key_id: &str,
         k: u64,
         max_suppression: f64,
     ) -> Result<(ExtractFacts, serde_json::Value)> {
@@ -135,8 +136,8 @@ impl ExtractSpill {
         });
         if let Some(export) = export {
             let release = privacy_gate::released_classes(&hist, &dims, &gate_levels, k)?;
-            let labels = labels(&hist, &choice.levels);
-            let written = self.write(export, key_id, &choice.levels, &labels, &release)?;
+            let classes = released_classes(&hist, &choice.levels, &release);
+            let written = self.write(export, &classes)?;
             if written != facts.rows_written {
                 return Err(Error::Other(format!(
                     "research extract: wrote {written} rows, the privacy gate released {}",
@@ -149,14 +150,7 @@ impl ExtractSpill {
 
     /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
     /// finished ones in bucket order: the file is the concatenation of the sorted buckets.
-    fn write(
-        &self,
-        export: &mut Export,
-        key_id: &str,
-        levels: &[u8],
-        labels: &Labels,
-        release: &privacy_gate::Release,
-    ) -> Result<u64> {
+    fn write(&self, export: &mut Export, classes: &Classes) -> Result<u64> {
         let header: Vec<&str> = PSEUDONYM_COLUMNS
             .iter()
             .map(|(name, ..)| *name)
@@ -175,7 +169,7 @@ impl ExtractSpill {
             'buckets: for first in (0..BUCKETS).step_by(window) {
                 let rendered: Vec<Result<(Vec<u8>, u64)>> = (first..BUCKETS.min(first + window))
                     .into_par_iter()
-                    .map(|b| self.render_bucket(b, key_id, levels, labels, release))
+                    .map(|b| self.render_bucket(b, classes))
                     .collect();
                 for bucket in rendered {
                     if tx.send(bucket?).is_err() {
@@ -196,61 +190,125 @@ impl ExtractSpill {
     }
 
     /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym.
-    fn render_bucket(
-        &self,
-        b: usize,
-        key_id: &str,
-        levels: &[u8],
-        labels: &Labels,
-        release: &privacy_gate::Release,
-    ) -> Result<(Vec<u8>, u64)> {
+    fn render_bucket(&self, b: usize, classes: &Classes) -> Result<(Vec<u8>, u64)> {
         let path = self.dir.path().join(format!("{b:03}"));
         let mut buf = Vec::new();
         File::open(&path)
             .and_then(|mut f| f.read_to_end(&mut buf))
             .at(&path)?;
-        let rows: Vec<Spilled> = buf
-            .chunks_exact(SPILL_BYTES)
-            .map(Spilled::read)
-            .filter(|s| release.is_released(&self.floors.lookup(&s.qi)))
-            .collect();
-        drop(buf);
-        // Sorting small keys and row numbers moves far less memory than sorting rows.
+        let mut rows = Vec::new();
+        let mut rest = buf.as_slice();
+        while !rest.is_empty() {
+            let entry = SpillEntry::read(&mut rest).ok_or_else(|| {
+                Error::Other(format!("{}: truncated spill entry", path.display()))
+            })?;
+            if let Some(fields) = classes.get(&self.floors.lookup(&entry.qi)) {
+                rows.push((entry.key, entry.pseudonyms, fields.as_slice()));
+            }
+        }
+        // Sorting small keys and row numbers moves far less memory than sorting rows; the row
+        // number keeps rows with equal keys in spill order.
         let mut order: Vec<(SortKey, u32)> = rows
             .iter()
             .enumerate()
-            .map(|(i, s)| (sort_key(&s.pseudonyms[CERTIFICATE]), i as u32))
+            .map(|(i, row)| (row.0, i as u32))
             .collect();
         order.sort_unstable();
-        let mut out = Vec::with_capacity(rows.len() * 400);
+        let bytes = rows.iter().map(|r| r.1.len() + r.2.len() + 2).sum();
+        let mut out = Vec::with_capacity(bytes);
         for &(_, i) in &order {
-            let s = &rows[i as usize];
-            for (column, p) in s.pseudonyms.iter().enumerate() {
-                if column > 0 {
-                    out.push(b',');
-                }
-                format_pseudonym(key_id, p, &mut out);
-            }
-            for (d, q) in Quasi::ALL.iter().enumerate() {
-                let code = q.generalize(s.qi[d], levels[d]);
-                out.push(b',');
-                match labels[d].get(&code) {
-                    Some(label) => out.extend_from_slice(label),
-                    None => push_csv_field(q.label(code, levels[d]).as_bytes(), &mut out),
-                }
-            }
+            let (_, pseudonyms, fields) = rows[i as usize];
+            out.extend_from_slice(pseudonyms);
+            out.extend_from_slice(fields);
             out.extend_from_slice(b"\r\n");
         }
         Ok((out, rows.len() as u64))
     }
 }
 
+/// A row as the scan spills it: its finest quasi-identifier codes, its sort key, and its
+/// pseudonym columns already rendered as CSV, so that after the scan only the
+/// quasi-identifier fields, which depend on the chosen levels, are left to write.
+struct SpillEntry<'a> {
+    qi: [u16; NQI],
+    key: SortKey,
+    pseudonyms: &'a [u8],
+}
+
+impl SpillEntry<'_> {
+    /// Layout: the codes (u16 LE each), the key (two u128 BE), the text's length (u32 LE),
+    /// the text.
+    fn write(r: &Record, key_id: &str, out: &mut Vec<u8>) {
+        for q in r.qi {
+            out.extend_from_slice(&q.to_le_bytes());
+        }
+        let (high, low) = sort_key(&r.pseudonyms[CERTIFICATE]);
+        out.extend_from_slice(&high.to_be_bytes());
+        out.extend_from_slice(&low.to_be_bytes());
+        let len_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        for (column, p) in r.pseudonyms.iter().enumerate() {
+            if column > 0 {
+                out.push(b',');
+            }
+            format_pseudonym(key_id, p, out);
+        }
+        let len = u32::try_from(out.len() - len_at - 4).unwrap_or(u32::MAX);
+        out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// Reads the entry at the start of `buf` and advances past it; None when it is cut short.
+    fn read<'a>(buf: &mut &'a [u8]) -> Option<SpillEntry<'a>> {
+        let (codes, rest) = buf.split_at_checked(NQI * 2)?;
+        let (key, rest) = rest.split_at_checked(32)?;
+        let (len, rest) = rest.split_at_checked(4)?;
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let (pseudonyms, rest) = rest.split_at_checked(len)?;
+        *buf = rest;
+        let u128_at =
+            |at: usize| u128::from_be_bytes(key[at..at + 16].try_into().unwrap_or_default());
+        Some(SpillEntry {
+            qi: std::array::from_fn(|i| u16::from_le_bytes([codes[2 * i], codes[2 * i + 1]])),
+            key: (u128_at(0), u128_at(16)),
+            pseudonyms,
+        })
+    }
+}
+
+/// Released classes (keyed as the histogram keys them) → their quasi-identifier fields at the
+/// chosen levels, each with its leading comma. A row whose class is absent is suppressed.
+type Classes = FxHashMap<[u16; NQI], Vec<u8>>;
+
+/// Spilled rows carry finest codes, not their class's representative, but both generalize to
+/// the same code at or above the floor, so a class's fields are its rows' fields.
+fn released_classes(
+    hist: &HashMap<Vec<u16>, u64>,
+    levels: &[u8],
+    release: &privacy_gate::Release,
+) -> Classes {
+    let labels = labels(hist, levels);
+    hist.keys()
+        .filter(|key| release.is_released(key))
+        .filter_map(|key| {
+            let key: [u16; NQI] = key.as_slice().try_into().ok()?;
+            let mut fields = Vec::new();
+            for (d, q) in Quasi::ALL.iter().enumerate() {
+                let code = q.generalize(key[d], levels[d]);
+                fields.push(b',');
+                match labels[d].get(&code) {
+                    Some(label) => fields.extend_from_slice(label),
+                    None => push_csv_field(q.label(code, levels[d]).as_bytes(), &mut fields),
+                }
+            }
+            Some((key, fields))
+        })
+        .collect()
+}
+
 /// Per quasi-identifier: generalized code → its label as a CSV field.
 type Labels = Vec<FxHashMap<u16, Vec<u8>>>;
 
-/// The labels of every class the histogram holds, at the chosen levels. Spilled rows carry
-/// finest codes, not their class's representative, but both generalize to the same code at or
-/// above the floor.
+/// The labels of every class the histogram holds, at the chosen levels.
 fn labels(hist: &HashMap<Vec<u16>, u64>, levels: &[u8]) -> Labels {
     Quasi::ALL
         .iter()
@@ -579,6 +637,45 @@ mod tests {
         }
         let dims = floors.dimensions();
         assert_eq!(dims[issued].levels, 3, "quarter, year, *");
+    }
+
+    #[test]
+    fn spill_entries_read_back_and_a_cut_entry_is_refused() {
+        let pseudonyms = std::array::from_fn(|i| match i % 3 {
+            0 => Pseudo::Value([i as u8; 16]),
+            1 => Pseudo::Erased,
+            _ => Pseudo::Null,
+        });
+        let record = Record {
+            qi: [1, 13, 2, 1, 316, 4, 1, 1, 1],
+            pseudonyms,
+            issued_month: 0,
+            not_before: None,
+            not_after: None,
+            revoked_at: None,
+            region: 13,
+        };
+        let mut buf = Vec::new();
+        SpillEntry::write(&record, "k1", &mut buf);
+        let one = buf.len();
+        SpillEntry::write(&record, "k1", &mut buf);
+        let mut text = Vec::new();
+        for (column, p) in pseudonyms.iter().enumerate() {
+            if column > 0 {
+                text.push(b',');
+            }
+            format_pseudonym("k1", p, &mut text);
+        }
+        let mut rest = buf.as_slice();
+        for _ in 0..2 {
+            let entry = SpillEntry::read(&mut rest).expect("an entry");
+            assert_eq!(entry.qi, record.qi);
+            assert_eq!(entry.key, sort_key(&pseudonyms[CERTIFICATE]));
+            assert_eq!(entry.pseudonyms, text.as_slice());
+        }
+        assert!(rest.is_empty());
+        let mut cut = &buf[..one - 1];
+        assert!(SpillEntry::read(&mut cut).is_none());
     }
 
     proptest! {

@@ -311,53 +311,6 @@ fn decimal(n: i64, buf: &mut [u8; DECIMAL_LEN]) -> &str {
     std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
-/// Fixed-width binary form for spilling records to disk.
-pub const SPILL_BYTES: usize = NQI * 2 + NPSEUDO * 17;
-
-impl Record {
-    /// Writes the part of the record the extract needs (QIs and pseudonyms).
-    pub fn spill(&self, out: &mut Vec<u8>) {
-        for q in self.qi {
-            out.extend_from_slice(&q.to_le_bytes());
-        }
-        for p in &self.pseudonyms {
-            match p {
-                Pseudo::Null => out.extend_from_slice(&[0; 17]),
-                Pseudo::Erased => {
-                    out.push(1);
-                    out.extend_from_slice(&[0; 16]);
-                }
-                Pseudo::Value(v) => {
-                    out.push(2);
-                    out.extend_from_slice(v);
-                }
-            }
-        }
-    }
-}
-
-/// The extract's part of a record, read back from a spill file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spilled {
-    pub qi: [u16; NQI],
-    pub pseudonyms: [Pseudo; NPSEUDO],
-}
-
-impl Spilled {
-    pub fn read(buf: &[u8]) -> Spilled {
-        let qi = std::array::from_fn(|i| u16::from_le_bytes([buf[2 * i], buf[2 * i + 1]]));
-        let pseudonyms = std::array::from_fn(|i| {
-            let at = NQI * 2 + i * 17;
-            match buf[at] {
-                0 => Pseudo::Null,
-                1 => Pseudo::Erased,
-                _ => Pseudo::Value(buf[at + 1..at + 17].try_into().expect("16 bytes")),
-            }
-        });
-        Spilled { qi, pseudonyms }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,30 +396,5 @@ mod tests {
         );
         assert_eq!(cold[4].pseudonyms[email], Pseudo::Erased);
         assert_eq!(cold[1].pseudonyms[email], cold[6].pseudonyms[email]);
-    }
-
-    #[test]
-    fn spill_round_trips() {
-        let r = Spilled {
-            qi: [1, 13, 2, 1, 316, 4, 1, 1, 1],
-            pseudonyms: std::array::from_fn(|i| match i % 3 {
-                0 => Pseudo::Null,
-                1 => Pseudo::Erased,
-                _ => Pseudo::Value([i as u8; 16]),
-            }),
-        };
-        let record = Record {
-            qi: r.qi,
-            pseudonyms: r.pseudonyms,
-            issued_month: 0,
-            not_before: None,
-            not_after: None,
-            revoked_at: None,
-            region: 13,
-        };
-        let mut buf = Vec::new();
-        record.spill(&mut buf);
-        assert_eq!(buf.len(), SPILL_BYTES);
-        assert_eq!(Spilled::read(&buf), r);
     }
 }

@@ -384,7 +384,7 @@ async fn scan_and_publish(
     let spill_parent = root.clone();
     let sinks = Sinks {
         extract: extract_task
-            .map(|_| ExtractSpill::new(&spill_parent))
+            .map(|_| ExtractSpill::new(&spill_parent, pseudonymizer.key_id()))
             .transpose()?,
         aggregates: group
             .iter()
@@ -429,12 +429,8 @@ async fn scan_and_publish(
         let (privacy, key_id, task_mode) = match &task.kind {
             TaskKind::ResearchExtract { .. } => {
                 let spill = extract.take_once()?;
-                let (facts, privacy) = spill.finish(
-                    export.as_mut(),
-                    pseudonymizer.key_id(),
-                    k,
-                    config.privacy.max_suppression,
-                )?;
+                let (facts, privacy) =
+                    spill.finish(export.as_mut(), k, config.privacy.max_suppression)?;
                 report.stats.rows_written = facts.rows_written;
                 report.stats.rows_suppressed = facts.rows_suppressed;
                 if let Some(export) = export.as_mut() {
