@@ -98,6 +98,7 @@ impl Export {
             line: Vec::new(),
             rows: 0,
             unsynced: 0,
+            flushing: None,
             path,
         };
         csv.write(header)?;
@@ -188,10 +189,13 @@ pub struct CsvFile {
     rows: u64,
     /// Bytes written since writeback was last started.
     unsynced: u64,
+    /// A background fdatasync started while rows are still being written, so the device (and
+    /// a virtual machine's host) drains the file during the work, not in the final fsync.
+    flushing: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
-/// How many written bytes start the kernel's writeback, so the final fsync of a large file
-/// does not wait for all of it.
+/// How many written bytes start the kernel's writeback and, unless one still runs, a
+/// background flush, so the final fsync of a large file does not wait for all of it.
 const WRITEBACK_BYTES: u64 = 32 << 20;
 
 impl CsvFile {
@@ -231,12 +235,31 @@ impl CsvFile {
             self.unsynced = 0;
             self.out.inner.flush().at(&self.path)?;
             start_writeback(self.out.inner.get_ref());
+            if self.flushing.as_ref().is_none_or(|f| f.is_finished()) {
+                self.join_flush()?;
+                let file = self.out.inner.get_ref().try_clone().at(&self.path)?;
+                self.flushing = Some(std::thread::spawn(move || file.sync_data()));
+            }
         }
         Ok(())
     }
 
+    /// Waits for the background flush, if one runs. Its error is this file's: the
+    /// descriptors share one open file, so the final fsync may not see it again.
+    fn join_flush(&mut self) -> Result<()> {
+        match self.flushing.take().map(|f| f.join()) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(Error::io(&self.path, e)),
+            Some(Err(_)) => Err(Error::Other(format!(
+                "{}: the flushing thread panicked",
+                self.path.display()
+            ))),
+        }
+    }
+
     /// Flushes and fsyncs the file.
-    pub fn finish(self) -> Result<FileEntry> {
+    pub fn finish(mut self) -> Result<FileEntry> {
+        self.join_flush()?;
         let path = self.path;
         let (file, sha256, bytes) = self.out.finish();
         let file = file
