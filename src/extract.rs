@@ -162,7 +162,7 @@ impl ExtractSpill {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(window);
             let writer = scope.spawn(move || -> Result<_> {
                 for (lines, rows) in rx {
-                    csv.write_rendered(&lines, rows)?;
+                    csv.write_chunk(lines, rows)?;
                 }
                 Ok(csv)
             });
@@ -196,6 +196,8 @@ impl ExtractSpill {
         File::open(&path)
             .and_then(|mut f| f.read_to_end(&mut buf))
             .at(&path)?;
+        // Removed now, on this worker, rather than all at once when the spill is dropped.
+        std::fs::remove_file(&path).at(&path)?;
         let mut rows = Vec::new();
         let mut rest = buf.as_slice();
         while !rest.is_empty() {
