@@ -262,8 +262,12 @@ impl CsvFile {
         if let Some(h) = &self.hashing
             && h.chunks.send(lines.clone()).is_err()
         {
-            // The thread is gone; settling reports how.
+            // The thread only stops early by panicking, which settling reports.
             self.settle_hash()?;
+            return Err(Error::Other(format!(
+                "{}: the checksum thread stopped",
+                self.path.display()
+            )));
         }
         self.out.inner.write_all(&lines).at(&self.path)?;
         self.out.bytes += lines.len() as u64;

@@ -177,3 +177,61 @@ fn running(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The scan's transaction reads with one backend and no JIT, even where the planner would
+/// otherwise go parallel, and its settings end with the transaction.
+#[tokio::test]
+async fn the_scan_uses_one_backend_and_its_settings_end_with_it() {
+    let mut db = TestDb::seeded().await;
+    // Parallel plans for any table size, so the default plan of the scan has a Gather node.
+    db.client
+        .batch_execute(
+            "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+             SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;",
+        )
+        .await
+        .unwrap();
+    let explain = format!("EXPLAIN (FORMAT JSON) {}", certanon::source::SCAN_SQL);
+    let plan = |rows: Vec<tokio_postgres::Row>| rows[0].get::<_, serde_json::Value>(0).to_string();
+    let parallel = plan(db.client.query(&explain, &[]).await.unwrap());
+    assert!(parallel.contains("Gather"), "control: {parallel}");
+
+    {
+        let snapshot = certanon::source::Snapshot::begin(&mut db.client)
+            .await
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let drain = tokio::spawn(async move {
+            let mut rows = 0;
+            while let Some(batch) = rx.recv().await {
+                rows += certanon::source::Batch::len(&batch);
+            }
+            rows
+        });
+        let scanned = snapshot.scan(tx).await.unwrap();
+        assert_eq!(drain.await.unwrap() as u64, scanned);
+        assert!(scanned > 0);
+        let serial = plan(snapshot.tx.query(&explain, &[]).await.unwrap());
+        assert!(!serial.contains("Gather"), "{serial}");
+        let show = |name: &'static str| {
+            let tx = &snapshot.tx;
+            async move {
+                let row = tx.query_one(&format!("SHOW {name}"), &[]).await.unwrap();
+                row.get::<_, String>(0)
+            }
+        };
+        assert_eq!(show("jit").await, "off");
+        assert_eq!(show("work_mem").await, "32MB");
+        snapshot.tx.commit().await.unwrap();
+    }
+    let after = db
+        .client
+        .query_one("SHOW max_parallel_workers_per_gather", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        after.get::<_, String>(0),
+        "2",
+        "SET LOCAL ends with the scan"
+    );
+}
