@@ -208,18 +208,12 @@ impl ExtractSpill {
                 rows.push((entry.key, entry.pseudonyms, fields.as_slice()));
             }
         }
-        // Sorting small keys and row numbers moves far less memory than sorting rows; the row
-        // number keeps rows with equal keys in spill order.
-        let mut order: Vec<(SortKey, u32)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| (row.0, i as u32))
-            .collect();
-        order.sort_unstable();
+        // Rows are a key and two slices into the bucket, small enough to sort directly; the
+        // sort is stable, so rows with equal keys stay in spill order.
+        rows.sort_by_key(|row| row.0);
         let bytes = rows.iter().map(|r| r.1.len() + r.2.len() + 2).sum();
         let mut out = Vec::with_capacity(bytes);
-        for &(_, i) in &order {
-            let (_, pseudonyms, fields) = rows[i as usize];
+        for &(_, pseudonyms, fields) in &rows {
             out.extend_from_slice(pseudonyms);
             out.extend_from_slice(fields);
             out.extend_from_slice(b"\r\n");
@@ -288,46 +282,27 @@ fn released_classes(
     levels: &[u8],
     release: &privacy_gate::Release,
 ) -> Classes {
-    let labels = labels(hist, levels);
-    hist.keys()
-        .filter(|key| release.is_released(key))
-        .filter_map(|key| {
-            let key: [u16; NQI] = key.as_slice().try_into().ok()?;
-            let mut fields = Vec::new();
-            for (d, q) in Quasi::ALL.iter().enumerate() {
-                let code = q.generalize(key[d], levels[d]);
-                fields.push(b',');
-                match labels[d].get(&code) {
-                    Some(label) => fields.extend_from_slice(label),
-                    None => push_csv_field(q.label(code, levels[d]).as_bytes(), &mut fields),
-                }
-            }
-            Some((key, fields))
-        })
-        .collect()
-}
-
-/// Per quasi-identifier: generalized code → its label as a CSV field.
-type Labels = Vec<FxHashMap<u16, Vec<u8>>>;
-
-/// The labels of every class the histogram holds, at the chosen levels.
-fn labels(hist: &HashMap<Vec<u16>, u64>, levels: &[u8]) -> Labels {
-    Quasi::ALL
-        .iter()
-        .enumerate()
-        .map(|(d, q)| {
-            hist.keys()
-                .map(|key| q.generalize(key[d], levels[d]))
-                .collect::<std::collections::HashSet<_>>()
-                .into_iter()
-                .map(|code| {
-                    let mut field = Vec::new();
-                    push_csv_field(q.label(code, levels[d]).as_bytes(), &mut field);
-                    (code, field)
-                })
-                .collect()
-        })
-        .collect()
+    // Per quasi-identifier: generalized code → its label as a CSV field, rendered once.
+    let mut labels: [FxHashMap<u16, Vec<u8>>; NQI] = Default::default();
+    let mut classes = Classes::default();
+    for key in hist.keys().filter(|key| release.is_released(key)) {
+        let Ok(key) = <[u16; NQI]>::try_from(key.as_slice()) else {
+            continue;
+        };
+        let mut fields = Vec::new();
+        for (d, q) in Quasi::ALL.iter().enumerate() {
+            let code = q.generalize(key[d], levels[d]);
+            let label = labels[d].entry(code).or_insert_with(|| {
+                let mut field = Vec::new();
+                push_csv_field(q.label(code, levels[d]).as_bytes(), &mut field);
+                field
+            });
+            fields.push(b',');
+            fields.extend_from_slice(label);
+        }
+        classes.insert(key, fields);
+    }
+    classes
 }
 
 /// The certificate pseudonym's base32 text as two big-endian integers: they order rows as
