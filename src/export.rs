@@ -230,20 +230,20 @@ impl CsvFile {
             line.extend_from_slice(b"\"\"");
         }
         line.extend_from_slice(b"\r\n");
-        let written = self.write_rendered(&line, 1);
+        let written = self.write_line(&line);
         self.line = line;
         written
     }
 
-    /// Appends `rows` records already rendered as CSV lines (CRLF-terminated, fields quoted
-    /// by `push_csv_field`).
-    pub fn write_rendered(&mut self, lines: &[u8], rows: u64) -> Result<()> {
+    /// Appends one record rendered by `write`.
+    fn write_line(&mut self, line: &[u8]) -> Result<()> {
         self.settle_hash()?;
-        self.out.write_all(lines).at(&self.path)?;
-        self.wrote(lines.len(), rows)
+        self.out.write_all(line).at(&self.path)?;
+        self.wrote(line.len(), 1)
     }
 
-    /// Like `write_rendered`, for large chunks: their checksum is computed on a helper
+    /// Appends `rows` records already rendered as CSV lines (CRLF-terminated, fields quoted
+    /// by `push_csv_field`), a large chunk at a time: their checksum is computed on a helper
     /// thread while this one writes them, which for the extract halves the time after the
     /// rows are rendered.
     pub fn write_chunk(&mut self, lines: Vec<u8>, rows: u64) -> Result<()> {
