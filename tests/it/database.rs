@@ -213,15 +213,11 @@ async fn the_scan_uses_one_backend_and_its_settings_end_with_it() {
         assert!(scanned > 0);
         let serial = plan(snapshot.tx.query(&explain, &[]).await.unwrap());
         assert!(!serial.contains("Gather"), "{serial}");
-        let show = |name: &'static str| {
-            let tx = &snapshot.tx;
-            async move {
-                let row = tx.query_one(&format!("SHOW {name}"), &[]).await.unwrap();
-                row.get::<_, String>(0)
-            }
-        };
-        assert_eq!(show("jit").await, "off");
-        assert_eq!(show("work_mem").await, "32MB");
+        for (setting, expected) in [("jit", "off"), ("work_mem", "32MB")] {
+            let sql = format!("SHOW {setting}");
+            let shown: String = snapshot.tx.query_one(&sql, &[]).await.unwrap().get(0);
+            assert_eq!(shown, expected, "{setting}");
+        }
         snapshot.tx.commit().await.unwrap();
     }
     let after = db
