@@ -74,11 +74,23 @@ pub async fn run_once(
     check_task_names(config, &opts.tasks)?;
     let mut lock = db::connect(connect).await?;
     acquire_lock(&lock).await?;
-    require_bookkeeping(&lock).await?;
-    policy::check_contract(&lock).await?;
+    let result = run_locked(config, connect, opts, &mut lock).await;
+    release_lock(&lock).await;
+    result
+}
+
+/// The body of a run, while `lock`'s session holds the run lock.
+async fn run_locked(
+    config: &Config,
+    connect: &ConnectOptions,
+    opts: &RunOptions,
+    lock: &mut Client,
+) -> Result<Vec<TaskReport>> {
+    require_bookkeeping(lock).await?;
+    policy::check_contract(lock).await?;
     // We hold the lock, so a run still `running` in the ledger is a stopped or crashed one's.
     if !opts.dry_run {
-        let abandoned = ledger::abandon_stale_runs(&lock).await?;
+        let abandoned = ledger::abandon_stale_runs(lock).await?;
         if abandoned > 0 {
             tracing::warn!(
                 runs = abandoned,
@@ -87,7 +99,7 @@ pub async fn run_once(
         }
     }
     let now = Utc::now();
-    let tasks = due_tasks(config, &lock, opts, now).await?;
+    let tasks = due_tasks(config, lock, opts, now).await?;
     // We hold the lock, so hidden spill directories at the export root are a crashed run's.
     crate::export::remove_leftovers(&config.export.root)?;
     if tasks.is_empty() {
@@ -107,7 +119,7 @@ pub async fn run_once(
             run_scan_group(
                 config,
                 connect,
-                &lock,
+                lock,
                 &group,
                 managed.as_ref(),
                 opts.dry_run,
@@ -120,16 +132,7 @@ pub async fn run_once(
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
     {
-        reports.push(
-            run_retention(
-                config,
-                &mut lock,
-                task,
-                pseudonymizer.as_ref(),
-                opts.dry_run,
-            )
-            .await,
-        );
+        reports.push(run_retention(config, lock, task, pseudonymizer.as_ref(), opts.dry_run).await);
     }
     for r in &reports {
         log_summary(r);
@@ -155,7 +158,8 @@ pub fn check_reports(reports: &[TaskReport]) -> Result<()> {
     }
 }
 
-async fn acquire_lock(client: &Client) -> Result<()> {
+/// Takes the run lock on `client`'s session, or fails with exit 75 when another run holds it.
+pub async fn acquire_lock(client: &Client) -> Result<()> {
     let got: bool = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
         .await
@@ -167,6 +171,17 @@ async fn acquire_lock(client: &Client) -> Result<()> {
         Err(Error::Locked(format!(
             "PostgreSQL advisory lock {LOCK_KEY:#x}"
         )))
+    }
+}
+
+/// Releases the run lock explicitly: a backend frees its session locks only once it has noticed
+/// the disconnect, and a run started right after this one must not find the lock still held.
+pub async fn release_lock(client: &Client) {
+    if let Err(e) = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .await
+    {
+        tracing::warn!(error = %e, "could not release the run lock; it ends with the session");
     }
 }
 

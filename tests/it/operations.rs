@@ -102,6 +102,24 @@ async fn a_run_finding_the_lock_taken_exits_75_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_run_lock_is_free_once_released_while_its_session_lives() {
+    // A run releases the lock before it disconnects, so the next run started at once (a timer
+    // catching up, an operator retrying) does not depend on the old backend having exited.
+    let db = TestDb::empty().await;
+    let first = db.connect().await;
+    let second = db.connect().await;
+    certanon::run::acquire_lock(&first).await.unwrap();
+    let refused = certanon::run::acquire_lock(&second).await.unwrap_err();
+    assert_eq!(refused.exit_code(), 75, "{refused}");
+
+    certanon::run::release_lock(&first).await;
+    certanon::run::acquire_lock(&second)
+        .await
+        .expect("the lock is free while the first session is still open");
+    assert!(!first.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn missed_fires_are_caught_up_by_one_run() {
     let db = TestDb::seeded_with(2000).await;
     let setup = Setup::new(&format!("{EXTRACT}{RETENTION_REPORT}"));
