@@ -52,6 +52,8 @@ pub struct DatabaseConfig {
     pub sslmode: SslMode,
     pub ca_file: Option<PathBuf>,
     pub connect_timeout_secs: u64,
+    /// Whether the scan's worker threads run in the SCHED_IDLE class (see `run::yield_cpu`).
+    pub yield_cpu: bool,
     /// `FILE:LINE` of `url_file`, so that a failure to read it points back at the setting.
     url_file_location: String,
 }
@@ -531,6 +533,7 @@ struct RawDatabase {
     sslmode: Option<Spanned<String>>,
     ca_file: Option<Spanned<PathBuf>>,
     connect_timeout_secs: Option<Spanned<i64>>,
+    yield_cpu: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -654,6 +657,7 @@ impl RawDatabase {
             sslmode,
             ca_file: self.ca_file.map(Spanned::into_inner),
             connect_timeout_secs,
+            yield_cpu: self.yield_cpu.unwrap_or(true),
             url_file_location,
         })
     }
@@ -903,6 +907,7 @@ mode = "report"
         );
         assert_eq!(config.database.sslmode, SslMode::Require);
         assert_eq!(config.database.connect_timeout_secs, 10);
+        assert!(config.database.yield_cpu);
         assert_eq!(config.keys.key_id, "k2026a");
         assert_eq!(config.export.root, Path::new("/var/lib/certanon/exports"));
         assert_eq!(
@@ -948,6 +953,7 @@ url_file = "/run/db-url"
 sslmode = "verify-full"
 ca_file = "/etc/certanon/db-ca.pem"
 connect_timeout_secs = 3
+yield_cpu = false
 [keys]
 hmac_key_file = "/run/hmac"
 key_id = "k-2026-b"
@@ -979,6 +985,7 @@ textfile = "/var/lib/node_exporter/textfile/certanon.prom"
             Some(Path::new("/etc/certanon/db-ca.pem"))
         );
         assert_eq!(config.database.connect_timeout_secs, 3);
+        assert!(!config.database.yield_cpu);
         assert_eq!(config.privacy.max_suppression, 0.0);
         assert_eq!(
             config.tasks["extract_univ_x"].kind,
@@ -1121,6 +1128,11 @@ textfile = "/var/lib/node_exporter/textfile/certanon.prom"
                 format!("{KEYS}[database]\nsslmode = \"on\"\n"),
                 ":5:",
                 "database.sslmode: unknown sslmode \"on\" (expected disable, prefer, require or verify-full)",
+            ),
+            (
+                format!("{KEYS}[database]\nyield_cpu = \"no\"\n"),
+                ":5:",
+                "yield_cpu",
             ),
             (
                 format!("{KEYS}[database]\nsslmode = \"verify-full\"\n"),

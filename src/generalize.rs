@@ -573,27 +573,32 @@ impl DomainClass {
 /// geographic names) are all understood. IP addresses and malformed names are `Unknown`.
 pub fn domain_class(name: &str) -> DomainClass {
     let name = nfkc(name);
-    let lowered = if name.is_ascii() {
-        name.trim().to_ascii_lowercase()
+    // Every certificate has a name to classify: the usual one, ASCII and lower case already,
+    // is classified without a copy.
+    let lowered: Cow<'_, str> = if !name.is_ascii() {
+        Cow::Owned(name.replace(['。', '｡'], ".").trim().to_lowercase())
+    } else if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.trim().to_ascii_lowercase())
     } else {
-        name.replace(['。', '｡'], ".").trim().to_lowercase()
+        Cow::Borrowed(name.trim())
     };
     let bare = lowered.strip_prefix("*.").unwrap_or(&lowered);
     let bare = bare.strip_suffix('.').unwrap_or(bare);
-    let labels: Vec<&str> = bare.split('.').collect();
-    let well_formed = labels.iter().all(|l| {
+    let well_formed = bare.split('.').all(|l| {
         !l.is_empty()
             && l.chars()
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
     });
-    let tld = labels.last().copied().unwrap_or("");
-    if !well_formed || labels.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
+    let mut from_the_right = bare.rsplit('.');
+    let tld = from_the_right.next().unwrap_or("");
+    let second = from_the_right.next();
+    let Some(second) = second.filter(|_| well_formed && !tld.bytes().all(|b| b.is_ascii_digit()))
+    else {
         return DomainClass::Unknown;
-    }
+    };
     if tld != "jp" {
         return DomainClass::OtherTld;
     }
-    let second = labels[labels.len() - 2];
     if let Some(i) = ATTRIBUTE_LABELS.iter().position(|&a| a == second) {
         return DomainClass::BY_CODE[i + 1];
     }

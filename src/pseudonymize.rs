@@ -231,7 +231,7 @@ fn into_nfkc(s: String) -> String {
 fn fold_simple(value: &str, join_cjk: bool, out: &mut String) -> bool {
     out.clear();
     if value.is_ascii() {
-        fold_ascii(value.as_bytes(), out);
+        fold_ascii(value, out);
         return true;
     }
     let mut space = false;
@@ -256,21 +256,21 @@ fn fold_simple(value: &str, join_cjk: bool, out: &mut String) -> bool {
     true
 }
 
-/// [`fold_simple`] of ASCII text, byte by byte: e-mail addresses mostly.
-fn fold_ascii(value: &[u8], out: &mut String) {
-    let mut space = false;
-    for &b in value {
-        // Exactly the ASCII characters `char::is_whitespace` accepts.
-        if matches!(b, b'\t'..=b'\r' | b' ') {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
+/// [`fold_simple`] of ASCII text: its words joined by one space, lower-cased. E-mail addresses
+/// mostly, which are one word, so this is a copy and a lower-casing of the whole.
+fn fold_ascii(value: &str, out: &mut String) {
+    // Exactly the ASCII characters `char::is_whitespace` accepts (`split_ascii_whitespace`
+    // misses the vertical tab).
+    for word in value
+        .split(|c: char| matches!(c, '\t'..='\r' | ' '))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
             out.push(' ');
         }
-        space = false;
-        out.push(char::from(b.to_ascii_lowercase()));
+        out.push_str(word);
     }
+    out.make_ascii_lowercase();
 }
 
 fn normalize_email_in_steps(value: &str) -> String {

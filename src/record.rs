@@ -2,7 +2,7 @@
 //! level, raw keyed pseudonyms and the facts the aggregate tables count. No personal value
 //! survives this step; everything after it handles codes and pseudonyms only.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -56,7 +56,8 @@ pub struct Record {
 }
 
 /// The columns that come from the subscriber's row: equal for all of a subscriber's
-/// certificates in one snapshot.
+/// certificates in one snapshot. Consecutive in the scan, so that they are fingerprinted as
+/// one span.
 const SUBSCRIBER_COLUMNS: [Col; 10] = [
     Col::SubscriberId,
     Col::SubscriberKind,
@@ -69,6 +70,14 @@ const SUBSCRIBER_COLUMNS: [Col; 10] = [
     Col::Country,
     Col::PersonalDataErasedAt,
 ];
+
+const _: () = {
+    let mut i = 1;
+    while i < SUBSCRIBER_COLUMNS.len() {
+        assert!(SUBSCRIBER_COLUMNS[i] as usize == SUBSCRIBER_COLUMNS[i - 1] as usize + 1);
+        i += 1;
+    }
+};
 
 /// Which of `PSEUDONYM_COLUMNS` come from the subscriber's row, decided once, not per row.
 const FROM_SUBSCRIBER: [bool; NPSEUDO] = {
@@ -121,9 +130,10 @@ impl SubscriberCache {
             return SubscriberPart::of(row, pseudonymizer);
         };
         let mut hasher = rustc_hash::FxHasher::default();
-        for col in SUBSCRIBER_COLUMNS {
-            row.bytes(col).hash(&mut hasher);
-        }
+        hasher.write(row.encoded(
+            SUBSCRIBER_COLUMNS[0],
+            SUBSCRIBER_COLUMNS[SUBSCRIBER_COLUMNS.len() - 1],
+        ));
         let fingerprint = hasher.finish();
         let slot = &mut self.slots[(fingerprint as usize) & (CACHE_SLOTS - 1)];
         match slot {
@@ -227,13 +237,42 @@ impl Record {
     }
 }
 
-/// Turns a batch into records on rayon's pool, in scan order. Rows are dealt to one cache per
-/// shard by subscriber id, so all of a subscriber's certificates meet the same cache.
+/// A batch's records as the shards made them; [`Mapped::iter`] yields them in scan order
+/// without moving them again.
+pub struct Mapped {
+    /// The shard of each row, in scan order.
+    shard_of: Vec<usize>,
+    /// Each shard's records, in scan order.
+    shards: Vec<Vec<Record>>,
+}
+
+impl Mapped {
+    pub fn len(&self) -> usize {
+        self.shard_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shard_of.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
+        let mut taken = vec![0; self.shards.len()];
+        // Each shard kept its rows' order, so taking the next of the row's shard is scan order.
+        self.shard_of.iter().filter_map(move |&shard| {
+            let record = self.shards.get(shard)?.get(taken[shard])?;
+            taken[shard] += 1;
+            Some(record)
+        })
+    }
+}
+
+/// Turns a batch into records on rayon's pool. Rows are dealt to one cache per shard by
+/// subscriber id, so all of a subscriber's certificates meet the same cache.
 pub fn map_batch(
     batch: &Batch,
     pseudonymizer: &Pseudonymizer,
     caches: &mut [SubscriberCache],
-) -> Vec<Record> {
+) -> Mapped {
     let shards = caches.len().max(1) as i64;
     let shard_of: Vec<usize> = batch
         .rows()
@@ -242,21 +281,18 @@ pub fn map_batch(
                 .map_or(0, |id| id.rem_euclid(shards) as usize)
         })
         .collect();
-    let mut parts: Vec<std::vec::IntoIter<Record>> = caches
+    let shards = caches
         .par_iter_mut()
         .enumerate()
         .map(|(shard, cache)| {
-            let rows = shard_of.iter().enumerate().filter(|&(_, &s)| s == shard);
-            rows.map(|(i, _)| Record::from_row(&batch.row(i), pseudonymizer, cache))
-                .collect::<Vec<_>>()
-                .into_iter()
+            let mut records = Vec::with_capacity(shard_of.iter().filter(|&&s| s == shard).count());
+            for (i, _) in shard_of.iter().enumerate().filter(|&(_, &s)| s == shard) {
+                records.push(Record::from_row(&batch.row(i), pseudonymizer, cache));
+            }
+            records
         })
         .collect();
-    // Each shard kept its rows' order, so taking from the row's shard restores scan order.
-    shard_of
-        .iter()
-        .filter_map(|&shard| parts[shard].next())
-        .collect()
+    Mapped { shard_of, shards }
 }
 
 /// Personal columns of an erased subject become `Erased`, not a hash of NULL, so erased
@@ -384,7 +420,9 @@ mod tests {
         for shards in [1, 2, 3] {
             let mut caches: Vec<SubscriberCache> =
                 (0..shards).map(|_| SubscriberCache::default()).collect();
-            assert_eq!(map_batch(&batch, &p, &mut caches), cold, "{shards} shards");
+            let mapped = map_batch(&batch, &p, &mut caches);
+            assert_eq!(mapped.len(), cold.len());
+            assert!(mapped.iter().eq(&cold), "{shards} shards");
         }
         let email = PSEUDONYM_COLUMNS
             .iter()

@@ -19,7 +19,7 @@ pub const SCAN_SQL: &str = include_str!("../sql/queries/scan.sql");
 pub const SCAN_SESSION_SQL: &str = include_str!("../sql/queries/scan_session.sql");
 
 /// Rows per batch handed to the CPU stage.
-pub const BATCH_ROWS: usize = 8192;
+pub const BATCH_ROWS: usize = 2048;
 
 /// Columns of `SCAN_SQL`, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +302,15 @@ impl<'a> Row<'a> {
         (f.len >= 0).then(|| &self.buf[f.start as usize..f.start as usize + f.len as usize])
     }
 
+    /// The columns `first..=last` as COPY sent them, length words included: equal spans mean
+    /// equal values, NULLs included, so one hash of it fingerprints all of them.
+    pub fn encoded(&self, first: Col, last: Col) -> &'a [u8] {
+        let (first, last) = (self.fields[first as usize], self.fields[last as usize]);
+        let start = first.start as usize - 4;
+        let end = last.start as usize + last.len.max(0) as usize;
+        self.buf.get(start..end).unwrap_or_default()
+    }
+
     pub fn text(&self, col: Col) -> Option<&'a str> {
         self.bytes(col)
             .and_then(|b| simdutf8::basic::from_utf8(b).ok())
@@ -417,6 +426,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_encoded_span_tells_null_from_empty_and_holds_only_its_columns() {
+        let mut rows = Vec::new();
+        for (org, name) in [(None, Some("a")), (Some(""), Some("a")), (Some("a"), None)] {
+            let mut row = sample_row(7);
+            row[Col::OrganizationName as usize] = org.map(|v: &str| v.as_bytes().to_vec());
+            row[Col::PersonName as usize] = name.map(|v: &str| v.as_bytes().to_vec());
+            rows.push(row);
+        }
+        // Same span values as the first row, other columns outside the span changed.
+        let mut outside = rows[0].clone();
+        outside[Col::SubscriberId as usize] = Some(b"id".to_vec());
+        outside[Col::Email as usize] = Some(b"x@example.jp".to_vec());
+        rows.push(outside);
+        let (batches, _) = decode_all(&encode_copy(&rows), 5, 16);
+        let spans: Vec<&[u8]> = batches[0]
+            .rows()
+            .map(|r| r.encoded(Col::OrganizationName, Col::PersonName))
+            .collect();
+        assert_ne!(spans[0], spans[1], "NULL and empty differ");
+        assert_ne!(spans[0], spans[2], "which column is NULL matters");
+        assert_ne!(spans[1], spans[2]);
+        assert_eq!(spans[0], spans[3], "columns outside the span do not count");
+        assert_eq!(spans[0], b"\xff\xff\xff\xff\0\0\0\x01a");
     }
 
     #[test]
