@@ -71,6 +71,8 @@ const SUBSCRIBER_COLUMNS: [Col; 10] = [
     Col::PersonalDataErasedAt,
 ];
 
+// `SubscriberCache::part` fingerprints the subscriber columns as one span of the COPY bytes,
+// which holds only while they are consecutive in the scan.
 const _: () = {
     let mut i = 1;
     while i < SUBSCRIBER_COLUMNS.len() {
@@ -266,7 +268,7 @@ impl Mapped {
     }
 }
 
-/// Turns a batch into records on rayon's pool. Rows are dealt to one cache per shard by
+/// Turns a batch into records on the current rayon pool. Rows are dealt to one cache per shard by
 /// subscriber id, so all of a subscriber's certificates meet the same cache.
 pub fn map_batch(
     batch: &Batch,
