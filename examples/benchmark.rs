@@ -19,7 +19,7 @@ use serde_json::json;
 use certanon::cluster::Cluster;
 use certanon::db::{self, ConnectOptions};
 use certanon::error::{DbContext, Error, IoContext, Result};
-use certanon::source::{SCAN_SESSION_SQL, SCAN_SQL};
+use certanon::source::{SCAN_COPY_SQL, SCAN_SQL, Snapshot};
 
 #[derive(Parser, Debug)]
 #[command(about = "certanon vs. the COPY floor vs. pgcrypto, on synthetic data")]
@@ -92,7 +92,6 @@ fn bench(args: Args) -> Result<()> {
     };
     let server_version = rt.block_on(server_version(&url))?;
 
-    let floor_sql = format!("COPY ({SCAN_SQL}) TO STDOUT (FORMAT binary)");
     let pgcrypto_sql = format!(
         "COPY ({}) TO STDOUT (FORMAT binary)",
         pgcrypto_query(&key_hex)
@@ -102,11 +101,11 @@ fn bench(args: Args) -> Result<()> {
     let mut pgcrypto = Vec::new();
     let mut runs = Vec::new();
     for round in 1..=args.rounds {
-        let a = rt.block_on(copy_out(&url, &floor_sql, Some(SCAN_SESSION_SQL)))?;
+        let a = rt.block_on(copy_floor(&url))?;
         eprintln!("round {round}: floor    {:7.2} s", a.seconds);
-        let d = rt.block_on(copy_out(&url, &floor_sql, None))?;
+        let d = rt.block_on(copy_out(&url, SCAN_COPY_SQL))?;
         eprintln!("round {round}: defaults {:7.2} s", d.seconds);
-        let b = rt.block_on(copy_out(&url, &pgcrypto_sql, None))?;
+        let b = rt.block_on(copy_out(&url, &pgcrypto_sql))?;
         eprintln!("round {round}: pgcrypto {:7.2} s", b.seconds);
         let c = run_certanon(&binary, &config_file, &url)?;
         eprintln!(
@@ -304,21 +303,28 @@ struct Copied {
     bytes: u64,
 }
 
-/// One COPY TO STDOUT, streamed and discarded, in a transaction with `session` settings
-/// (`SET LOCAL`) when given; the clock includes connecting.
-async fn copy_out(url: &str, sql: &str, session: Option<&str>) -> Result<Copied> {
+/// The floor: the scan's COPY exactly as the job runs it (its snapshot transaction and
+/// settings), streamed and discarded; the clock includes connecting.
+async fn copy_floor(url: &str) -> Result<Copied> {
+    let started = Instant::now();
+    let mut client = db::connect(&ConnectOptions::plain(url)).await?;
+    let snapshot = Snapshot::begin(&mut client).await?;
+    discard(started, snapshot.copy_out().await?).await
+}
+
+/// One COPY TO STDOUT under the server's defaults, streamed and discarded; the clock includes
+/// connecting.
+async fn copy_out(url: &str, sql: &str) -> Result<Copied> {
     let started = Instant::now();
     let client = db::connect(&ConnectOptions::plain(url)).await?;
-    if let Some(session) = session {
-        client
-            .batch_execute(&format!("BEGIN;\n{session}"))
-            .await
-            .during("applying the scan's transaction settings")?;
-    }
     let stream = client
         .copy_out(sql)
         .await
         .during("starting the benchmark COPY")?;
+    discard(started, stream).await
+}
+
+async fn discard(started: Instant, stream: tokio_postgres::CopyOutStream) -> Result<Copied> {
     let mut stream = std::pin::pin!(stream);
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {

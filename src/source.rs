@@ -15,8 +15,15 @@ use crate::error::{DbContext, Error, Result};
 /// The scan query: a certificate with its application, subscriber, ACME account and revocation.
 pub const SCAN_SQL: &str = include_str!("../sql/queries/scan.sql");
 
+/// The scan as the binary COPY the job reads.
+pub const SCAN_COPY_SQL: &str = concat!(
+    "COPY (",
+    include_str!("../sql/queries/scan.sql"),
+    ") TO STDOUT (FORMAT binary)"
+);
+
 /// Settings of the snapshot transaction for the scan (see the file for why).
-pub const SCAN_SESSION_SQL: &str = include_str!("../sql/queries/scan_session.sql");
+const SCAN_SESSION_SQL: &str = include_str!("../sql/queries/scan_session.sql");
 
 /// Rows per batch handed to the CPU stage.
 pub const BATCH_ROWS: usize = 2048;
@@ -82,17 +89,20 @@ impl<'a> Snapshot<'a> {
     /// Streams the scan as batches into `sink` (a bounded channel to the CPU stage, so a slow
     /// consumer slows the COPY instead of filling memory). Returns the number of rows.
     pub async fn scan(&self, sink: tokio::sync::mpsc::Sender<Batch>) -> Result<u64> {
+        decode_stream(self.copy_out().await?, BATCH_ROWS, &sink).await
+    }
+
+    /// The scan's raw COPY stream, with the scan's transaction settings applied: what `scan`
+    /// decodes, and what the benchmark's floor reads.
+    pub async fn copy_out(&self) -> Result<tokio_postgres::CopyOutStream> {
         self.tx
             .batch_execute(SCAN_SESSION_SQL)
             .await
             .during("setting up the scan's transaction")?;
-        let copy = format!("COPY ({SCAN_SQL}) TO STDOUT (FORMAT binary)");
-        let stream = self
-            .tx
-            .copy_out(copy.as_str())
+        self.tx
+            .copy_out(SCAN_COPY_SQL)
             .await
-            .during("starting the COPY of the scan")?;
-        decode_stream(stream, BATCH_ROWS, &sink).await
+            .during("starting the COPY of the scan")
     }
 }
 
