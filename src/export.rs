@@ -204,6 +204,20 @@ struct HashThread {
     done: std::thread::JoinHandle<Sha256>,
 }
 
+impl HashThread {
+    /// Continues `hasher` with every chunk sent, until the sender is dropped.
+    fn start(mut hasher: Sha256) -> HashThread {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let done = std::thread::spawn(move || {
+            for chunk in received {
+                hasher.update(chunk.as_slice());
+            }
+            hasher
+        });
+        HashThread { chunks, done }
+    }
+}
+
 /// How many written bytes start the kernel's writeback and, unless one still runs, a
 /// background flush, so the final fsync of a large file does not wait for all of it.
 const WRITEBACK_BYTES: u64 = 32 << 20;
@@ -248,20 +262,10 @@ impl CsvFile {
     /// rows are rendered.
     pub fn write_chunk(&mut self, lines: Vec<u8>, rows: u64) -> Result<()> {
         let lines = std::sync::Arc::new(lines);
-        if self.hashing.is_none() {
-            let (chunks, received) = std::sync::mpsc::sync_channel::<Chunk>(4);
-            let mut hasher = std::mem::take(&mut self.out.hasher);
-            let done = std::thread::spawn(move || {
-                for chunk in received {
-                    hasher.update(chunk.as_slice());
-                }
-                hasher
-            });
-            self.hashing = Some(HashThread { chunks, done });
-        }
-        if let Some(h) = &self.hashing
-            && h.chunks.send(lines.clone()).is_err()
-        {
+        let hashing = self
+            .hashing
+            .get_or_insert_with(|| HashThread::start(std::mem::take(&mut self.out.hasher)));
+        if hashing.chunks.send(lines.clone()).is_err() {
             // The thread only stops early by panicking, which settling reports.
             self.settle_hash()?;
             return Err(Error::Other(format!(
