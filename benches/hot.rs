@@ -9,10 +9,10 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
-use certanon::generalize::{domain_class, region_code};
-use certanon::pseudonymize::{Class, Key, Pseudonymizer, normalize};
-use certanon::record::{Record, SubscriberCache};
 use certanon::source::{BATCH_ROWS, Batch, Col, Decoder, NCOLS};
+use certanon::transform::generalize::{domain_class, region_code};
+use certanon::transform::pseudonymize::{Class, Key, Pseudonymizer, normalize};
+use certanon::transform::record::{Record, SubscriberCache};
 
 /// (common name, person name, organization, e-mail, phone, postal code, address, country,
 /// applicant e-mail, approver e-mail, ACME contact)

@@ -16,8 +16,8 @@ use clap::Parser;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use certanon::cluster::Cluster;
 use certanon::db::{self, ConnectOptions};
+use certanon::demo::cluster::Cluster;
 use certanon::error::{DbContext, Error, IoContext, Result};
 use certanon::source::{SCAN_COPY_SQL, SCAN_SQL, Snapshot};
 
@@ -49,7 +49,7 @@ struct Args {
 const DB: &str = "certanon_bench";
 
 fn main() {
-    certanon::app::init_logging("warn", false);
+    certanon::commands::init_logging("warn", false);
     if let Err(e) = bench(Args::parse()) {
         eprintln!("benchmark: {e}");
         std::process::exit(1);
@@ -69,7 +69,7 @@ fn bench(args: Args) -> Result<()> {
         .tempdir()
         .at(std::env::temp_dir())?;
     let key_file = work.path().join("hmac-key");
-    certanon::pseudonymize::keygen(&key_file)?;
+    certanon::transform::pseudonymize::keygen(&key_file)?;
     let key_hex = hex::encode(std::fs::read(&key_file).at(&key_file)?);
     let export_root = work.path().join("exports");
     let config_file = work.path().join("certanon.toml");
@@ -269,12 +269,12 @@ async fn prepare(cluster: &Cluster, url: &str, rows: u64, seed: u64) -> Result<(
     db::init(&mut client, true).await?;
     eprintln!("seeding {rows} certificates");
     let started = Instant::now();
-    let options = certanon::seed::SeedOptions {
+    let options = certanon::demo::seed::SeedOptions {
         certificates: rows,
         seed,
         ..Default::default()
     };
-    certanon::seed::seed(&mut client, &options).await?;
+    certanon::demo::seed::seed(&mut client, &options).await?;
     client
         .batch_execute("VACUUM ANALYZE")
         .await

@@ -11,7 +11,7 @@
 //! Relative paths are kept as written (relative to the working directory of the job).
 
 use crate::error::{Error, Result};
-use crate::schedule::Schedule;
+use crate::job::schedule::Schedule;
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -52,7 +52,7 @@ pub struct DatabaseConfig {
     pub sslmode: SslMode,
     pub ca_file: Option<PathBuf>,
     pub connect_timeout_secs: u64,
-    /// Whether the scan's worker threads run in the SCHED_IDLE class (see `run::yield_cpu`).
+    /// Whether the scan's worker threads run in the SCHED_IDLE class (see `job::yield_cpu`).
     pub yield_cpu: bool,
     /// `FILE:LINE` of `url_file`, so that a failure to read it points back at the setting.
     url_file_location: String,

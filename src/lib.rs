@@ -2,31 +2,30 @@
 //! pseudonyms, generalized values, k-anonymous research extracts and suppressed statistics,
 //! and enforces retention, without ever changing a certificate record.
 //!
-//! The modules follow the pipeline in DESIGN.md: `source` → `pseudonymize` → `generalize` →
-//! `privacy_gate` → `extract` / `aggregate` → `export` → `ledger`, driven by `run` on the
-//! `schedule`, with `retention` beside it.
+//! The folders follow the pipeline, in the order a row travels through it:
+//!
+//! - [`source`]: the read-only snapshot, the binary COPY of the contract views, and the
+//!   allow-list that classifies every contract column;
+//! - [`transform`]: normalization, keyed pseudonyms and generalization of one row into codes;
+//! - [`privacy`]: the k-anonymity level search and cell suppression with its audit (pure
+//!   computation, no I/O);
+//! - [`outputs`]: the research extract, the aggregate tables, the export sink, the manifest
+//!   and `verify`;
+//! - [`job`]: what a run does around the pipeline: the lock, due tasks, the scan's threads,
+//!   the ledger, schedules, retention and metrics;
+//! - [`commands`]: one function per command of the binary;
+//! - [`demo`]: the throwaway PostgreSQL cluster and the synthetic data behind `certanon demo`,
+//!   the tests and the benchmark.
 
-pub mod aggregate;
-pub mod app;
-pub mod cluster;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod export;
-pub mod extract;
-pub mod generalize;
-pub mod ledger;
-pub mod metrics;
-pub mod policy;
-pub mod privacy_gate;
-pub mod pseudonymize;
-pub mod record;
-pub mod retention;
-pub mod run;
-pub mod schedule;
-pub mod seed;
+pub mod job;
+pub mod outputs;
+pub mod privacy;
 pub mod source;
-pub mod verify;
+pub mod transform;
 
 pub use error::{Error, Result};

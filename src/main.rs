@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use certanon::error::exit;
-use certanon::{Error, app};
+use certanon::{Error, commands};
 
 #[derive(Parser)]
 #[command(
@@ -159,36 +159,36 @@ fn main() -> ExitCode {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    app::init_logging(level, matches!(cli.log_format, LogFormat::Json));
-    let global = app::Global {
+    commands::init_logging(level, matches!(cli.log_format, LogFormat::Json));
+    let global = commands::Global {
         config: cli.config,
         database_url: cli.database_url,
     };
     let result = match cli.command {
-        Command::Demo { rows, dir } => app::demo(rows, &dir),
+        Command::Demo { rows, dir } => commands::demo(rows, &dir),
         Command::Db {
             command: DbCommand::Init(args),
-        } => app::db_init(&global, args.reference_schema),
-        Command::Seed { rows, seed } => app::seed(&global, rows, seed),
+        } => commands::db_init(&global, args.reference_schema),
+        Command::Seed { rows, seed } => commands::seed(&global, rows, seed),
         Command::Run {
             tasks,
             force,
             dry_run,
-        } => app::run(
+        } => commands::run(
             &global,
-            &certanon::run::RunOptions {
+            &certanon::job::RunOptions {
                 tasks,
                 force,
                 dry_run,
             },
         ),
-        Command::Status => app::status(&global),
-        Command::Verify { dir } => app::verify(&dir),
-        Command::Keygen { out } => app::keygen(out.as_deref()),
+        Command::Status => commands::status(&global),
+        Command::Verify { dir } => commands::verify(&dir),
+        Command::Keygen { out } => commands::keygen(out.as_deref()),
         Command::Schedule {
             command: ScheduleCommand::Next { expr, count },
-        } => app::schedule_next(&global, &expr, count),
-        Command::Daemon => app::daemon(&global),
+        } => commands::schedule_next(&global, &expr, count),
+        Command::Daemon => commands::daemon(&global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -151,7 +151,7 @@ async fn job_role_reads_views_only() {
 
 #[test]
 fn embedded_cluster_stops_and_leaves_no_server() {
-    let cluster = certanon::cluster::Cluster::start(None).unwrap();
+    let cluster = certanon::demo::cluster::Cluster::start(None).unwrap();
     let socket_dir = cluster.socket_dir().to_path_buf();
     let pid_file = socket_dir.join("data/postmaster.pid");
     let pid: i32 = std::fs::read_to_string(&pid_file)

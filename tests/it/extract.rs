@@ -105,10 +105,10 @@ async fn extract_releases_no_identifier_and_keeps_k() {
     let mut normalized = Vec::new();
     for v in &emails_phones {
         for class in [
-            certanon::pseudonymize::Class::Email,
-            certanon::pseudonymize::Class::Phone,
+            certanon::transform::pseudonymize::Class::Email,
+            certanon::transform::pseudonymize::Class::Phone,
         ] {
-            if let Some(n) = certanon::pseudonymize::normalize(class, v) {
+            if let Some(n) = certanon::transform::pseudonymize::normalize(class, v) {
                 normalized.push(n);
             }
         }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use certanon::db::{ConnectOptions, SslMode};
-use certanon::ledger::{self, Outcome, RunStats};
+use certanon::job::ledger::{self, Outcome, RunStats};
 use chrono::{DateTime, Utc};
 
 use crate::common::{Setup, TestDb, certanon_cmd, source_checksums};
@@ -71,7 +71,7 @@ async fn a_run_finding_the_lock_taken_exits_75_at_once() {
     let setup = Setup::new(EXTRACT);
     let holder = db.connect().await;
     holder
-        .execute("SELECT pg_advisory_lock($1)", &[&certanon::run::LOCK_KEY])
+        .execute("SELECT pg_advisory_lock($1)", &[&certanon::job::LOCK_KEY])
         .await
         .unwrap();
 
@@ -93,7 +93,7 @@ async fn a_run_finding_the_lock_taken_exits_75_at_once() {
     assert!(setup.exports_of("research_extract").is_empty());
 
     holder
-        .execute("SELECT pg_advisory_unlock($1)", &[&certanon::run::LOCK_KEY])
+        .execute("SELECT pg_advisory_unlock($1)", &[&certanon::job::LOCK_KEY])
         .await
         .unwrap();
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
@@ -108,12 +108,12 @@ async fn the_run_lock_is_free_once_released_while_its_session_lives() {
     let db = TestDb::empty().await;
     let first = db.connect().await;
     let second = db.connect().await;
-    certanon::run::acquire_lock(&first).await.unwrap();
-    let refused = certanon::run::acquire_lock(&second).await.unwrap_err();
+    certanon::job::acquire_lock(&first).await.unwrap();
+    let refused = certanon::job::acquire_lock(&second).await.unwrap_err();
     assert_eq!(refused.exit_code(), 75, "{refused}");
 
-    certanon::run::release_lock(&first).await;
-    certanon::run::acquire_lock(&second)
+    certanon::job::release_lock(&first).await;
+    certanon::job::acquire_lock(&second)
         .await
         .expect("the lock is free while the first session is still open");
     assert!(!first.is_closed());
@@ -212,7 +212,7 @@ async fn status_shows_every_task_with_last_outcome_and_next_due() {
     assert!(Utc::now() - last_success < chrono::TimeDelta::minutes(5));
     assert_eq!(extract_line[4], "success", "{stdout}");
     let next: DateTime<Utc> = extract_line[5].parse().expect("next due time");
-    let schedule = certanon::schedule::Schedule::parse("0 3 1 */3 *", None).unwrap();
+    let schedule = certanon::job::schedule::Schedule::parse("0 3 1 */3 *", None).unwrap();
     assert_eq!(Some(next), schedule.next_after(last_success), "{stdout}");
 
     let retention = line("retention");
@@ -740,12 +740,13 @@ async fn tls_with_the_configured_ca_works_and_a_wrong_ca_is_refused() {
     let certs = tempfile::tempdir().unwrap();
     let (ca, other_ca, cert, key) = make_certificates(certs.path());
     let port = free_port();
-    let _cluster = certanon::cluster::Cluster::start_with(certanon::cluster::ClusterOptions {
-        tls: Some((cert, key)),
-        tcp_port: Some(port),
-        ..Default::default()
-    })
-    .expect("start a TLS cluster");
+    let _cluster =
+        certanon::demo::cluster::Cluster::start_with(certanon::demo::cluster::ClusterOptions {
+            tls: Some((cert, key)),
+            tcp_port: Some(port),
+            ..Default::default()
+        })
+        .expect("start a TLS cluster");
     let url = format!("host=localhost port={port} user=postgres dbname=postgres");
     let tls_config = |ca: &Path| {
         format!(

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use certanon::config::Config;
-use certanon::ledger::{self, RunStats};
-use certanon::pseudonymize::{Class, Key, Pseudonymizer};
-use certanon::retention::{self, Eraser, Retention};
+use certanon::job::ledger::{self, RunStats};
+use certanon::job::retention::{self, Eraser, Retention};
+use certanon::transform::pseudonymize::{Class, Key, Pseudonymizer};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tokio_postgres::Client;
 

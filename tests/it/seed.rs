@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
 
-use certanon::seed::{SeedOptions, SeedSummary, TABLES, seed};
+use certanon::demo::seed::{SeedOptions, SeedSummary, TABLES, seed};
 
 use crate::common::{TestDb, table_checksum};
 

@@ -2,14 +2,14 @@
 //!
 //! With `CERTANON_TEST_DATABASE_URL` set, tests create their databases on that server (the role
 //! needs CREATEDB); otherwise the first test starts a throwaway cluster with
-//! `certanon::cluster::Cluster`, stopped when the test process exits (atexit), and by the
+//! `certanon::demo::cluster::Cluster`, stopped when the test process exits (atexit), and by the
 //! cluster's watchdog if the process is killed.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use certanon::cluster::Cluster;
 use certanon::db::{self, ConnectOptions};
+use certanon::demo::cluster::Cluster;
 
 static CLUSTER: Mutex<Option<Cluster>> = Mutex::new(None);
 static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -180,12 +180,12 @@ impl TestDb {
     /// A fresh reference database seeded with `rows` certificates (seed 1).
     pub async fn seeded_with(rows: u64) -> TestDb {
         let mut db = TestDb::reference().await;
-        let options = certanon::seed::SeedOptions {
+        let options = certanon::demo::seed::SeedOptions {
             certificates: rows,
             seed: 1,
             ..Default::default()
         };
-        certanon::seed::seed(&mut db.client, &options)
+        certanon::demo::seed::seed(&mut db.client, &options)
             .await
             .expect("seed");
         db
@@ -205,7 +205,7 @@ impl Setup {
     pub fn new(tasks_toml: &str) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("hmac-key");
-        certanon::pseudonymize::keygen(&key).expect("keygen");
+        certanon::transform::pseudonymize::keygen(&key).expect("keygen");
         let exports = dir.path().join("exports");
         let config = dir.path().join("certanon.toml");
         std::fs::write(
@@ -250,7 +250,7 @@ impl Setup {
 /// Checksums of every certinfo table: equal before and after means no source row changed.
 pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for t in certanon::seed::TABLES {
+    for t in certanon::demo::seed::TABLES {
         let table = format!("certinfo.{t}");
         out.push((table.clone(), table_checksum(client, &table).await));
     }

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::error::{Error, IoContext, Result};
-use crate::export::{self, Export};
-use crate::generalize::{self, FOREIGN_BASE, Quasi, UNKNOWN, UNKNOWN_MONTH};
-use crate::privacy_gate::{Published, TOTAL, Table};
-use crate::record::{Pseudo, Record, SUBSCRIBER};
+use crate::outputs::export::{self, Export};
+use crate::privacy::{Published, TOTAL, Table};
+use crate::transform::generalize::{self, FOREIGN_BASE, Quasi, UNKNOWN, UNKNOWN_MONTH};
+use crate::transform::record::{Pseudo, Record, SUBSCRIBER};
 
 /// A dimension of the published tables: its column name and how codes become labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -681,9 +681,9 @@ pub fn dictionary(published: &[Published]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generalize::{DomainClass, ValidityBucket};
-    use crate::privacy_gate::PublishedCell;
-    use crate::record::NPSEUDO;
+    use crate::privacy::PublishedCell;
+    use crate::transform::generalize::{DomainClass, ValidityBucket};
+    use crate::transform::record::NPSEUDO;
     use chrono::TimeZone;
     use proptest::prelude::*;
     use std::collections::HashSet;
@@ -694,7 +694,7 @@ mod tests {
 
     /// A DV, ACME, RSA-2048, co.jp certificate for subscriber `s`, valid 90 days from `nb`.
     fn cert(s: u8, nb: DateTime<Utc>) -> Record {
-        let mut qi = [0u16; crate::record::NQI];
+        let mut qi = [0u16; crate::transform::record::NQI];
         qi[Quasi::SubscriberKind as usize] = 1;
         qi[Quasi::Region as usize] = 13;
         qi[Quasi::Channel as usize] = generalize::channel_code(Some("acme"));
@@ -1018,7 +1018,7 @@ mod tests {
             .collect();
         let tables = run(&records, utc(2026, 4, 15, 0));
         let tables: Vec<Table> = tables.into_values().collect();
-        let published = crate::privacy_gate::suppress_tables(&tables, 5).unwrap();
+        let published = crate::privacy::suppress_tables(&tables, 5).unwrap();
         assert!(
             published.iter().map(|p| p.primary).sum::<usize>() > 0,
             "the data has small cells to suppress"
@@ -1029,7 +1029,7 @@ mod tests {
         let mut manifest = test_manifest();
         manifest.privacy = privacy_facts(&published, 5);
         let dir = export.commit(manifest).unwrap();
-        let report = crate::verify::verify(&dir).unwrap();
+        let report = crate::outputs::verify::verify(&dir).unwrap();
         assert_eq!(report.tables, tables.len());
         assert!(report.suppressed_cells > 0);
     }

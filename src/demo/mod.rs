@@ -3,13 +3,16 @@
 //! extract, aggregate statistics, retention in report mode), verifies the exports, prints where
 //! they are, and stops the cluster.
 
+pub mod cluster;
+pub mod seed;
+
 use std::path::Path;
 
-use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::db::{self, ConnectOptions};
+use crate::demo::cluster::Cluster;
 use crate::error::{DbContext, IoContext, Result};
-use crate::run::{self, RunOptions};
+use crate::job::{self, RunOptions};
 
 /// The demo's configuration: the same keys a deployment uses.
 fn demo_config(key_file: &Path, export_root: &Path) -> String {
@@ -51,14 +54,14 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
     let dir = dir.canonicalize().at(dir)?;
     let secrets = tempfile::tempdir().at(std::env::temp_dir())?;
     let key_file = secrets.path().join("hmac-key");
-    crate::pseudonymize::keygen(&key_file)?;
+    crate::transform::pseudonymize::keygen(&key_file)?;
     let config_path = secrets.path().join("certanon-demo.toml");
     let config = Config::from_str(&demo_config(&key_file, &dir), &config_path)?;
 
     tracing::info!("starting a throwaway PostgreSQL cluster");
     let cluster = Cluster::start(None)?;
     let connect = ConnectOptions::plain(cluster.connection_string("certanon_demo"));
-    let reports = crate::app::runtime()?.block_on(async {
+    let reports = crate::job::runtime()?.block_on(async {
         let admin = db::connect(&ConnectOptions::plain(
             cluster.connection_string("postgres"),
         ))
@@ -70,12 +73,12 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
         let mut client = db::connect(&connect).await?;
         db::init(&mut client, true).await?;
         tracing::info!(certificates = rows, "seeding synthetic data");
-        let options = crate::seed::SeedOptions {
+        let options = crate::demo::seed::SeedOptions {
             certificates: rows,
             ..Default::default()
         };
-        crate::seed::seed(&mut client, &options).await?;
-        run::run_once(
+        crate::demo::seed::seed(&mut client, &options).await?;
+        job::run_once(
             &config,
             &connect,
             &RunOptions {
@@ -102,7 +105,7 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
             r.duration.as_secs_f64()
         );
         if let Some(dir) = &s.export_dir {
-            let verdict = match crate::verify::verify(Path::new(dir)) {
+            let verdict = match crate::outputs::verify::verify(Path::new(dir)) {
                 Ok(_) => "verify: ok".to_string(),
                 Err(e) => format!("verify: {e}"),
             };
@@ -114,5 +117,5 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
     }
     println!("\nRe-check an export any time with: certanon verify <export dir>");
     drop(cluster);
-    run::check_reports(&reports)
+    job::check_reports(&reports)
 }

@@ -7,9 +7,9 @@ use std::hash::Hasher;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use crate::generalize::{self, DomainClass, Quasi, ValidityBucket};
-use crate::pseudonymize::{Class, Pseudonymizer, normalize_into};
 use crate::source::{Batch, Col, Row};
+use crate::transform::generalize::{self, DomainClass, Quasi, ValidityBucket};
+use crate::transform::pseudonymize::{Class, Pseudonymizer, normalize_into};
 
 /// Quasi-identifier columns, in `Quasi::ALL` order.
 pub const NQI: usize = Quasi::ALL.len();
@@ -412,7 +412,7 @@ mod tests {
 
     #[test]
     fn cached_subscribers_give_the_records_of_a_cold_start() {
-        let key = crate::pseudonymize::Key::random("t").expect("random key");
+        let key = crate::transform::pseudonymize::Key::random("t").expect("random key");
         let p = Pseudonymizer::new(&key);
         let batch = batch();
         let cold: Vec<Record> = batch

@@ -16,12 +16,12 @@ use rustc_hash::FxHashMap;
 use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
-use crate::export::Export;
-use crate::export::push_csv_field;
-use crate::generalize::Quasi;
-use crate::privacy_gate::{self, Choice, Dimension};
-use crate::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
-use crate::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record};
+use crate::outputs::export::Export;
+use crate::outputs::export::push_csv_field;
+use crate::privacy::{self, Choice, Dimension};
+use crate::transform::generalize::Quasi;
+use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
+use crate::transform::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record};
 
 pub const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
@@ -108,7 +108,7 @@ impl ExtractSpill {
             .into_iter()
             .map(|(k, v)| (k.to_vec(), v))
             .collect();
-        let mut choice = privacy_gate::choose_levels(&hist, &dims, k, max_suppression)?;
+        let mut choice = privacy::choose_levels(&hist, &dims, k, max_suppression)?;
         let gate_levels = choice.levels.clone();
         for (level, floor) in choice.levels.iter_mut().zip(self.floors.level) {
             *level += floor;
@@ -135,7 +135,7 @@ impl ExtractSpill {
             "information_loss": choice.loss,
         });
         if let Some(export) = export {
-            let release = privacy_gate::released_classes(&hist, &dims, &gate_levels, k)?;
+            let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
             let classes = released_classes(&hist, &choice.levels, &release);
             let written = self.write(export, &classes)?;
             if written != facts.rows_written {
@@ -280,7 +280,7 @@ type Classes = FxHashMap<[u16; NQI], Vec<u8>>;
 fn released_classes(
     hist: &HashMap<Vec<u16>, u64>,
     levels: &[u8],
-    release: &privacy_gate::Release,
+    release: &privacy::Release,
 ) -> Classes {
     // Per quasi-identifier: generalized code → its label as a CSV field, rendered once.
     let mut labels: [FxHashMap<u16, Vec<u8>>; NQI] = Default::default();

@@ -14,9 +14,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
-use crate::export::{self, MANIFEST, SUMS};
-use crate::privacy_gate::{self, Problem, Published, PublishedCell, TOTAL};
-use crate::pseudonymize::PSEUDONYM_B32_LEN;
+use crate::outputs::export::{self, MANIFEST, SUMS};
+use crate::privacy::{self, Problem, Published, PublishedCell, TOTAL};
+use crate::transform::pseudonymize::PSEUDONYM_B32_LEN;
 
 /// What a successful verification checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -839,7 +839,7 @@ fn check_lines(table: &Published, out: &mut Failures) -> bool {
 /// The gate's LP audit over the tables read back, those of one population together as they
 /// were suppressed: it finds cells that several lines combined pin down.
 fn audit(tables: &[Published], out: &mut Failures) {
-    for finding in privacy_gate::audit_linked(tables) {
+    for finding in privacy::audit_linked(tables) {
         let what = match &finding.problem {
             Problem::Pinned { min, max } => format!(
                 "suppressed cell can be worked out from the published counts (between {min} and {max})"
@@ -860,8 +860,8 @@ fn audit(tables: &[Published], out: &mut Failures) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate;
-    use crate::export::{Export, Manifest, PolicyFacts};
+    use crate::outputs::aggregate;
+    use crate::outputs::export::{Export, Manifest, PolicyFacts};
     use proptest::prelude::*;
     use std::path::PathBuf;
 

@@ -17,9 +17,9 @@ use tokio_postgres::{Client, GenericClient};
 
 use crate::config::{Config, RetentionMode, TaskConfig, TaskKind};
 use crate::error::{DbContext, Error, IoContext, Result};
-use crate::export::MANIFEST;
-use crate::ledger::{self, RunStats};
-use crate::pseudonymize::{Class, Pseudonymizer};
+use crate::job::ledger::{self, RunStats};
+use crate::outputs::export::MANIFEST;
+use crate::transform::pseudonymize::{Class, Pseudonymizer};
 
 /// Where a retention run deletes an expired export from, in the export's own task directory.
 const EXPIRED_PREFIX: &str = ".tmp-expired-";

@@ -10,8 +10,8 @@ use chrono::Utc;
 use crate::config::{self, Config};
 use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
-use crate::run::{self, RunOptions};
-use crate::schedule::Schedule;
+use crate::job::schedule::Schedule;
+use crate::job::{self, RunOptions, runtime};
 
 /// Options that every command shares.
 #[derive(Debug, Default, Clone)]
@@ -40,15 +40,6 @@ pub fn init_logging(level: &str, json: bool) {
             .with_ansi(std::io::stderr().is_terminal())
             .try_init()
     };
-}
-
-/// One thread: the work that needs cores runs on rayon's pool and plain threads, and the
-/// scan's COPY stream is read where it is decoded, without a hand-off between threads.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
 }
 
 /// Connection settings from the config (when there is one) and the URL's sources.
@@ -89,12 +80,12 @@ pub fn seed(global: &Global, rows: u64, seed: u64) -> Result<()> {
     let opts = connect_options(global, config.as_ref())?;
     runtime()?.block_on(async {
         let mut client = db::connect(&opts).await?;
-        let options = crate::seed::SeedOptions {
+        let options = crate::demo::seed::SeedOptions {
             certificates: rows,
             seed,
             ..Default::default()
         };
-        let summary = crate::seed::seed(&mut client, &options).await?;
+        let summary = crate::demo::seed::seed(&mut client, &options).await?;
         println!("{summary:?}");
         Ok(())
     })
@@ -104,17 +95,17 @@ pub fn run(global: &Global, opts: &RunOptions) -> Result<()> {
     let config = Config::load(global.config.as_deref())?;
     let connect = connect_options(global, Some(&config))?;
     let (reports, metrics) = runtime()?.block_on(async {
-        let reports = run::run_once(&config, &connect, opts).await?;
+        let reports = job::run_once(&config, &connect, opts).await?;
         // A dry run writes nothing, the metrics textfile included.
         let metrics = if opts.dry_run {
             Ok(())
         } else {
-            crate::metrics::update(&config, &connect).await
+            crate::job::metrics::update(&config, &connect).await
         };
         Ok::<_, Error>((reports, metrics))
     })?;
     // A failed task is the news; a metrics problem only when everything else went well.
-    run::check_reports(&reports)?;
+    job::check_reports(&reports)?;
     metrics
 }
 
@@ -126,7 +117,7 @@ pub fn status(global: &Global) -> Result<()> {
         let client = db::connect(&connect).await?;
         let mut lines = Vec::new();
         for task in config.tasks.values() {
-            let s = crate::ledger::task_status(&client, &task.name).await?;
+            let s = crate::job::ledger::task_status(&client, &task.name).await?;
             let next = match s.last_success_at {
                 None => "now (never succeeded)".to_string(),
                 Some(last) => match task.schedule.next_after(last) {
@@ -167,7 +158,7 @@ pub fn status(global: &Global) -> Result<()> {
 
 pub fn keygen(out: Option<&Path>) -> Result<()> {
     let out = out.unwrap_or(Path::new("hmac-key"));
-    crate::pseudonymize::keygen(out)?;
+    crate::transform::pseudonymize::keygen(out)?;
     eprintln!("wrote a new 32-byte key to {} (mode 0600)", out.display());
     Ok(())
 }
@@ -189,7 +180,7 @@ pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
 }
 
 pub fn verify(dir: &Path) -> Result<()> {
-    let report = crate::verify::verify(dir)?;
+    let report = crate::outputs::verify::verify(dir)?;
     println!("{report}");
     Ok(())
 }
@@ -248,8 +239,8 @@ pub fn daemon(global: &Global) -> Result<()> {
 }
 
 async fn run_and_publish_metrics(config: &Config, connect: &ConnectOptions) -> Result<()> {
-    run::run_once(config, connect, &RunOptions::default()).await?;
-    if let Err(e) = crate::metrics::update(config, connect).await {
+    job::run_once(config, connect, &RunOptions::default()).await?;
+    if let Err(e) = crate::job::metrics::update(config, connect).await {
         tracing::error!("metrics: {e}");
     }
     Ok(())

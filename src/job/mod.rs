@@ -3,25 +3,40 @@
 //! ledger; also the daemon loop. A task's failure is recorded and the others go on; the run
 //! exits non-zero at the end.
 
+pub mod ledger;
+pub mod metrics;
+pub mod retention;
+pub mod schedule;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 
-use crate::aggregate::Aggregates;
 use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
 use crate::db::{self, ConnectOptions};
 use crate::error::{DbContext, Error, Result};
-use crate::export::{Export, Manifest, PolicyFacts};
-use crate::extract::ExtractSpill;
-use crate::ledger::{self, Outcome, RunStats};
-use crate::pseudonymize::{Key, Pseudonymizer};
-use crate::record::{Mapped, SubscriberCache, map_batch};
+use crate::outputs::aggregate::Aggregates;
+use crate::outputs::export::{Export, Manifest, PolicyFacts};
+use crate::outputs::extract::ExtractSpill;
+use crate::privacy;
+use crate::source::policy;
 use crate::source::{Batch, Snapshot};
-use crate::{policy, privacy_gate, retention};
+use crate::transform::pseudonymize::{Key, Pseudonymizer};
+use crate::transform::record::{Mapped, SubscriberCache, map_batch};
+use ledger::{Outcome, RunStats};
 
 /// Session-level advisory lock key: "certanon" in ASCII.
 pub const LOCK_KEY: i64 = 0x6365_7274_616e_6f6e;
+
+/// One thread: the work that needs cores runs on rayon's pool and plain threads, and the
+/// scan's COPY stream is read where it is decoded, without a hand-off between threads.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -101,7 +116,7 @@ async fn run_locked(
     let now = Utc::now();
     let tasks = due_tasks(config, lock, opts, now).await?;
     // We hold the lock, so hidden spill directories at the export root are a crashed run's.
-    crate::export::remove_leftovers(&config.export.root)?;
+    crate::outputs::export::remove_leftovers(&config.export.root)?;
     if tasks.is_empty() {
         tracing::info!("no task is due");
         return Ok(Vec::new());
@@ -434,7 +449,7 @@ async fn scan_and_publish(
     let mut aggregating = aggregates.map(|a| {
         std::thread::spawn(move || {
             a.finish()
-                .and_then(|tables| privacy_gate::suppress_tables(&tables, k))
+                .and_then(|tables| privacy::suppress_tables(&tables, k))
         })
     });
     let mut published = None;
@@ -456,18 +471,18 @@ async fn scan_and_publish(
                 report.stats.rows_suppressed = facts.rows_suppressed;
                 if let Some(export) = export.as_mut() {
                     export.write(
-                        crate::export::DICTIONARY,
-                        crate::extract::dictionary(&facts, mode).as_bytes(),
+                        crate::outputs::export::DICTIONARY,
+                        crate::outputs::extract::dictionary(&facts, mode).as_bytes(),
                     )?;
                     if mode == "anonymous" {
                         export.write(
-                            crate::extract::NOTICE,
-                            crate::extract::public_notice(&facts).as_bytes(),
+                            crate::outputs::extract::NOTICE,
+                            crate::outputs::extract::public_notice(&facts).as_bytes(),
                         )?;
                     }
                 }
                 (
-                    serde_json::json!({ crate::extract::FILE_NAME: privacy }),
+                    serde_json::json!({ crate::outputs::extract::FILE_NAME: privacy }),
                     pseudonymizer.key_id().to_string(),
                     mode,
                 )
@@ -486,10 +501,10 @@ async fn scan_and_publish(
                     .sum();
                 report.stats.rows_written = published.iter().map(|p| p.cells.len() as u64).sum();
                 if let Some(export) = export.as_mut() {
-                    crate::aggregate::write(export, published)?;
+                    crate::outputs::aggregate::write(export, published)?;
                 }
                 (
-                    crate::aggregate::privacy_facts(published, k),
+                    crate::outputs::aggregate::privacy_facts(published, k),
                     "none".to_string(),
                     "aggregates",
                 )

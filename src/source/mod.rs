@@ -5,6 +5,8 @@
 //! field offsets beside it, so decoding allocates per batch, not per field. Batches are bounded
 //! (`BATCH_ROWS` rows), which bounds memory however many rows the views hold.
 
+pub mod policy;
+
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::{Stream, StreamExt};
@@ -13,17 +15,17 @@ use tokio_postgres::Client;
 use crate::error::{DbContext, Error, Result};
 
 /// The scan query: a certificate with its application, subscriber, ACME account and revocation.
-pub const SCAN_SQL: &str = include_str!("../sql/queries/scan.sql");
+pub const SCAN_SQL: &str = include_str!("../../sql/queries/scan.sql");
 
 /// The scan as the binary COPY the job reads.
 pub const SCAN_COPY_SQL: &str = concat!(
     "COPY (",
-    include_str!("../sql/queries/scan.sql"),
+    include_str!("../../sql/queries/scan.sql"),
     ") TO STDOUT (FORMAT binary)"
 );
 
 /// Settings of the snapshot transaction for the scan (see the file for why).
-const SCAN_SESSION_SQL: &str = include_str!("../sql/queries/scan_session.sql");
+const SCAN_SESSION_SQL: &str = include_str!("../../sql/queries/scan_session.sql");
 
 /// Rows per batch handed to the CPU stage.
 pub const BATCH_ROWS: usize = 2048;
