@@ -107,6 +107,7 @@ pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
     out.into_result(report)
 }
 
+/// The failure lines found so far, in the order found.
 #[derive(Default)]
 struct Failures(Vec<String>);
 

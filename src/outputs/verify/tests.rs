@@ -1,3 +1,5 @@
+//! `verify` on exports written as the run writes them, then tampered with or made hostile.
+
 use std::path::PathBuf;
 
 use proptest::prelude::*;
