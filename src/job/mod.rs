@@ -17,8 +17,9 @@ use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
 use crate::db::{self, ConnectOptions};
 use crate::error::{DbContext, Error, Result};
 use crate::outputs::aggregate::Aggregates;
-use crate::outputs::export::{Export, Manifest, PolicyFacts};
+use crate::outputs::export::Export;
 use crate::outputs::extract::ExtractSpill;
+use crate::outputs::manifest::{Manifest, PolicyFacts};
 use crate::privacy;
 use crate::source::policy;
 use crate::source::{Batch, Snapshot};
@@ -481,11 +482,7 @@ async fn scan_and_publish(
                         )?;
                     }
                 }
-                (
-                    serde_json::json!({ crate::outputs::extract::FILE_NAME: privacy }),
-                    pseudonymizer.key_id().to_string(),
-                    mode,
-                )
+                (privacy, pseudonymizer.key_id().to_string(), mode)
             }
             _ => {
                 if let Some(handle) = aggregating.take() {
@@ -511,7 +508,8 @@ async fn scan_and_publish(
             }
         };
         report.stats.key_id = Some(key_id.clone());
-        report.stats.details = privacy.clone();
+        report.stats.details = serde_json::to_value(&privacy)
+            .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
         if let Some(export) = export {
             let manifest = Manifest {
                 run_id: run_ids[i].clone(),

@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, Export};
+use crate::outputs::manifest::{FileFacts, Privacy, TableFacts, TableKind};
 use crate::privacy::{Published, TOTAL, Table};
 use crate::transform::generalize::{self, FOREIGN_BASE, Quasi, UNKNOWN, UNKNOWN_MONTH};
 use crate::transform::record::{Pseudo, Record, SUBSCRIBER};
@@ -348,7 +349,7 @@ const ENTRY: usize = 16 + 2 + 2 + 2;
 const NO_MONTH: u16 = UNKNOWN_MONTH;
 
 /// The statistics of one scan.
-pub struct Aggregates {
+pub(crate) struct Aggregates {
     as_of: DateTime<Utc>,
     as_of_month: i64,
     issued: Vec<Counter>,
@@ -364,7 +365,7 @@ impl Aggregates {
     /// `as_of` is the run time: later months are not reported. The spill files live in a
     /// hidden `.tmp-subscribers-*` directory under `spill_dir`, removed by `finish` or on drop,
     /// and by the next run's export cleanup if this one crashes.
-    pub fn new(spill_dir: &Path, as_of: DateTime<Utc>) -> Result<Aggregates> {
+    pub(crate) fn new(spill_dir: &Path, as_of: DateTime<Utc>) -> Result<Aggregates> {
         std::fs::create_dir_all(spill_dir).at(spill_dir)?;
         let dir = tempfile::Builder::new()
             .prefix(".tmp-subscribers-")
@@ -391,7 +392,7 @@ impl Aggregates {
     }
 
     /// Counts one certificate.
-    pub fn add(&mut self, r: &Record) -> Result<()> {
+    pub(crate) fn add(&mut self, r: &Record) -> Result<()> {
         let issued = (r.issued_month == UNKNOWN_MONTH
             || i64::from(r.issued_month) <= self.as_of_month)
             .then_some(r.issued_month);
@@ -474,7 +475,7 @@ impl Aggregates {
     }
 
     /// The raw (unsuppressed) tables, in a fixed order.
-    pub fn finish(self) -> Result<Vec<Table>> {
+    pub(crate) fn finish(self) -> Result<Vec<Table>> {
         let Aggregates {
             as_of: _,
             as_of_month,
@@ -578,7 +579,7 @@ fn close_span(span: Option<(u16, u16)>, delta: &mut BTreeMap<u16, i64>) {
 
 /// Writes one CSV per table (long format: dimensions, `count`, `suppressed`; interior rows
 /// first, then margins, each sorted) and the data dictionary describing them.
-pub fn write(export: &mut Export, published: &[Published]) -> Result<()> {
+pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
     for table in published {
         let mut header: Vec<&str> = table.dims.iter().map(String::as_str).collect();
         header.extend(["count", "suppressed"]);
@@ -605,34 +606,33 @@ pub fn write(export: &mut Export, published: &[Published]) -> Result<()> {
 }
 
 /// The CSV file name of a table.
-pub fn file_name(table: &str) -> String {
+pub(crate) fn file_name(table: &str) -> String {
     format!("{table}.csv")
 }
 
 /// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, k,
 /// the cells suppressed and its population (tables of one population share margins, and
 /// `verify` audits them together).
-pub fn privacy_facts(published: &[Published], k: u64) -> serde_json::Value {
-    let files: serde_json::Map<String, serde_json::Value> = published
+pub(crate) fn privacy_facts(published: &[Published], k: u64) -> Privacy {
+    published
         .iter()
         .map(|t| {
-            let facts = serde_json::json!({
-                "kind": "table",
-                "population": t.population,
-                "dims": t.dims,
-                "k": k,
-                "cells": t.cells.len(),
-                "primary_suppressed": t.primary,
-                "secondary_suppressed": t.secondary,
-            });
-            (file_name(&t.name), facts)
+            let facts = TableFacts {
+                cells: t.cells.len(),
+                dims: t.dims.clone(),
+                k,
+                kind: TableKind::Table,
+                population: t.population.clone(),
+                primary_suppressed: t.primary,
+                secondary_suppressed: t.secondary,
+            };
+            (file_name(&t.name), FileFacts::Table(facts))
         })
-        .collect();
-    serde_json::Value::Object(files)
+        .collect()
 }
 
 /// DATA_DICTIONARY.md for the tables: every column, its meaning and the privacy rule it meets.
-pub fn dictionary(published: &[Published]) -> String {
+pub(crate) fn dictionary(published: &[Published]) -> String {
     let mut md = String::from(
         "# Data dictionary: aggregate statistics\n\n\
          Every file is a table in long format (RFC 4180 CSV, UTF-8, header row): one column per \
@@ -681,6 +681,7 @@ pub fn dictionary(published: &[Published]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outputs::manifest::Manifest;
     use crate::privacy::PublishedCell;
     use crate::transform::generalize::{DomainClass, ValidityBucket};
     use crate::transform::record::NPSEUDO;
@@ -964,7 +965,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut export = Export::begin(root.path(), "stats", "r1").unwrap();
         write(&mut export, std::slice::from_ref(&published)).unwrap();
-        let dir = export.commit(test_manifest()).unwrap();
+        let dir = export.commit(Manifest::example()).unwrap();
         let csv = std::fs::read_to_string(dir.join("issued_by_month_channel.csv")).unwrap();
         assert_eq!(
             csv,
@@ -981,11 +982,13 @@ mod tests {
         assert!(md.contains("| `channel` |") && md.contains("| `suppressed` |"));
         assert!(md.contains("count(month, acme) / count(month, TOTAL)"));
         let facts = privacy_facts(&[published], 5);
-        assert_eq!(facts["issued_by_month_channel.csv"]["kind"], "table");
-        assert_eq!(
-            facts["issued_by_month_channel.csv"]["primary_suppressed"],
-            2
-        );
+        assert!(matches!(
+            facts["issued_by_month_channel.csv"],
+            FileFacts::Table(TableFacts {
+                primary_suppressed: 2,
+                ..
+            })
+        ));
     }
 
     /// The whole path of the statistics: scan, gate, CSV files, and `certanon verify` agreeing.
@@ -1026,32 +1029,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut export = Export::begin(root.path(), "stats", "r1").unwrap();
         write(&mut export, &published).unwrap();
-        let mut manifest = test_manifest();
+        let mut manifest = Manifest::example();
         manifest.privacy = privacy_facts(&published, 5);
         let dir = export.commit(manifest).unwrap();
         let report = crate::outputs::verify::verify(&dir).unwrap();
         assert_eq!(report.tables, tables.len());
         assert!(report.suppressed_cells > 0);
-    }
-
-    pub(crate) fn test_manifest() -> export::Manifest {
-        export::Manifest {
-            run_id: "r1".into(),
-            task: "stats".into(),
-            kind: "aggregates".into(),
-            created: "2026-11-01T03:00:00Z".into(),
-            snapshot: "1:1:".into(),
-            tool_version: "0".into(),
-            policy: export::PolicyFacts {
-                k: 5,
-                max_suppression: 0.05,
-                key_id: "k1".into(),
-                mode: "anonymous".into(),
-                config_sha256: "00".into(),
-            },
-            privacy: serde_json::json!({}),
-            files: vec![],
-        }
     }
 
     /// Start of month `index` (months since 2000-01, may be negative).

@@ -8,52 +8,18 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
+use crate::outputs::manifest::{FileEntry, Manifest};
 
-pub const MANIFEST: &str = "manifest.json";
-pub const SUMS: &str = "SHA256SUMS";
-pub const DICTIONARY: &str = "DATA_DICTIONARY.md";
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const SUMS: &str = "SHA256SUMS";
+pub(crate) const DICTIONARY: &str = "DATA_DICTIONARY.md";
 const TMP_PREFIX: &str = ".tmp-";
 
-/// One file of an export, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub name: String,
-    pub rows: Option<u64>,
-    pub bytes: u64,
-    pub sha256: String,
-}
-
-/// manifest.json: what was released, from which snapshot, under which policy and key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub run_id: String,
-    pub task: String,
-    pub kind: String,
-    pub created: String,
-    pub snapshot: String,
-    pub tool_version: String,
-    pub policy: PolicyFacts,
-    /// Per-file privacy facts: quasi-identifiers, levels, achieved k, suppressed rows/cells.
-    pub privacy: serde_json::Value,
-    pub files: Vec<FileEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PolicyFacts {
-    pub k: u64,
-    pub max_suppression: f64,
-    /// The managed key's id, or `release-…` for an anonymous release's one-off key.
-    pub key_id: String,
-    pub mode: String,
-    pub config_sha256: String,
-}
-
 /// An export being written.
-pub struct Export {
+pub(crate) struct Export {
     tmp: PathBuf,
     target: PathBuf,
     files: Vec<FileEntry>,
@@ -62,7 +28,7 @@ pub struct Export {
 
 impl Export {
     /// Starts `<root>/<task>/<run_id>`, removing leftovers of crashed runs of this task first.
-    pub fn begin(root: &Path, task: &str, run_id: &str) -> Result<Export> {
+    pub(crate) fn begin(root: &Path, task: &str, run_id: &str) -> Result<Export> {
         let task_dir = root.join(task);
         fs::create_dir_all(&task_dir).at(&task_dir)?;
         remove_leftovers(&task_dir)?;
@@ -83,13 +49,8 @@ impl Export {
         })
     }
 
-    /// Where the export will be once committed.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// A CSV file with a header row; its rows, bytes and checksum are counted as it is written.
-    pub fn csv(&self, name: &str, header: &[&str]) -> Result<CsvFile> {
+    pub(crate) fn csv(&self, name: &str, header: &[&str]) -> Result<CsvFile> {
         let path = self.tmp.join(name);
         let file = File::create(&path).at(&path)?;
         let mut csv = CsvFile {
@@ -108,12 +69,12 @@ impl Export {
     }
 
     /// Adds a finished CSV file to the manifest.
-    pub fn add(&mut self, entry: FileEntry) {
+    pub(crate) fn add(&mut self, entry: FileEntry) {
         self.files.push(entry);
     }
 
     /// Writes a whole small file (dictionary, notice).
-    pub fn write(&mut self, name: &str, contents: &[u8]) -> Result<()> {
+    pub(crate) fn write(&mut self, name: &str, contents: &[u8]) -> Result<()> {
         let entry = write_synced(&self.tmp.join(name), contents)?;
         self.files.push(FileEntry {
             name: name.to_string(),
@@ -124,7 +85,7 @@ impl Export {
     }
 
     /// Writes manifest and SHA256SUMS, fsyncs the directory and renames it into place.
-    pub fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
+    pub(crate) fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
         self.files.sort_by(|a, b| a.name.cmp(&b.name));
         manifest.files = self.files.clone();
         let json = serde_json::to_vec_pretty(&manifest)
@@ -162,7 +123,7 @@ impl Drop for Export {
 }
 
 /// Removes hidden `.tmp-*` directories left by crashed runs of a task.
-pub fn remove_leftovers(task_dir: &Path) -> Result<usize> {
+pub(crate) fn remove_leftovers(task_dir: &Path) -> Result<usize> {
     let mut removed = 0;
     let entries = match fs::read_dir(task_dir) {
         Ok(entries) => entries,
@@ -181,7 +142,7 @@ pub fn remove_leftovers(task_dir: &Path) -> Result<usize> {
 }
 
 /// A CSV file being written.
-pub struct CsvFile {
+pub(crate) struct CsvFile {
     name: String,
     path: PathBuf,
     out: Hashing<BufWriter<File>>,
@@ -223,7 +184,7 @@ impl HashThread {
 const WRITEBACK_BYTES: u64 = 32 << 20;
 
 impl CsvFile {
-    pub fn write<I, T>(&mut self, record: I) -> Result<()>
+    pub(crate) fn write<I, T>(&mut self, record: I) -> Result<()>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
@@ -258,9 +219,8 @@ impl CsvFile {
 
     /// Appends `rows` records already rendered as CSV lines (CRLF-terminated, fields quoted
     /// by `push_csv_field`), a large chunk at a time: their checksum is computed on a helper
-    /// thread while this one writes them, which for the extract halves the time after the
-    /// rows are rendered.
-    pub fn write_chunk(&mut self, lines: Vec<u8>, rows: u64) -> Result<()> {
+    /// thread while this one writes them.
+    pub(crate) fn write_chunk(&mut self, lines: Vec<u8>, rows: u64) -> Result<()> {
         let lines = std::sync::Arc::new(lines);
         let hashing = self
             .hashing
@@ -323,7 +283,7 @@ impl CsvFile {
     }
 
     /// Flushes and fsyncs the file.
-    pub fn finish(mut self) -> Result<FileEntry> {
+    pub(crate) fn finish(mut self) -> Result<FileEntry> {
         self.settle_hash()?;
         self.join_flush()?;
         let path = self.path;
@@ -353,7 +313,7 @@ fn start_writeback(file: &File) {
 
 /// Appends one CSV field as the csv crate writes it by default (which `verify` reads with):
 /// quoted only when it holds a comma, quote, CR or LF, quotes doubled.
-pub fn push_csv_field(value: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn push_csv_field(value: &[u8], out: &mut Vec<u8>) {
     if !value
         .iter()
         .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
@@ -425,7 +385,7 @@ fn fsync_dir(dir: &Path) -> Result<()> {
 }
 
 /// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+pub(crate) fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).at(path)?;
     let mut hashing = Hashing::new(std::io::sink());
     std::io::copy(&mut file, &mut hashing).at(path)?;
@@ -436,26 +396,6 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn manifest() -> Manifest {
-        Manifest {
-            run_id: "r1".into(),
-            task: "t".into(),
-            kind: "research_extract".into(),
-            created: "2026-11-01T03:00:00Z".into(),
-            snapshot: "1:1:".into(),
-            tool_version: "0".into(),
-            policy: PolicyFacts {
-                k: 5,
-                max_suppression: 0.05,
-                key_id: "k1".into(),
-                mode: "pseudonymous".into(),
-                config_sha256: "00".into(),
-            },
-            privacy: serde_json::json!({}),
-            files: vec![],
-        }
-    }
 
     #[test]
     fn commit_publishes_checksummed_files_atomically() {
@@ -472,7 +412,7 @@ mod tests {
             !root.path().join("t/r1").exists(),
             "nothing visible before commit"
         );
-        let dir = export.commit(manifest()).unwrap();
+        let dir = export.commit(Manifest::example()).unwrap();
 
         let body = fs::read_to_string(dir.join("a.csv")).unwrap();
         assert_eq!(body, "x,y\r\n1,\"with,comma\"\r\n2,\"quote\"\"d\"\r\n");

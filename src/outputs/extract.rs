@@ -13,21 +13,21 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde_json::json;
 
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::Export;
 use crate::outputs::export::push_csv_field;
+use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy};
 use crate::privacy::{self, Choice, Dimension};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
 use crate::transform::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record};
 
-pub const FILE_NAME: &str = "research_extract.csv";
+pub(crate) const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
 
 /// Rows of the extract waiting for the privacy gate.
-pub struct ExtractSpill {
+pub(crate) struct ExtractSpill {
     dir: tempfile::TempDir,
     key_id: String,
     buckets: Vec<BufWriter<File>>,
@@ -39,18 +39,17 @@ pub struct ExtractSpill {
 
 /// What the extract released, for the manifest, the ledger and the summary.
 #[derive(Debug, Clone)]
-pub struct ExtractFacts {
-    pub rows_read: u64,
-    pub rows_written: u64,
-    pub rows_suppressed: u64,
-    pub achieved_k: u64,
-    pub levels: Vec<(String, String)>,
+pub(crate) struct ExtractFacts {
+    pub(crate) rows_written: u64,
+    pub(crate) rows_suppressed: u64,
+    pub(crate) achieved_k: u64,
+    pub(crate) levels: Vec<(String, String)>,
 }
 
 impl ExtractSpill {
     /// Spill files live in a hidden `.tmp-spill-*` directory under `parent`, which the next run
     /// removes if this one crashes.
-    pub fn new(parent: &Path, key_id: &str) -> Result<ExtractSpill> {
+    pub(crate) fn new(parent: &Path, key_id: &str) -> Result<ExtractSpill> {
         std::fs::create_dir_all(parent).at(parent)?;
         let dir = tempfile::Builder::new()
             .prefix(".tmp-spill-")
@@ -75,7 +74,7 @@ impl ExtractSpill {
         })
     }
 
-    pub fn add(&mut self, r: &Record) -> Result<()> {
+    pub(crate) fn add(&mut self, r: &Record) -> Result<()> {
         *self.hist.entry(self.floors.canonical(&r.qi)).or_insert(0) += 1;
         if self.hist.len() > HISTOGRAM_CLASSES {
             self.floors.raise(&mut self.hist);
@@ -87,18 +86,14 @@ impl ExtractSpill {
         self.buckets[b].write_all(&self.scratch).at(self.dir.path())
     }
 
-    /// Number of rows spilled so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// Chooses levels and, unless `dry_run`, writes the released rows into `export`.
-    pub fn finish(
+    /// Chooses levels and, given an `export`, writes the released rows into it. Returns the
+    /// facts and the manifest's privacy facts of the extract file.
+    pub(crate) fn finish(
         mut self,
         export: Option<&mut Export>,
         k: u64,
         max_suppression: f64,
-    ) -> Result<(ExtractFacts, serde_json::Value)> {
+    ) -> Result<(ExtractFacts, Privacy)> {
         for (i, b) in self.buckets.iter_mut().enumerate() {
             b.flush().at(self.dir.path().join(format!("{i:03}")))?;
         }
@@ -121,19 +116,27 @@ impl ExtractSpill {
             levels = %facts.levels.iter().map(|(q, l)| format!("{q}={l}")).collect::<Vec<_>>().join(","),
             "k-anonymity levels chosen"
         );
-        let privacy = json!({
-            "kind": "microdata",
-            "k": k,
-            "quasi_identifiers": Quasi::ALL.iter().map(|q| q.name()).collect::<Vec<_>>(),
-            "pseudonym_columns": PSEUDONYM_COLUMNS.iter().map(|(name, ..)| *name).collect::<Vec<_>>(),
-            "levels": facts.levels.iter().map(|(q, l)| (q.clone(), json!(l))).collect::<serde_json::Map<_, _>>(),
-            "achieved_k": choice.achieved_k,
-            "finest_levels_searched": Quasi::ALL.iter().zip(self.floors.level).map(|(q, f)| (q.name().to_string(), json!(q.levels()[usize::from(f)]))).collect::<serde_json::Map<_, _>>(),
-            "rows_in": self.rows,
-            "rows_released": facts.rows_written,
-            "rows_suppressed": choice.suppressed_rows,
-            "information_loss": choice.loss,
-        });
+        let microdata = MicrodataFacts {
+            achieved_k: choice.achieved_k,
+            finest_levels_searched: Quasi::ALL
+                .iter()
+                .zip(self.floors.level)
+                .map(|(q, f)| (q.name().to_string(), q.levels()[usize::from(f)].to_string()))
+                .collect(),
+            information_loss: choice.loss,
+            k,
+            kind: MicrodataKind::Microdata,
+            levels: facts.levels.iter().cloned().collect(),
+            pseudonym_columns: PSEUDONYM_COLUMNS
+                .iter()
+                .map(|(name, ..)| name.to_string())
+                .collect(),
+            quasi_identifiers: Quasi::ALL.iter().map(|q| q.name().to_string()).collect(),
+            rows_in: self.rows,
+            rows_released: facts.rows_written,
+            rows_suppressed: choice.suppressed_rows,
+        };
+        let privacy = Privacy::from([(FILE_NAME.to_string(), FileFacts::Microdata(microdata))]);
         if let Some(export) = export {
             let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
             let classes = released_classes(&hist, &choice.levels, &release);
@@ -413,7 +416,6 @@ impl Floors {
 
 fn facts(choice: &Choice, rows: u64) -> ExtractFacts {
     ExtractFacts {
-        rows_read: rows,
         rows_written: rows - choice.suppressed_rows,
         rows_suppressed: choice.suppressed_rows,
         achieved_k: choice.achieved_k,
@@ -446,10 +448,10 @@ fn bucket(p: &Pseudo) -> usize {
 
 /// The public notice an anonymous release carries (APPI: the items the data holds and how it
 /// was processed).
-pub const NOTICE: &str = "PUBLIC_NOTICE.md";
+pub(crate) const NOTICE: &str = "PUBLIC_NOTICE.md";
 
 /// DATA_DICTIONARY.md for the research extract: every column, its meaning and the rule it meets.
-pub fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
+pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
     let mut out = format!(
         "# Research extract: data dictionary\n\n\
          One row per certificate in the source snapshot, {} rows released, {} suppressed by the \
@@ -551,7 +553,7 @@ pub fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
 }
 
 /// PUBLIC_NOTICE.md of an anonymous release.
-pub fn public_notice(facts: &ExtractFacts) -> String {
+pub(crate) fn public_notice(facts: &ExtractFacts) -> String {
     format!(
         "# Public notice: anonymously processed information\n\n\
          This release holds anonymously processed information (匿名加工情報) made from the \

@@ -1,7 +1,9 @@
 //! Outputs: what a run publishes. The research extract and the aggregate tables are built from
-//! the transformed records, written through the export sink, and re-checked by `verify`.
+//! the transformed records, written through the export sink with their manifest, and re-checked
+//! by `verify`.
 
-pub mod aggregate;
-pub mod export;
-pub mod extract;
-pub mod verify;
+pub(crate) mod aggregate;
+pub(crate) mod export;
+pub(crate) mod extract;
+pub(crate) mod manifest;
+pub(crate) mod verify;

@@ -1,0 +1,255 @@
+//! manifest.json: what an export released, from which snapshot, under which policy and key,
+//! and the privacy facts of every file. The run writes it and `verify` reads it with these
+//! types.
+//!
+//! Struct fields are declared in the order they appear in the file. The privacy facts of a
+//! file are written with their keys in alphabetical order, `kind` among them, so their
+//! fields are declared alphabetically and `kind` is a field rather than a serde tag (a tag
+//! would be written first).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub(crate) run_id: String,
+    pub(crate) task: String,
+    pub(crate) kind: String,
+    pub(crate) created: String,
+    pub(crate) snapshot: String,
+    pub(crate) tool_version: String,
+    pub(crate) policy: PolicyFacts,
+    pub(crate) privacy: Privacy,
+    pub(crate) files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PolicyFacts {
+    pub(crate) k: u64,
+    pub(crate) max_suppression: f64,
+    /// The managed key's id, `anon-<run id>` for an anonymous release's one-off key, or `none`
+    /// for statistics, which publish no pseudonyms.
+    pub(crate) key_id: String,
+    pub(crate) mode: String,
+    pub(crate) config_sha256: String,
+}
+
+/// Per CSV file name, what protects it.
+pub(crate) type Privacy = BTreeMap<String, FileFacts>;
+
+/// The privacy facts of one CSV file; `kind` tells the two apart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum FileFacts {
+    Microdata(MicrodataFacts),
+    Table(TableFacts),
+}
+
+/// A k-anonymous extract: one row per record, generalized and suppressed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MicrodataFacts {
+    pub(crate) achieved_k: u64,
+    /// Per quasi-identifier, the finest level the search could choose.
+    pub(crate) finest_levels_searched: BTreeMap<String, String>,
+    pub(crate) information_loss: f64,
+    pub(crate) k: u64,
+    pub(crate) kind: MicrodataKind,
+    /// Per quasi-identifier, the level released.
+    pub(crate) levels: BTreeMap<String, String>,
+    pub(crate) pseudonym_columns: Vec<String>,
+    pub(crate) quasi_identifiers: Vec<String>,
+    pub(crate) rows_in: u64,
+    pub(crate) rows_released: u64,
+    pub(crate) rows_suppressed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum MicrodataKind {
+    Microdata,
+}
+
+/// A table of counts with marginal totals and suppressed cells.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TableFacts {
+    pub(crate) cells: usize,
+    pub(crate) dims: Vec<String>,
+    pub(crate) k: u64,
+    pub(crate) kind: TableKind,
+    /// What the table counts; tables of one population share margins.
+    pub(crate) population: String,
+    pub(crate) primary_suppressed: usize,
+    pub(crate) secondary_suppressed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TableKind {
+    Table,
+}
+
+/// One file of an export, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileEntry {
+    pub(crate) name: String,
+    pub(crate) rows: Option<u64>,
+    pub(crate) bytes: u64,
+    pub(crate) sha256: String,
+}
+
+#[cfg(test)]
+impl Manifest {
+    /// A manifest with no privacy facts, for tests that add their own.
+    pub(crate) fn example() -> Manifest {
+        Manifest {
+            run_id: "r1".into(),
+            task: "t".into(),
+            kind: "research_extract".into(),
+            created: "2026-11-01T03:00:00Z".into(),
+            snapshot: "1:1:".into(),
+            tool_version: "0".into(),
+            policy: PolicyFacts {
+                k: 5,
+                max_suppression: 0.05,
+                key_id: "k1".into(),
+                mode: "pseudonymous".into(),
+                config_sha256: "00".into(),
+            },
+            privacy: Privacy::new(),
+            files: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|&(q, l)| (q.to_owned(), l.to_owned()))
+            .collect()
+    }
+
+    fn strings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|&n| n.to_owned()).collect()
+    }
+
+    /// The layout a reader of manifest.json relies on: top-level fields in declaration order,
+    /// privacy facts by file name and then by key, `kind` among them.
+    #[test]
+    fn writes_the_published_layout_and_reads_it_back() {
+        let mut manifest = Manifest::example();
+        manifest.privacy.insert(
+            "research_extract.csv".into(),
+            FileFacts::Microdata(MicrodataFacts {
+                achieved_k: 6,
+                finest_levels_searched: levels(&[("region", "prefecture"), ("issued", "month")]),
+                information_loss: 0.25,
+                k: 5,
+                kind: MicrodataKind::Microdata,
+                levels: levels(&[("region", "*"), ("issued", "year")]),
+                pseudonym_columns: strings(&["certificate"]),
+                quasi_identifiers: strings(&["region", "issued"]),
+                rows_in: 10,
+                rows_released: 9,
+                rows_suppressed: 1,
+            }),
+        );
+        manifest.privacy.insert(
+            "issued_by_month.csv".into(),
+            FileFacts::Table(TableFacts {
+                cells: 3,
+                dims: strings(&["month"]),
+                k: 5,
+                kind: TableKind::Table,
+                population: "issued_certificates".into(),
+                primary_suppressed: 1,
+                secondary_suppressed: 0,
+            }),
+        );
+        manifest.files.push(FileEntry {
+            name: "research_extract.csv".into(),
+            rows: Some(9),
+            bytes: 120,
+            sha256: "ab".into(),
+        });
+        let json = String::from_utf8(serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+        let want = r#"{
+  "run_id": "r1",
+  "task": "t",
+  "kind": "research_extract",
+  "created": "2026-11-01T03:00:00Z",
+  "snapshot": "1:1:",
+  "tool_version": "0",
+  "policy": {
+    "k": 5,
+    "max_suppression": 0.05,
+    "key_id": "k1",
+    "mode": "pseudonymous",
+    "config_sha256": "00"
+  },
+  "privacy": {
+    "issued_by_month.csv": {
+      "cells": 3,
+      "dims": [
+        "month"
+      ],
+      "k": 5,
+      "kind": "table",
+      "population": "issued_certificates",
+      "primary_suppressed": 1,
+      "secondary_suppressed": 0
+    },
+    "research_extract.csv": {
+      "achieved_k": 6,
+      "finest_levels_searched": {
+        "issued": "month",
+        "region": "prefecture"
+      },
+      "information_loss": 0.25,
+      "k": 5,
+      "kind": "microdata",
+      "levels": {
+        "issued": "year",
+        "region": "*"
+      },
+      "pseudonym_columns": [
+        "certificate"
+      ],
+      "quasi_identifiers": [
+        "region",
+        "issued"
+      ],
+      "rows_in": 10,
+      "rows_released": 9,
+      "rows_suppressed": 1
+    }
+  },
+  "files": [
+    {
+      "name": "research_extract.csv",
+      "rows": 9,
+      "bytes": 120,
+      "sha256": "ab"
+    }
+  ]
+}"#;
+        assert_eq!(json, want);
+        let read: Manifest = serde_json::from_str(&json).unwrap();
+        assert!(matches!(
+            read.privacy["research_extract.csv"],
+            FileFacts::Microdata(MicrodataFacts {
+                rows_released: 9,
+                ..
+            })
+        ));
+        assert!(matches!(
+            read.privacy["issued_by_month.csv"],
+            FileFacts::Table(TableFacts { cells: 3, .. })
+        ));
+        assert_eq!(read.files, manifest.files);
+    }
+}

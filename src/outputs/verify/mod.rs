@@ -1,0 +1,328 @@
+//! `certanon verify`: re-checks an export directory's checksums, k-anonymity and suppression.
+//!
+//! Every file is treated as possibly tampered or hostile: malformed CSV, a missing manifest or
+//! missing columns become failure lines, never panics. Failure lines name files, rows, columns,
+//! counts and cell keys, never a data value (a label that itself looks like an identifier is
+//! redacted from cell keys too).
+
+mod identifiers;
+mod scan;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::outputs::export::{self, MANIFEST, SUMS};
+use crate::outputs::manifest::{FileFacts, Manifest};
+use scan::{Scanned, scan_csv};
+use tables::{audit, check_lines};
+
+/// What a successful verification checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct VerifyReport {
+    pub(crate) files: usize,
+    pub(crate) csv_rows: u64,
+    pub(crate) microdata_files: usize,
+    pub(crate) tables: usize,
+    pub(crate) suppressed_cells: usize,
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "verify: ok: {} files match SHA256SUMS and manifest.json ({} CSV rows); {} extract \
+             file(s) k-anonymous; {} table(s): every count is 0 or >= k, margins add up, none of \
+             {} suppressed cells can be recovered",
+            self.files, self.csv_rows, self.microdata_files, self.tables, self.suppressed_cells
+        )
+    }
+}
+
+/// Checks an export directory; `Err(Error::Verify(lines))` lists every rule it breaks.
+pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
+    let mut out = Failures::default();
+    let files = list_files(dir, &mut out)?;
+    let digests: BTreeMap<&str, (String, u64)> = files
+        .iter()
+        .filter_map(|name| match export::sha256_file(&dir.join(name)) {
+            Ok(d) => Some((name.as_str(), d)),
+            Err(_) => {
+                out.push(format!("{name}: cannot be read"));
+                None
+            }
+        })
+        .collect();
+    check_sums(dir, &files, &digests, &mut out);
+    let manifest = read_manifest(dir, &files, &mut out);
+    let mut report = VerifyReport {
+        files: files.len(),
+        ..VerifyReport::default()
+    };
+    if let Some(manifest) = &manifest {
+        check_manifest_files(manifest, &files, &digests, &mut out);
+    }
+    let mut audited = Vec::new();
+    for name in files.iter().filter(|n| n.ends_with(".csv")) {
+        let plan = manifest.as_ref().and_then(|m| plan(m, name, &mut out));
+        let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
+            continue;
+        };
+        report.csv_rows += scan.rows;
+        let listed = manifest
+            .as_ref()
+            .and_then(|m| m.files.iter().find(|f| &f.name == name));
+        if let Some(want) = listed.and_then(|f| f.rows).filter(|&w| w != scan.rows) {
+            out.push(format!(
+                "{name}: {MANIFEST} says {want} rows, the file has {}",
+                scan.rows
+            ));
+        }
+        match scan.kind {
+            Scanned::Microdata => report.microdata_files += 1,
+            Scanned::Table(table) => {
+                report.tables += 1;
+                report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
+                if check_lines(&table, &mut out) {
+                    audited.push(table);
+                }
+            }
+            Scanned::Unplanned => {}
+        }
+    }
+    audit(&audited, &mut out);
+    for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
+        if !files.contains(name) {
+            out.push(format!(
+                "{MANIFEST}: privacy facts name {name}, which is not in the export"
+            ));
+        }
+    }
+    out.into_result(report)
+}
+
+/// The failure lines found so far, in the order found.
+#[derive(Default)]
+struct Failures(Vec<String>);
+
+impl Failures {
+    fn push(&mut self, line: String) {
+        self.0.push(line);
+    }
+
+    fn into_result<T>(self, ok: T) -> Result<T> {
+        if self.0.is_empty() {
+            Ok(ok)
+        } else {
+            Err(Error::Verify(self.0))
+        }
+    }
+}
+
+/// A file name the export may contain: one plain path component.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0', '\n', '\r'])
+}
+
+/// Regular files of the directory; anything else (directories, symlinks) is a failure.
+fn list_files(dir: &Path, out: &mut Failures) -> Result<BTreeSet<String>> {
+    let mut files = BTreeSet::new();
+    for entry in fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let Ok(name) = entry.file_name().into_string() else {
+            out.push("a file name is not UTF-8".to_owned());
+            continue;
+        };
+        match entry.path().symlink_metadata() {
+            Ok(meta) if meta.is_file() => {
+                files.insert(name);
+            }
+            Ok(_) => out.push(format!("{name}: not a regular file")),
+            Err(_) => out.push(format!("{name}: cannot be read")),
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a small file whole, refusing anything larger than `limit` bytes.
+fn read_small(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let file = fs::File::open(path).ok()?;
+    file.take(limit + 1).read_to_end(&mut buf).ok()?;
+    (buf.len() as u64 <= limit).then_some(buf)
+}
+
+const SMALL_FILE_LIMIT: u64 = 16 << 20;
+
+fn check_sums(
+    dir: &Path,
+    files: &BTreeSet<String>,
+    digests: &BTreeMap<&str, (String, u64)>,
+    out: &mut Failures,
+) {
+    if !files.contains(SUMS) {
+        out.push(format!("{SUMS} is missing"));
+        return;
+    }
+    let Some(text) =
+        read_small(&dir.join(SUMS), SMALL_FILE_LIMIT).and_then(|b| String::from_utf8(b).ok())
+    else {
+        out.push(format!("{SUMS}: unreadable, not UTF-8 or too large"));
+        return;
+    };
+    let mut listed = HashSet::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+        let parsed = line.split_once("  ").or_else(|| line.split_once(" *"));
+        let Some((sha, name)) = parsed.filter(|(sha, name)| {
+            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) && plain_name(name)
+        }) else {
+            out.push(format!(
+                "{SUMS} line {}: not `<sha256>  <file name>`",
+                i + 1
+            ));
+            continue;
+        };
+        if !listed.insert(name) {
+            out.push(format!("{SUMS} line {}: {name} is listed twice", i + 1));
+        } else if name == SUMS {
+            out.push(format!("{SUMS} line {}: lists itself", i + 1));
+        } else if !files.contains(name) {
+            out.push(format!("{SUMS} line {}: {name} is missing", i + 1));
+        } else if digests
+            .get(name)
+            .is_some_and(|(actual, _)| !actual.eq_ignore_ascii_case(sha))
+        {
+            out.push(format!("{name}: checksum does not match {SUMS}"));
+        }
+    }
+    for name in files {
+        if name != SUMS && !listed.contains(name.as_str()) {
+            out.push(format!("{name}: not listed in {SUMS}"));
+        }
+    }
+}
+
+fn read_manifest(dir: &Path, files: &BTreeSet<String>, out: &mut Failures) -> Option<Manifest> {
+    if !files.contains(MANIFEST) {
+        out.push(format!("{MANIFEST} is missing"));
+        return None;
+    }
+    let Some(bytes) = read_small(&dir.join(MANIFEST), SMALL_FILE_LIMIT) else {
+        out.push(format!("{MANIFEST}: unreadable or too large"));
+        return None;
+    };
+    let mut manifest: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            // The line and column, not serde's message, which can quote the file's contents.
+            let what = if e.is_data() {
+                "a field is missing or has the wrong type"
+            } else {
+                "not valid JSON"
+            };
+            out.push(format!(
+                "{MANIFEST}: {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ));
+            return None;
+        }
+    };
+    if manifest.policy.k == 0 {
+        out.push(format!("{MANIFEST}: policy.k is 0"));
+        return None;
+    }
+    let mut i = 0;
+    manifest.files.retain(|entry| {
+        let plain = plain_name(&entry.name);
+        if !plain {
+            out.push(format!("{MANIFEST}: files[{i}] is not a plain file name"));
+        }
+        i += 1;
+        plain
+    });
+    Some(manifest)
+}
+
+fn check_manifest_files(
+    manifest: &Manifest,
+    files: &BTreeSet<String>,
+    digests: &BTreeMap<&str, (String, u64)>,
+    out: &mut Failures,
+) {
+    let mut listed = HashSet::new();
+    for entry in &manifest.files {
+        let name = &entry.name;
+        if !listed.insert(name.as_str()) {
+            out.push(format!("{MANIFEST}: {name} is listed twice"));
+            continue;
+        }
+        if !files.contains(name) {
+            out.push(format!("{MANIFEST}: {name} is missing"));
+            continue;
+        }
+        if let Some((actual, actual_bytes)) = digests.get(name.as_str()) {
+            if *actual_bytes != entry.bytes {
+                out.push(format!(
+                    "{name}: {actual_bytes} bytes, {MANIFEST} says {}",
+                    entry.bytes
+                ));
+            }
+            if !actual.eq_ignore_ascii_case(&entry.sha256) {
+                out.push(format!("{name}: checksum does not match {MANIFEST}"));
+            }
+        }
+    }
+    for name in files {
+        if name != MANIFEST && name != SUMS && !listed.contains(name.as_str()) {
+            out.push(format!("{name}: not listed in {MANIFEST}"));
+        }
+    }
+}
+
+/// What the manifest says a CSV file is, and so what its scan checks.
+enum Plan<'a> {
+    Microdata {
+        k: u64,
+        quasi_identifiers: &'a [String],
+        pseudonyms: &'a [String],
+    },
+    Table {
+        k: u64,
+        dims: &'a [String],
+        population: &'a str,
+    },
+}
+
+fn plan<'a>(manifest: &'a Manifest, name: &str, out: &mut Failures) -> Option<Plan<'a>> {
+    let Some(facts) = manifest.privacy.get(name) else {
+        out.push(format!(
+            "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be checked"
+        ));
+        return None;
+    };
+    // The policy's k, or a larger one the file claims.
+    let k = manifest.policy.k;
+    match facts {
+        FileFacts::Microdata(m) => Some(Plan::Microdata {
+            k: m.k.max(k),
+            quasi_identifiers: &m.quasi_identifiers,
+            pseudonyms: &m.pseudonym_columns,
+        }),
+        FileFacts::Table(t) if t.dims.is_empty() => {
+            out.push(format!("{name}: {MANIFEST} lists no dims"));
+            None
+        }
+        FileFacts::Table(t) => Some(Plan::Table {
+            k: t.k.max(k),
+            dims: &t.dims,
+            population: &t.population,
+        }),
+    }
+}

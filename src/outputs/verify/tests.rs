@@ -1,0 +1,491 @@
+//! `verify` on exports written as the run writes them, then tampered with or made hostile.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+
+use super::identifiers::{Suspect, suspect};
+use super::*;
+use crate::outputs::aggregate;
+use crate::outputs::export::Export;
+use crate::outputs::manifest::{MicrodataFacts, MicrodataKind};
+use crate::privacy::{Published, PublishedCell, TOTAL};
+
+const EXTRACT: &str = "research_extract.csv";
+const TABLE: &str = "issued_by_month_channel.csv";
+
+fn pseudonym(i: usize) -> String {
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz234567";
+    let b32: String = (0..26)
+        .map(|j| char::from(alphabet[(i * 7 + j * 3) % 32]))
+        .collect();
+    format!("k1_{b32}")
+}
+
+fn cells(rows: &[(&str, &str, Option<u64>)]) -> Vec<PublishedCell> {
+    rows.iter()
+        .map(|&(month, channel, count)| PublishedCell {
+            key: vec![month.to_owned(), channel.to_owned()],
+            count,
+            primary: false,
+            secondary: count.is_none(),
+        })
+        .collect()
+}
+
+/// Issued per month × channel, with a safe pattern of four suppressed cells: each of the
+/// suppressed cells can be anything from 1 to 10 given what is published.
+fn good_table() -> Vec<PublishedCell> {
+    cells(&[
+        ("2026-01", "acme", Some(20)),
+        ("2026-01", "operator", None),
+        ("2026-01", "other", None),
+        ("2026-02", "acme", Some(25)),
+        ("2026-02", "operator", None),
+        ("2026-02", "other", None),
+        ("2026-01", TOTAL, Some(30)),
+        ("2026-02", TOTAL, Some(35)),
+        (TOTAL, "acme", Some(45)),
+        (TOTAL, "operator", Some(11)),
+        (TOTAL, "other", Some(9)),
+        (TOTAL, TOTAL, Some(65)),
+    ])
+}
+
+fn good_extract() -> Vec<[String; 5]> {
+    (0..10)
+        .map(|i| {
+            let (region, vt) = if i < 5 { ("13", "DV") } else { ("27", "OV") };
+            [
+                pseudonym(i),
+                pseudonym(100 + i % 3),
+                region.into(),
+                "2026-03".into(),
+                vt.into(),
+            ]
+        })
+        .collect()
+}
+
+/// A committed export holding a research extract and one table, as the run writes them.
+fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+    let mut csv = export
+        .csv(
+            EXTRACT,
+            &[
+                "certificate",
+                "subscriber",
+                "region",
+                "issued",
+                "validation_type",
+            ],
+        )
+        .unwrap();
+    for row in extract {
+        csv.write(row).unwrap();
+    }
+    export.add(csv.finish().unwrap());
+    let published = Published {
+        name: "issued_by_month_channel".into(),
+        population: "issued_certificates".into(),
+        dims: vec!["month".into(), "channel".into()],
+        cells: table,
+        primary: 2,
+        secondary: 2,
+    };
+    aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
+    let mut manifest = Manifest::example();
+    manifest.privacy = aggregate::privacy_facts(&[published], 5);
+    let strings = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect();
+    let microdata = MicrodataFacts {
+        achieved_k: 5,
+        finest_levels_searched: BTreeMap::new(),
+        information_loss: 0.5,
+        k: 5,
+        kind: MicrodataKind::Microdata,
+        levels: BTreeMap::new(),
+        pseudonym_columns: strings(&["certificate", "subscriber"]),
+        quasi_identifiers: strings(&["region", "issued", "validation_type"]),
+        rows_in: 10,
+        rows_released: 10,
+        rows_suppressed: 0,
+    };
+    manifest
+        .privacy
+        .insert(EXTRACT.into(), FileFacts::Microdata(microdata));
+    let dir = export.commit(manifest).unwrap();
+    (root, dir)
+}
+
+fn failures(dir: &Path) -> Vec<String> {
+    match verify(dir) {
+        Err(Error::Verify(lines)) => lines,
+        other => panic!("expected verification failures, got {other:?}"),
+    }
+}
+
+fn has(lines: &[String], needle: &str) -> bool {
+    lines.iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn passes_on_a_good_export() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let report = verify(&dir).unwrap();
+    assert_eq!(
+        report,
+        VerifyReport {
+            files: 5,
+            csv_rows: 10 + 12,
+            microdata_files: 1,
+            tables: 1,
+            suppressed_cells: 4,
+        }
+    );
+    assert!(report.to_string().starts_with("verify: ok"));
+}
+
+#[test]
+fn fails_on_a_published_count_below_k() {
+    let mut table = good_table();
+    table[1].count = Some(3);
+    table[2].count = Some(7);
+    table[4].count = Some(8);
+    table[5].count = Some(2);
+    let (_root, dir) = export(&good_extract(), table);
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: 2 rows publish a count between 1 and k-1=4")
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
+}
+
+#[test]
+fn fails_on_a_cell_recoverable_by_subtraction() {
+    // Publishing January's `other` (7) leaves one suppressed cell in the January row
+    // (30 - 20 - 7 = 3) and one in the `other` column (9 - 7 = 2).
+    let mut table = good_table();
+    table[2].count = Some(7);
+    let (_root, dir) = export(&good_extract(), table);
+    let lines = failures(&dir);
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "{TABLE}: suppressed cell (2026-02, other) can be recovered by subtraction along month"
+            ),
+            format!(
+                "{TABLE}: suppressed cell (2026-01, operator) can be recovered by subtraction along channel"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn fails_on_a_cell_pinned_only_by_bounds() {
+    // Every line holds two suppressed cells, but January's two add up to 2 and each is at
+    // least 1: both are 1, and February's follow. Only the LP audit sees it.
+    let table = cells(&[
+        ("2026-01", "acme", Some(20)),
+        ("2026-01", "operator", None),
+        ("2026-01", "other", None),
+        ("2026-02", "acme", Some(20)),
+        ("2026-02", "operator", None),
+        ("2026-02", "other", None),
+        ("2026-01", TOTAL, Some(22)),
+        ("2026-02", TOTAL, Some(38)),
+        (TOTAL, "acme", Some(40)),
+        (TOTAL, "operator", Some(10)),
+        (TOTAL, "other", Some(10)),
+        (TOTAL, TOTAL, Some(60)),
+    ]);
+    let (_root, dir) = export(&good_extract(), table);
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: cell (2026-01, operator): suppressed cell can be worked out")
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().all(|l| !l.contains("subtraction")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn fails_when_margins_do_not_add_up_or_are_missing() {
+    let mut table = good_table();
+    table[8].count = Some(46);
+    table.retain(|c| c.key != [TOTAL, "other"]);
+    table.retain(|c| c.key != [TOTAL, "operator"]);
+    let (_root, dir) = export(&good_extract(), table);
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            "total (TOTAL, acme) is 46 but its cells along month add up to 45"
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            "2 marginal total(s) missing, e.g. (TOTAL, operator)"
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn fails_on_a_tampered_file() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let path = dir.join(TABLE);
+    let body = fs::read_to_string(&path)
+        .unwrap()
+        .replace("2026-01,acme,20", "2026-01,acme,21");
+    fs::write(&path, body).unwrap();
+    let extract = fs::read_to_string(dir.join(EXTRACT)).unwrap();
+    let first_row = extract.lines().nth(1).unwrap().to_owned();
+    fs::write(dir.join(EXTRACT), format!("{extract}{first_row}\r\n")).unwrap();
+    let lines = failures(&dir);
+    assert!(has(
+        &lines,
+        &format!("{EXTRACT}: manifest.json says 10 rows, the file has 11")
+    ));
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: checksum does not match SHA256SUMS")
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: checksum does not match manifest.json")
+        ),
+        "{lines:?}"
+    );
+    assert!(has(
+        &lines,
+        "total (TOTAL, acme) is 45 but its cells along month add up to 46"
+    ));
+}
+
+#[test]
+fn fails_on_a_missing_or_extra_file() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    fs::remove_file(dir.join(TABLE)).unwrap();
+    fs::write(dir.join("notes.txt"), "x").unwrap();
+    let lines = failures(&dir);
+    assert!(
+        has(&lines, &format!("SHA256SUMS line 2: {TABLE} is missing")),
+        "{lines:?}"
+    );
+    assert!(
+        has(&lines, &format!("manifest.json: {TABLE} is missing")),
+        "{lines:?}"
+    );
+    assert!(has(
+        &lines,
+        &format!("manifest.json: privacy facts name {TABLE}, which is not in the export")
+    ));
+    assert!(
+        has(&lines, "notes.txt: not listed in SHA256SUMS"),
+        "{lines:?}"
+    );
+    assert!(
+        has(&lines, "notes.txt: not listed in manifest.json"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn fails_on_an_extract_class_smaller_than_k() {
+    let mut extract = good_extract();
+    extract[9][4] = "DV".into();
+    let (_root, dir) = export(&extract, good_table());
+    let lines = failures(&dir);
+    assert_eq!(
+        lines,
+        [format!(
+            "{EXTRACT}: 2 combination(s) of the quasi-identifiers occur in fewer than k=5 rows (smallest: 1)"
+        )]
+    );
+}
+
+#[test]
+fn fails_on_identifier_looking_values_without_quoting_them() {
+    let mut extract = good_extract();
+    for row in extract.iter_mut().take(5) {
+        row[3] = "taro.yamada@example.co.jp".into();
+    }
+    extract[5][3] = "03-1234-5678".into();
+    extract[6][3] = "04:a3:5f:91:0c:77:e2:18:aa".into();
+    extract[7][0] = "1234567".into();
+    let (_root, dir) = export(&extract, good_table());
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            &format!(
+                "{EXTRACT}: 5 rows in column issued: values look like e-mail addresses (first: row 1)"
+            )
+        ),
+        "{lines:?}"
+    );
+    assert!(has(
+        &lines,
+        "1 row in column issued: values look like phone numbers (first: row 6)"
+    ));
+    assert!(has(
+        &lines,
+        "1 row in column issued: values look like serial numbers"
+    ));
+    assert!(has(
+        &lines,
+        "1 row in column certificate: values in a pseudonym column are not pseudonyms"
+    ));
+    let all = lines.join("\n");
+    for secret in ["taro", "1234-5678", "a3:5f", "1234567"] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+}
+
+#[test]
+fn identifier_heuristics() {
+    assert_eq!(suspect("a@b", false), Some(Suspect::Email));
+    assert_eq!(suspect("ｔａｒｏ＠example.jp", false), Some(Suspect::Email));
+    assert_eq!(suspect("+81 3 1234 5678", false), Some(Suspect::Phone));
+    assert_eq!(
+        suspect("０３（１２３４）５６７８", false),
+        Some(Suspect::Phone)
+    );
+    assert_eq!(suspect("0123456789abcdef", false), Some(Suspect::Serial));
+    assert_eq!(suspect(&pseudonym(3), true), None);
+    assert_eq!(suspect("erased", true), None);
+    assert_eq!(suspect("", true), None);
+    assert_eq!(suspect("k1_short", true), Some(Suspect::NotPseudonym));
+    for fine in [
+        "2026-03",
+        "2026-03-15",
+        "13 東京都",
+        "1234567",
+        "<=398d",
+        "ECDSA-P256",
+        "TOTAL",
+        "65",
+    ] {
+        assert_eq!(suspect(fine, false), None, "{fine}");
+    }
+}
+
+#[test]
+fn hostile_files_give_failure_lines() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    fs::write(dir.join(EXTRACT), "certificate,subscriber\r\na,b,c\r\n").unwrap();
+    fs::write(dir.join(TABLE), "month,count\r\n2026-01,5\r\n").unwrap();
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            &format!("{EXTRACT}: column region named in manifest.json is missing")
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: column suppressed named in manifest.json is missing")
+        ),
+        "{lines:?}"
+    );
+    fs::write(
+        dir.join(TABLE),
+        "month,channel,count,suppressed\r\n2026-01,acme,5\r\n",
+    )
+    .unwrap();
+    assert!(has(
+        &failures(&dir),
+        &format!("{TABLE} row 1: has 3 fields where the header has 4")
+    ));
+    fs::write(
+        dir.join(TABLE),
+        b"month,channel,count,suppressed\r\n\xff,acme,5,false\r\n",
+    )
+    .unwrap();
+    assert!(has(
+        &failures(&dir),
+        &format!("{TABLE} row 1: is not UTF-8")
+    ));
+    fs::write(
+        dir.join(TABLE),
+        "month,channel,count,suppressed\r\nx,y,-1,maybe\r\nx,z,5,true\r\n",
+    )
+    .unwrap();
+    let lines = failures(&dir);
+    assert!(
+        has(&lines, "1 row have `suppressed` other than true/false"),
+        "{lines:?}"
+    );
+    assert!(
+        has(&lines, "1 row are suppressed but show a count"),
+        "{lines:?}"
+    );
+    let mut manifest: Manifest =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    manifest.policy.k = 0;
+    fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    assert!(has(&failures(&dir), "manifest.json: policy.k is 0"));
+    fs::write(dir.join(MANIFEST), "{\"policy\": [").unwrap();
+    assert!(has(
+        &failures(&dir),
+        "manifest.json: not valid JSON (line 1"
+    ));
+    fs::write(dir.join(MANIFEST), "{\"policy\": {\"k\": \"five\"}}").unwrap();
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            "manifest.json: a field is missing or has the wrong type (line 1, column"
+        ),
+        "{lines:?}"
+    );
+    assert!(!lines.join("\n").contains("five"), "{lines:?}");
+    fs::remove_file(dir.join(MANIFEST)).unwrap();
+    fs::write(dir.join(SUMS), "garbage\n").unwrap();
+    let lines = failures(&dir);
+    assert!(has(&lines, "manifest.json is missing"));
+    assert!(has(
+        &lines,
+        "SHA256SUMS line 1: not `<sha256>  <file name>`"
+    ));
+    fs::create_dir(dir.join("sub")).unwrap();
+    assert!(has(&failures(&dir), "sub: not a regular file"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn never_panics_on_arbitrary_contents(
+        table in proptest::collection::vec(any::<u8>(), 0..200),
+        table_text in "[a-z0-9,\"\r\nTOTAL]{0,200}",
+        manifest_text in "\\PC{0,100}",
+    ) {
+        let (_root, dir) = export(&good_extract(), good_table());
+        fs::write(dir.join(TABLE), &table).unwrap();
+        prop_assert!(verify(&dir).is_err());
+        fs::write(dir.join(TABLE), format!("month,channel,count,suppressed\r\n{table_text}")).unwrap();
+        let _ = verify(&dir);
+        fs::write(dir.join(MANIFEST), &manifest_text).unwrap();
+        prop_assert!(verify(&dir).is_err());
+    }
+}
