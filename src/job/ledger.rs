@@ -46,20 +46,20 @@ pub struct RunStats {
     pub details: serde_json::Value,
 }
 
+/// Records a run's start. Dry runs record nothing, so a recorded run is never one.
 pub async fn start_run(
     client: &impl GenericClient,
     run_id: &str,
     task: &str,
     kind: &str,
-    dry_run: bool,
     config_sha256: &str,
     started: DateTime<Utc>,
 ) -> Result<()> {
     client
         .execute(
             "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome, dry_run, config_sha256) \
-             VALUES ($1, $2, $3, $4, 'running', $5, $6)",
-            &[&run_id, &task, &kind, &started, &dry_run, &config_sha256],
+             VALUES ($1, $2, $3, $4, 'running', false, $5)",
+            &[&run_id, &task, &kind, &started, &config_sha256],
         )
         .await
         .during("recording the start of a run")?;
