@@ -77,7 +77,9 @@ fn the_example_loads() {
     );
     let stats = &config.tasks["monthly_statistics"];
     assert_eq!(stats.kind, TaskKind::Aggregates);
-    assert_eq!(stats.schedule.to_string(), "30 2 1 * *");
+    let new_year = "2026-01-01T00:00:00Z".parse().expect("time");
+    let next = |task: &TaskConfig| task.schedule.next_after(new_year).map(|t| t.to_rfc3339());
+    assert_eq!(next(stats).as_deref(), Some("2026-01-01T02:30:00+00:00"));
     assert_eq!(stats.retain_exports, Some(TimeDelta::days(400)));
     let extract = &config.tasks["research_extract"];
     assert_eq!(
@@ -97,7 +99,10 @@ fn the_example_loads() {
             batch_size: 1000,
         }
     );
-    assert_eq!(retention.schedule.to_string(), "0 4 * * 0");
+    assert_eq!(
+        next(retention).as_deref(),
+        Some("2026-01-04T04:00:00+00:00")
+    );
     assert_eq!(config.metrics.textfile, None);
 }
 
