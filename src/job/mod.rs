@@ -336,6 +336,7 @@ impl TaskReport {
                 cells_suppressed = s.cells_suppressed,
                 files = self.files,
                 duration_ms,
+                export = s.export_dir.as_deref().unwrap_or("-"),
                 "task finished"
             ),
         }
