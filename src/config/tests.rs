@@ -4,7 +4,7 @@ use super::*;
 
 const PATH: &str = "/etc/certanon/certanon.toml";
 
-/// The configuration example of the documentation, verbatim.
+/// A configuration shaped like the documented example: one task of each kind.
 const EXAMPLE: &str = r#"[database]
 url_file = "/run/credentials/certanon.service/database-url"   # or CERTANON_DATABASE_URL
 sslmode = "require"                                            # TLS with a CA file for remote servers
@@ -193,7 +193,7 @@ fn a_small_config_gets_defaults() {
 }
 
 #[test]
-fn the_spec_example_error_reads_exactly() {
+fn an_unknown_mode_reads_exactly() {
     let text = EXAMPLE.replace("mode = \"anonymous\"", "mode = \"anon\"");
     assert_eq!(
         error(&text),
