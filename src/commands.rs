@@ -10,6 +10,7 @@ use chrono::Utc;
 use crate::config::{self, Config};
 use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::job::ledger::Outcome;
 use crate::job::schedule::Schedule;
 use crate::job::{self, RunOptions, runtime};
 
@@ -43,7 +44,7 @@ pub fn init_logging(level: &str, json: bool) {
 }
 
 /// Connection settings from the config (when there is one) and the URL's sources.
-pub fn connect_options(global: &Global, config: Option<&Config>) -> Result<ConnectOptions> {
+fn connect_options(global: &Global, config: Option<&Config>) -> Result<ConnectOptions> {
     let url = config::resolve_database_url(global.database_url.as_deref(), config)?;
     Ok(match config {
         Some(c) => ConnectOptions {
@@ -138,7 +139,7 @@ pub fn status(global: &Global) -> Result<()> {
                 next
             ));
             // Why the last run failed, so that the operator need not search the journal.
-            if s.last_outcome.as_deref() == Some("failure")
+            if s.last_outcome.as_deref() == Some(Outcome::Failure.as_str())
                 && let Some(error) = &s.last_error
             {
                 lines.push(format!("    last error: {error}"));
@@ -195,10 +196,7 @@ pub fn verify(dir: &Path) -> Result<()> {
 pub fn daemon(global: &Global) -> Result<()> {
     let config = Arc::new(Config::load(global.config.as_deref())?);
     let connect = Arc::new(connect_options(global, Some(&config))?);
-    let clock = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let clock = runtime()?;
     clock.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())

@@ -8,7 +8,7 @@ pub mod seed;
 
 use std::path::Path;
 
-use crate::config::Config;
+use crate::config::{Config, TaskKind};
 use crate::db::{self, ConnectOptions};
 use crate::demo::cluster::Cluster;
 use crate::error::{DbContext, IoContext, Result};
@@ -111,7 +111,7 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
             };
             println!("  export: {dir}\n  {verdict}");
         }
-        if r.kind == "retention" {
+        if matches!(r.kind, TaskKind::Retention { .. }) {
             println!("  report: {}", s.details);
         }
     }

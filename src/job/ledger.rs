@@ -24,7 +24,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
@@ -34,32 +34,32 @@ impl Outcome {
 }
 
 /// Counts a task reports when it ends.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct RunStats {
     pub rows_read: u64,
     pub rows_written: u64,
-    pub rows_suppressed: u64,
-    pub cells_suppressed: u64,
-    pub export_dir: Option<String>,
-    pub snapshot: Option<String>,
-    pub key_id: Option<String>,
+    pub(crate) rows_suppressed: u64,
+    pub(crate) cells_suppressed: u64,
+    pub(crate) export_dir: Option<String>,
+    pub(crate) snapshot: Option<String>,
+    pub(crate) key_id: Option<String>,
     pub details: serde_json::Value,
 }
 
+/// Records a run's start. Dry runs record nothing, so a recorded run is never one.
 pub async fn start_run(
     client: &impl GenericClient,
     run_id: &str,
     task: &str,
     kind: &str,
-    dry_run: bool,
     config_sha256: &str,
     started: DateTime<Utc>,
 ) -> Result<()> {
     client
         .execute(
             "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome, dry_run, config_sha256) \
-             VALUES ($1, $2, $3, $4, 'running', $5, $6)",
-            &[&run_id, &task, &kind, &started, &dry_run, &config_sha256],
+             VALUES ($1, $2, $3, $4, 'running', false, $5)",
+            &[&run_id, &task, &kind, &started, &config_sha256],
         )
         .await
         .during("recording the start of a run")?;
@@ -78,7 +78,7 @@ pub async fn start_run(
 /// recorded an end. Only sound under the run lock, which no other run then holds, so none of
 /// them is still going. A task whose last attempt was such a run shows `abandoned` in `status`.
 /// Returns how many runs were marked.
-pub async fn abandon_stale_runs(client: &impl GenericClient) -> Result<u64> {
+pub(crate) async fn abandon_stale_runs(client: &impl GenericClient) -> Result<u64> {
     let row = client
         .query_one(
             "WITH abandoned AS ( \
@@ -145,7 +145,7 @@ pub async fn finish_run(
 }
 
 /// When the task last succeeded (its start time), if ever.
-pub async fn last_success(
+pub(crate) async fn last_success(
     client: &impl GenericClient,
     task: &str,
 ) -> Result<Option<DateTime<Utc>>> {
@@ -161,15 +161,14 @@ pub async fn last_success(
 
 /// One task's line in `certanon status`.
 #[derive(Debug, Clone)]
-pub struct TaskStatus {
-    pub task: String,
-    pub last_success_at: Option<DateTime<Utc>>,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_outcome: Option<String>,
-    pub last_error: Option<String>,
+pub(crate) struct TaskStatus {
+    pub(crate) last_success_at: Option<DateTime<Utc>>,
+    pub(crate) last_attempt_at: Option<DateTime<Utc>>,
+    pub(crate) last_outcome: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
-pub async fn task_status(client: &impl GenericClient, task: &str) -> Result<TaskStatus> {
+pub(crate) async fn task_status(client: &impl GenericClient, task: &str) -> Result<TaskStatus> {
     let row = client
         .query_opt(
             "SELECT s.last_success_at, s.last_attempt_at, s.last_outcome, \
@@ -180,7 +179,6 @@ pub async fn task_status(client: &impl GenericClient, task: &str) -> Result<Task
         .await
         .during("reading the task state")?;
     Ok(TaskStatus {
-        task: task.to_string(),
         last_success_at: row.as_ref().and_then(|r| r.get(0)),
         last_attempt_at: row.as_ref().and_then(|r| r.get(1)),
         last_outcome: row.as_ref().and_then(|r| r.get(2)),
@@ -189,7 +187,7 @@ pub async fn task_status(client: &impl GenericClient, task: &str) -> Result<Task
 }
 
 /// Records the erasure of one batch of subjects, named by pseudonym, in the batch's transaction.
-pub async fn record_erasures(
+pub(crate) async fn record_erasures(
     client: &impl GenericClient,
     run_id: &str,
     batch: i32,
@@ -208,7 +206,7 @@ pub async fn record_erasures(
     Ok(())
 }
 
-pub async fn record_export_deletion(
+pub(crate) async fn record_export_deletion(
     client: &impl GenericClient,
     run_id: &str,
     task: &str,

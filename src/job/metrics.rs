@@ -18,23 +18,23 @@ use crate::error::{DbContext, Error, IoContext, Result};
 
 /// What the textfile says about one task.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskMetrics {
-    pub task: String,
+struct TaskMetrics {
+    task: String,
     /// Unix time the last successful run started; `None` if the task never succeeded.
-    pub last_success: Option<f64>,
+    last_success: Option<f64>,
     /// The last finished (not dry) run, if any.
-    pub last_run: Option<LastRun>,
+    last_run: Option<LastRun>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct LastRun {
-    pub duration_seconds: f64,
-    pub rows: u64,
-    pub success: bool,
+struct LastRun {
+    duration_seconds: f64,
+    rows: u64,
+    success: bool,
 }
 
 /// Rewrites the configured textfile, if there is one, from the ledger.
-pub async fn update(config: &Config, connect: &ConnectOptions) -> Result<()> {
+pub(crate) async fn update(config: &Config, connect: &ConnectOptions) -> Result<()> {
     let Some(path) = &config.metrics.textfile else {
         return Ok(());
     };
@@ -45,7 +45,7 @@ pub async fn update(config: &Config, connect: &ConnectOptions) -> Result<()> {
 }
 
 /// Every named task's metrics, in the order given.
-pub async fn from_ledger(client: &impl GenericClient, tasks: &[&str]) -> Result<Vec<TaskMetrics>> {
+async fn from_ledger(client: &impl GenericClient, tasks: &[&str]) -> Result<Vec<TaskMetrics>> {
     let rows = client
         .query(
             "SELECT t.task, extract(epoch FROM s.last_success_at)::float8, \
@@ -79,7 +79,7 @@ pub async fn from_ledger(client: &impl GenericClient, tasks: &[&str]) -> Result<
 
 /// The text exposition format. A task that never succeeded reports 0, so that a staleness alert
 /// fires for it too.
-pub fn render(tasks: &[TaskMetrics]) -> String {
+fn render(tasks: &[TaskMetrics]) -> String {
     type Value = fn(&TaskMetrics) -> Option<f64>;
     let families: [(&str, &str, Value); 4] = [
         (
@@ -125,7 +125,7 @@ fn escape_label(value: &str) -> String {
 /// Writes `text` to `path` through a temporary file in the same directory and a rename, so the
 /// collector never reads half a file. The temporary name does not end in `.prom`, which the
 /// collector ignores; the file is world-readable because node-exporter runs as another user.
-pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
+fn write_textfile(path: &Path, text: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

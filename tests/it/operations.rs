@@ -161,17 +161,9 @@ async fn status_shows_every_task_with_last_outcome_and_next_due() {
     let started = Utc::now();
     let run_id = ledger::new_run_id(started);
     let stats = RunStats::default();
-    ledger::start_run(
-        &db.client,
-        &run_id,
-        "retention",
-        "retention",
-        false,
-        "x",
-        started,
-    )
-    .await
-    .unwrap();
+    ledger::start_run(&db.client, &run_id, "retention", "retention", "x", started)
+        .await
+        .unwrap();
     ledger::finish_run(
         &db.client,
         &run_id,
@@ -241,7 +233,7 @@ async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
         ("retention", "retention"),
     ] {
         let run_id = ledger::new_run_id(started);
-        ledger::start_run(&db.client, &run_id, task, kind, false, "x", started)
+        ledger::start_run(&db.client, &run_id, task, kind, "x", started)
             .await
             .unwrap();
         stale.push(run_id);

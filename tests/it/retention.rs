@@ -273,7 +273,6 @@ async fn retain(
             run_id,
             "retention",
             "retention",
-            false,
             &config.sha256,
             now(),
         )
@@ -658,7 +657,6 @@ async fn an_interrupted_erasure_resumes_where_it_stopped() {
         "run-killed",
         "retention",
         "retention",
-        false,
         &erase.sha256,
         now(),
     )

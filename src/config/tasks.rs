@@ -1,0 +1,253 @@
+//! The `[tasks.NAME]` tables: each task's kind with the settings that kind has (release mode
+//! and recipient of a research extract, horizon and batch size of retention), its schedule and
+//! how long its exports are kept. A setting of another kind is refused, not ignored.
+
+use std::fmt;
+use std::ops::Range;
+
+use chrono::TimeDelta;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::spans::Source;
+use super::{is_identifier, parse_duration};
+use crate::error::{Error, Result};
+use crate::job::schedule::Schedule;
+
+const DEFAULT_BATCH_SIZE: u32 = 1000;
+
+#[derive(Clone, Debug)]
+pub struct TaskConfig {
+    pub(crate) name: String,
+    pub(crate) kind: TaskKind,
+    pub(crate) schedule: Schedule,
+    /// How long this task's exports are kept; `None` keeps them. Only exporting kinds have it.
+    pub(crate) retain_exports: Option<TimeDelta>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum TaskKind {
+    Aggregates,
+    ResearchExtract {
+        mode: ReleaseMode,
+        /// Derive a per-recipient pseudonym key, so that two recipients cannot join releases.
+        recipient: Option<String>,
+    },
+    Retention {
+        mode: RetentionMode,
+        personal_data_after_expiry: TimeDelta,
+        batch_size: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReleaseMode {
+    Pseudonymous,
+    Anonymous,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RetentionMode {
+    Report,
+    Erase,
+}
+
+spelled!(ReleaseMode, "mode", "pseudonymous or anonymous", {
+    Pseudonymous => "pseudonymous", Anonymous => "anonymous",
+});
+spelled!(RetentionMode, "mode", "report or erase", { Report => "report", Erase => "erase" });
+
+impl TaskKind {
+    /// The kind as written in the config (`aggregates`, `research_extract`, `retention`), which
+    /// is also how manifests, the ledger and logs name it.
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            TaskKind::Aggregates => "aggregates",
+            TaskKind::ResearchExtract { .. } => "research_extract",
+            TaskKind::Retention { .. } => "retention",
+        }
+    }
+}
+
+impl fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTask {
+    kind: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    retain_exports: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    recipient: Option<Spanned<String>>,
+    personal_data_after_expiry: Option<Spanned<String>>,
+    batch_size: Option<Spanned<i64>>,
+}
+
+/// The task table being checked, for errors that name its keys.
+struct Table<'a> {
+    src: &'a Source<'a>,
+    task: &'a str,
+    /// The kind as written.
+    kind: &'a str,
+}
+
+impl Table<'_> {
+    fn key(&self, key: &str) -> String {
+        format!("tasks.{}.{key}", self.task)
+    }
+
+    fn error(&self, span: &Range<usize>, key: &str, why: impl fmt::Display) -> Error {
+        self.src.error(span, &self.key(key), why)
+    }
+
+    /// A key that belongs to another kind is a mistake worth stopping on, not ignoring.
+    fn reject<T>(&self, value: &Option<Spanned<T>>, key: &str, for_kind: &str) -> Result<()> {
+        match value {
+            Some(value) => Err(self.error(
+                &value.span(),
+                key,
+                format!("not a setting of kind {} (only of {for_kind})", self.kind),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn duration(&self, value: &Spanned<String>, key: &str) -> Result<TimeDelta> {
+        parse_duration(value.get_ref()).map_err(|why| self.error(&value.span(), key, why))
+    }
+
+    /// The task's `mode`, parsed by its kind's parser, or the kind's default.
+    fn mode<T>(
+        &self,
+        mode: &Option<Spanned<String>>,
+        parse: fn(&str) -> std::result::Result<T, String>,
+        default: T,
+    ) -> Result<T> {
+        match mode {
+            Some(mode) => {
+                parse(mode.get_ref()).map_err(|why| self.error(&mode.span(), "mode", why))
+            }
+            None => Ok(default),
+        }
+    }
+}
+
+impl RawTask {
+    pub(super) fn check(
+        self,
+        src: &Source<'_>,
+        name: &Spanned<String>,
+        tz: Option<Tz>,
+    ) -> Result<TaskConfig> {
+        let task = name.get_ref();
+        if !is_identifier(task, &['-', '_']) {
+            return Err(src.error(
+                &name.span(),
+                &format!("tasks.{task}"),
+                "task names are 1 to 64 letters, digits, '-' or '_'",
+            ));
+        }
+        let missing = |k: &str| src.missing(&format!("tasks.{task}"), k);
+        let kind_text = self.kind.as_ref().ok_or_else(|| missing("kind"))?;
+        let expr = self.schedule.as_ref().ok_or_else(|| missing("schedule"))?;
+        let table = Table {
+            src,
+            task,
+            kind: kind_text.get_ref(),
+        };
+        let schedule = Schedule::parse(expr.get_ref(), tz)
+            .map_err(|why| table.error(&expr.span(), "schedule", why))?;
+        let kind = match kind_text.get_ref().as_str() {
+            "aggregates" => self.aggregates(&table)?,
+            "research_extract" => self.research_extract(&table)?,
+            "retention" => self.retention(&table, &kind_text.span())?,
+            other => {
+                return Err(table.error(
+                    &kind_text.span(),
+                    "kind",
+                    format!("unknown kind {other:?} (expected aggregates, research_extract or retention)"),
+                ));
+            }
+        };
+        match kind {
+            TaskKind::Aggregates | TaskKind::ResearchExtract { .. } => {
+                let only = "retention";
+                table.reject(
+                    &self.personal_data_after_expiry,
+                    "personal_data_after_expiry",
+                    only,
+                )?;
+                table.reject(&self.batch_size, "batch_size", only)?;
+            }
+            TaskKind::Retention { .. } => {}
+        }
+        Ok(TaskConfig {
+            name: task.clone(),
+            kind,
+            schedule,
+            retain_exports: self
+                .retain_exports
+                .as_ref()
+                .map(|r| table.duration(r, "retain_exports"))
+                .transpose()?,
+        })
+    }
+
+    fn aggregates(&self, table: &Table<'_>) -> Result<TaskKind> {
+        table.reject(&self.mode, "mode", "research_extract and retention")?;
+        table.reject(&self.recipient, "recipient", "research_extract")?;
+        Ok(TaskKind::Aggregates)
+    }
+
+    fn research_extract(&self, table: &Table<'_>) -> Result<TaskKind> {
+        let recipient = match &self.recipient {
+            Some(r) if is_identifier(r.get_ref(), &['-', '_']) => Some(r.get_ref().clone()),
+            Some(r) => {
+                return Err(table.error(
+                    &r.span(),
+                    "recipient",
+                    "must be 1 to 64 letters, digits, '-' or '_'",
+                ));
+            }
+            None => None,
+        };
+        Ok(TaskKind::ResearchExtract {
+            mode: table.mode(&self.mode, ReleaseMode::parse, ReleaseMode::Pseudonymous)?,
+            recipient,
+        })
+    }
+
+    /// `kind_span` is where a missing horizon is reported: the line that asks for retention.
+    fn retention(&self, table: &Table<'_>, kind_span: &Range<usize>) -> Result<TaskKind> {
+        table.reject(
+            &self.retain_exports,
+            "retain_exports",
+            "aggregates and research_extract",
+        )?;
+        table.reject(&self.recipient, "recipient", "research_extract")?;
+        let after = self.personal_data_after_expiry.as_ref().ok_or_else(|| {
+            table.error(
+                kind_span,
+                "personal_data_after_expiry",
+                "required for kind retention",
+            )
+        })?;
+        let batch_size = match &self.batch_size {
+            Some(size) => u32::try_from(*size.get_ref())
+                .ok()
+                .filter(|&s| s > 0)
+                .ok_or_else(|| table.error(&size.span(), "batch_size", "must be at least 1"))?,
+            None => DEFAULT_BATCH_SIZE,
+        };
+        Ok(TaskKind::Retention {
+            mode: table.mode(&self.mode, RetentionMode::parse, RetentionMode::Report)?,
+            personal_data_after_expiry: table.duration(after, "personal_data_after_expiry")?,
+            batch_size,
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! One scan group from scan to published exports: the sinks its tasks need, the scan, then each
+//! task's export (the research extract through the k-anonymity gate, the aggregate tables
+//! after cell suppression) committed with its manifest.
+
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
+use crate::db::ConnectOptions;
+use crate::error::{Error, Result};
+use crate::job::TaskReport;
+use crate::job::due::group_key;
+use crate::job::ledger::RunStats;
+use crate::job::scan::{Sinks, scan_snapshot};
+use crate::outputs::aggregate::{self, Aggregates};
+use crate::outputs::export::{self, Export};
+use crate::outputs::extract::{self, ExtractSpill};
+use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
+use crate::privacy::{self, Published};
+use crate::transform::pseudonymize::{Key, Pseudonymizer};
+
+/// The tasks one scan serves and what they share.
+pub(super) struct ScanGroup<'a> {
+    pub(super) config: &'a Config,
+    pub(super) connect: &'a ConnectOptions,
+    /// At most one research extract, and aggregates tasks.
+    pub(super) tasks: &'a [&'a TaskConfig],
+    /// Loaded when a task of the run needs it.
+    pub(super) managed: Option<&'a Key>,
+    pub(super) dry_run: bool,
+    pub(super) started: DateTime<Utc>,
+}
+
+/// What one task's export says about itself in the ledger and its manifest.
+struct ExportFacts {
+    privacy: Privacy,
+    key_id: String,
+    /// The manifest's `policy.mode`: the release mode, or the kind for aggregate statistics.
+    mode: &'static str,
+}
+
+impl ScanGroup<'_> {
+    /// Scans once and publishes every task's export; `reports` holds one report per task, in
+    /// order, whose run ids name the exports.
+    pub(super) async fn scan_and_publish(&self, reports: &mut [TaskReport]) -> Result<()> {
+        let pseudonymizer = group_key(self.managed, self.tasks, &reports[0].run_id)?;
+        let sinks = self.sinks(&pseudonymizer)?;
+        let scanned = scan_snapshot(
+            self.connect,
+            pseudonymizer.clone(),
+            sinks,
+            self.config.database.yield_cpu,
+        )
+        .await?;
+        let Sinks {
+            extract: mut spill,
+            aggregates,
+        } = scanned.sinks;
+        let mut statistics = Statistics::start(aggregates, self.k());
+        for (task, report) in self.tasks.iter().zip(reports.iter_mut()) {
+            report.stats.rows_read = scanned.rows;
+            report.stats.snapshot = Some(scanned.snapshot.clone());
+            let mut export = if self.dry_run {
+                None
+            } else {
+                Some(Export::begin(
+                    &self.config.export.root,
+                    &task.name,
+                    &report.run_id,
+                )?)
+            };
+            let facts = match &task.kind {
+                TaskKind::ResearchExtract { mode, .. } => {
+                    let spill = spill.take().ok_or_else(|| {
+                        Error::Other("a scan group holds two research extracts".into())
+                    })?;
+                    self.publish_extract(
+                        spill,
+                        *mode,
+                        export.as_mut(),
+                        &pseudonymizer,
+                        &mut report.stats,
+                    )?
+                }
+                TaskKind::Aggregates => self.publish_aggregates(
+                    statistics.tables()?,
+                    export.as_mut(),
+                    &mut report.stats,
+                )?,
+                TaskKind::Retention { .. } => {
+                    return Err(Error::Other(format!(
+                        "task {}: retention publishes no scan",
+                        task.name
+                    )));
+                }
+            };
+            report.stats.key_id = Some(facts.key_id.clone());
+            report.stats.details = serde_json::to_value(&facts.privacy)
+                .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
+            if let Some(export) = export {
+                let manifest = self.manifest(task, &report.run_id, &scanned.snapshot, facts);
+                let dir = export.commit(manifest)?;
+                report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+                report.stats.export_dir = Some(dir.display().to_string());
+            }
+        }
+        Ok(())
+    }
+
+    fn k(&self) -> u64 {
+        u64::from(self.config.privacy.k)
+    }
+
+    /// The sinks the group's tasks read from the scan. Spills live in hidden `.tmp-*`
+    /// directories of the export root, not of a task's export directory, whose `.tmp-*` entries
+    /// `Export::begin` removes as leftovers.
+    fn sinks(&self, pseudonymizer: &Pseudonymizer) -> Result<Sinks> {
+        let root = &self.config.export.root;
+        let any = |wanted: fn(&TaskKind) -> bool| self.tasks.iter().any(|t| wanted(&t.kind));
+        Ok(Sinks {
+            extract: any(|k| matches!(k, TaskKind::ResearchExtract { .. }))
+                .then(|| ExtractSpill::new(root, pseudonymizer.key_id()))
+                .transpose()?,
+            aggregates: any(|k| matches!(k, TaskKind::Aggregates))
+                .then(|| Aggregates::new(root, self.started))
+                .transpose()?,
+        })
+    }
+
+    /// The research extract through the k-anonymity gate, with its data dictionary and, for an
+    /// anonymous release, the public notice.
+    fn publish_extract(
+        &self,
+        spill: ExtractSpill,
+        mode: ReleaseMode,
+        mut export: Option<&mut Export>,
+        pseudonymizer: &Pseudonymizer,
+        stats: &mut RunStats,
+    ) -> Result<ExportFacts> {
+        let (facts, privacy) = spill.finish(
+            export.as_deref_mut(),
+            self.k(),
+            self.config.privacy.max_suppression,
+        )?;
+        stats.rows_written = facts.rows_written;
+        stats.rows_suppressed = facts.rows_suppressed;
+        if let Some(export) = export {
+            export.write(
+                export::DICTIONARY,
+                extract::dictionary(&facts, mode.as_str()).as_bytes(),
+            )?;
+            match mode {
+                ReleaseMode::Anonymous => {
+                    export.write(extract::NOTICE, extract::public_notice(&facts).as_bytes())?
+                }
+                ReleaseMode::Pseudonymous => {}
+            }
+        }
+        Ok(ExportFacts {
+            privacy,
+            key_id: pseudonymizer.key_id().to_string(),
+            mode: mode.as_str(),
+        })
+    }
+
+    /// The suppressed aggregate tables: they hold counts, no pseudonyms, so no key.
+    fn publish_aggregates(
+        &self,
+        tables: &[Published],
+        export: Option<&mut Export>,
+        stats: &mut RunStats,
+    ) -> Result<ExportFacts> {
+        stats.cells_suppressed = tables
+            .iter()
+            .map(|p| (p.primary + p.secondary) as u64)
+            .sum();
+        stats.rows_written = tables.iter().map(|p| p.cells.len() as u64).sum();
+        if let Some(export) = export {
+            aggregate::write(export, tables)?;
+        }
+        Ok(ExportFacts {
+            privacy: aggregate::privacy_facts(tables, self.k()),
+            key_id: "none".to_string(),
+            mode: TaskKind::Aggregates.as_str(),
+        })
+    }
+
+    fn manifest(
+        &self,
+        task: &TaskConfig,
+        run_id: &str,
+        snapshot: &str,
+        facts: ExportFacts,
+    ) -> Manifest {
+        Manifest {
+            run_id: run_id.to_string(),
+            task: task.name.clone(),
+            kind: task.kind.as_str().to_string(),
+            created: self
+                .started
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            snapshot: snapshot.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            policy: PolicyFacts {
+                k: self.k(),
+                max_suppression: self.config.privacy.max_suppression,
+                key_id: facts.key_id,
+                mode: facts.mode.to_string(),
+                config_sha256: self.config.sha256.clone(),
+            },
+            privacy: facts.privacy,
+            files: Vec::new(),
+        }
+    }
+}
+
+/// The aggregate tables, finished and suppressed on their own thread while the extract chooses
+/// its levels and writes; waited for when the first aggregates task publishes.
+struct Statistics {
+    pending: Option<JoinHandle<Result<Vec<Published>>>>,
+    tables: Vec<Published>,
+}
+
+impl Statistics {
+    fn start(aggregates: Option<Aggregates>, k: u64) -> Statistics {
+        Statistics {
+            pending: aggregates.map(|a| {
+                std::thread::spawn(move || {
+                    a.finish()
+                        .and_then(|tables| privacy::suppress_tables(&tables, k))
+                })
+            }),
+            tables: Vec::new(),
+        }
+    }
+
+    fn tables(&mut self) -> Result<&[Published]> {
+        if let Some(handle) = self.pending.take() {
+            self.tables = handle
+                .join()
+                .map_err(|_| Error::Other("the statistics stage panicked".into()))??;
+        }
+        Ok(&self.tables)
+    }
+}
