@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::transform::pseudonymize::nfkc;
+use crate::transform::normalize::nfkc;
 
 /// Code of an unknown or NULL value, for every quasi-identifier except `Issued`.
 pub const UNKNOWN: u16 = 0;
