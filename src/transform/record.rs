@@ -8,8 +8,14 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::source::{Batch, Col, Row};
-use crate::transform::generalize::{self, DomainClass, Quasi, ValidityBucket};
+use crate::transform::category::{Category, Channel, SubscriberKind, ValidationType};
+use crate::transform::domain::{DomainClass, domain_class};
+use crate::transform::generalize::Quasi;
+use crate::transform::geography::region_code;
+use crate::transform::key_type::KeyType;
+use crate::transform::period::{UNKNOWN_MONTH, ValidityBucket, month_code};
 use crate::transform::pseudonymize::{Class, Pseudonymizer, normalize_into};
+use crate::transform::revocation::Revocation;
 
 /// Quasi-identifier columns, in `Quasi::ALL` order.
 pub const NQI: usize = Quasi::ALL.len();
@@ -45,13 +51,13 @@ pub const SUBSCRIBER: usize = 1;
 pub struct Record {
     pub qi: [u16; NQI],
     pub pseudonyms: [Pseudo; NPSEUDO],
-    /// Month codes (`generalize::month_code`) used by the aggregate tables.
+    /// Month codes (`period::month_code`) used by the aggregate tables.
     pub issued_month: u16,
     /// First and last instants the certificate was valid (None when the source lacks them).
     pub not_before: Option<DateTime<Utc>>,
     pub not_after: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `generalize::region_code`.
+    /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `geography::region_code`.
     pub region: u16,
 }
 
@@ -102,7 +108,7 @@ struct SubscriberPart {
     /// Indexed like `PSEUDONYM_COLUMNS`; only the subscriber's own columns are set.
     pseudonyms: [Pseudo; NPSEUDO],
     region: u16,
-    kind: u16,
+    kind: SubscriberKind,
 }
 
 /// The subscriber parts of recently seen subscribers, so a subscriber's certificates are
@@ -160,12 +166,12 @@ impl SubscriberPart {
         }
         SubscriberPart {
             pseudonyms,
-            region: generalize::region_code(
+            region: region_code(
                 row.text(Col::PostalCode),
                 row.text(Col::PostalAddress),
                 row.text(Col::Country),
             ),
-            kind: generalize::subscriber_kind_code(row.text(Col::SubscriberKind)),
+            kind: SubscriberKind::parse(row.text(Col::SubscriberKind)),
         }
     }
 }
@@ -183,32 +189,29 @@ impl Record {
         let revoked_at = row.timestamp(Col::RevokedAt);
         let region = subscriber.region;
         let validity = match (not_before, not_after) {
-            (Some(b), Some(a)) => ValidityBucket::of(b, a).code(),
-            _ => Quasi::Validity.unknown_code(),
+            (Some(b), Some(a)) => ValidityBucket::of(b, a),
+            _ => ValidityBucket::Unknown,
         };
         let key_type = match (row.text(Col::KeyAlgorithm), row.i64(Col::KeySize)) {
-            (Some(alg), Some(size)) => generalize::key_type_code(alg, size as i32),
-            _ => Quasi::KeyType.unknown_code(),
+            (Some(alg), Some(size)) => KeyType::of(alg, size as i32),
+            _ => KeyType::Unknown,
         };
         let domain = row
             .text(Col::CommonName)
-            .map_or(DomainClass::Unknown, generalize::domain_class);
+            .map_or(DomainClass::Unknown, domain_class);
         let reason = row.i64(Col::ReasonCode).map(|r| r as i16);
-        let issued_month = issued.map_or(Quasi::Issued.unknown_code(), generalize::month_code);
+        let revocation = Revocation::of(revoked_at.is_some() || reason.is_some(), reason);
+        let issued_month = issued.map_or(UNKNOWN_MONTH, month_code);
         let qi = Quasi::ALL.map(|q| match q {
-            Quasi::SubscriberKind => subscriber.kind,
+            Quasi::SubscriberKind => subscriber.kind.code(),
             Quasi::Region => region,
-            Quasi::Channel => generalize::channel_code(row.text(Col::Channel)),
-            Quasi::ValidationType => {
-                generalize::validation_type_code(row.text(Col::ValidationType))
-            }
+            Quasi::Channel => Channel::parse(row.text(Col::Channel)).code(),
+            Quasi::ValidationType => ValidationType::parse(row.text(Col::ValidationType)).code(),
             Quasi::Issued => issued_month,
-            Quasi::Validity => validity,
-            Quasi::KeyType => key_type,
+            Quasi::Validity => validity.code(),
+            Quasi::KeyType => key_type.code(),
             Quasi::DomainClass => domain.code(),
-            Quasi::Revocation => {
-                generalize::revocation_code(revoked_at.is_some() || reason.is_some(), reason)
-            }
+            Quasi::Revocation => revocation.code(),
         });
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
         let mut pseudonyms = subscriber.pseudonyms;
