@@ -4,7 +4,8 @@
 //! `pseudonym = key_id "_" base32lower(HMAC-SHA256(key, class 0x1f normalized)[..16])`. A
 //! value is first brought to its one spelling by [`normalize`] (the rules are in
 //! [`crate::transform::normalize`]), so every spelling of one e-mail address, phone number or
-//! name gives one pseudonym; the class keeps equal text of different kinds apart.
+//! name gives one pseudonym; the class keeps equal text of different kinds apart. The scan
+//! does both per value in `record`: [`normalize_into`], then [`Pseudonymizer::raw`].
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -24,9 +25,9 @@ use crate::transform::normalize;
 type HmacSha256 = Hmac<Sha256>;
 
 /// Minimum key length: one SHA-256 output, as RFC 2104 recommends.
-pub const MIN_KEY_BYTES: usize = 32;
+const MIN_KEY_BYTES: usize = 32;
 /// Length of the base32 part of a pseudonym (16 bytes, no padding).
-pub const PSEUDONYM_B32_LEN: usize = 26;
+pub(crate) const PSEUDONYM_B32_LEN: usize = 26;
 
 const SEPARATOR: u8 = 0x1f;
 
@@ -51,18 +52,7 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 8] = [
-        Class::Email,
-        Class::Phone,
-        Class::Person,
-        Class::Organization,
-        Class::Address,
-        Class::Certificate,
-        Class::Subscriber,
-        Class::AcmeAccount,
-    ];
-
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Class::Email => "email",
             Class::Phone => "phone",
@@ -129,7 +119,7 @@ impl Drop for Key {
 impl Key {
     /// Reads a key file (e.g. a systemd credential). The bytes are the key as they are; the
     /// file must hold at least 32 bytes and be closed to group and others.
-    pub fn load(path: &Path, key_id: &str) -> Result<Key> {
+    pub(crate) fn load(path: &Path, key_id: &str) -> Result<Key> {
         validate_key_id(key_id)?;
         let key_err = |message: String| Error::Key {
             path: path.to_path_buf(),
@@ -182,15 +172,11 @@ impl Key {
     /// The key for one recipient's release: HMAC(master, "recipient" 0x1f name). Its id is the
     /// master id plus 8 base32 characters keyed on the master, so the id tells releases apart
     /// without revealing or allowing a guess of the recipient.
-    pub fn for_recipient(&self, recipient: &str) -> Key {
+    pub(crate) fn for_recipient(&self, recipient: &str) -> Key {
         let secret = self.derive(b"recipient", recipient).to_vec();
         let tag = self.derive(b"recipient-id", recipient);
         let key_id = format!("{}-{}", self.key_id, BASE32_LOWER.encode(&tag[..5]));
         Key { key_id, secret }
-    }
-
-    pub fn key_id(&self) -> &str {
-        &self.key_id
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -292,7 +278,7 @@ impl Pseudonymizer {
         }
     }
 
-    pub fn key_id(&self) -> &str {
+    pub(crate) fn key_id(&self) -> &str {
         &self.key_id
     }
 
@@ -314,12 +300,6 @@ impl Pseudonymizer {
         // A key id and base32 are both UTF-8.
         String::from_utf8_lossy(&out).into_owned()
     }
-
-    /// Normalizes, then pseudonymizes; `None` for NULL or a value that normalizes to nothing.
-    pub fn pseudonymize(&self, class: Class, value: Option<&str>) -> Option<String> {
-        let normalized = normalize(class, value?)?;
-        Some(self.pseudonym(class, &normalized))
-    }
 }
 
 /// A file systemd passed with `LoadCredential=`: systemd grants the unit's (dynamic) user
@@ -335,7 +315,7 @@ fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool 
 
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
 /// earlier (the extract spills raw bytes and formats them when it writes).
-pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut Vec<u8>) {
+pub(crate) fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut Vec<u8>) {
     out.extend_from_slice(key_id.as_bytes());
     out.push(b'_');
     out.extend_from_slice(&base32(raw));
@@ -343,7 +323,7 @@ pub fn write_raw(key_id: &str, raw: &[u8; 16], out: &mut Vec<u8>) {
 
 /// Lower-case RFC 4648 base32 of a raw pseudonym, without padding. The extract writes
 /// millions of these; 40 bits at a time is several times faster than a general encoder.
-pub fn base32(raw: &[u8; 16]) -> [u8; PSEUDONYM_B32_LEN] {
+pub(crate) fn base32(raw: &[u8; 16]) -> [u8; PSEUDONYM_B32_LEN] {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut out = [0; PSEUDONYM_B32_LEN];
     for (group, chars) in raw.chunks(5).zip(out.chunks_mut(8)) {
@@ -451,6 +431,23 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         Pseudonymizer::new(&key(&TEST_SECRET, "k2026"))
     }
 
+    const ALL_CLASSES: [Class; 8] = [
+        Class::Email,
+        Class::Phone,
+        Class::Person,
+        Class::Organization,
+        Class::Address,
+        Class::Certificate,
+        Class::Subscriber,
+        Class::AcmeAccount,
+    ];
+
+    /// What the scan publishes for a value: `None` for NULL or a value that normalizes to
+    /// nothing.
+    fn pseudonymize(p: &Pseudonymizer, class: Class, value: Option<&str>) -> Option<String> {
+        Some(p.pseudonym(class, &normalize(class, value?)?))
+    }
+
     /// Vectors computed outside this code with Python's hmac/hashlib/base64, key bytes 0..=31.
     #[test]
     fn pseudonym_vectors_per_class() {
@@ -495,7 +492,7 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         ];
         for (class, value, want) in cases {
             assert_eq!(
-                p.pseudonymize(class, Some(value)).as_deref(),
+                pseudonymize(&p, class, Some(value)).as_deref(),
                 Some(want),
                 "{class:?}"
             );
@@ -506,14 +503,14 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
     fn recipient_key_vector_and_separation() {
         let master = key(&TEST_SECRET, "k2026");
         let a = master.for_recipient("univ-a");
-        assert_eq!(a.key_id(), "k2026-y6unk64k");
+        assert_eq!(a.key_id, "k2026-y6unk64k");
         let pa = Pseudonymizer::new(&a);
         assert_eq!(
             pa.pseudonym(Class::Email, "a@b.jp"),
             "k2026-y6unk64k_r2eqruifbc2cyx46dumqeug2ky"
         );
         let b = master.for_recipient("univ-b");
-        assert_ne!(a.key_id(), b.key_id());
+        assert_ne!(a.key_id, b.key_id);
         let pb = Pseudonymizer::new(&b);
         let pm = Pseudonymizer::new(&master);
         assert_ne!(
@@ -555,15 +552,15 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
     #[test]
     fn classes_are_separated() {
         let p = test_pseudonymizer();
-        for a in Class::ALL {
-            for b in Class::ALL {
+        for a in ALL_CLASSES {
+            for b in ALL_CLASSES {
                 if a != b {
                     assert_ne!(p.raw(a, "42"), p.raw(b, "42"), "{a:?} {b:?}");
                 }
             }
         }
-        assert_eq!(p.pseudonymize(Class::Email, None), None);
-        assert_eq!(p.pseudonymize(Class::Email, Some("  ")), None);
+        assert_eq!(pseudonymize(&p, Class::Email, None), None);
+        assert_eq!(pseudonymize(&p, Class::Email, Some("  ")), None);
         assert_eq!(normalize(Class::Subscriber, " 42 ").as_deref(), Some("42"));
     }
 
@@ -672,9 +669,9 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         }
 
         #[test]
-        fn pseudonym_has_the_published_shape(s in any_text(), class in proptest::sample::select(Class::ALL.to_vec())) {
+        fn pseudonym_has_the_published_shape(s in any_text(), class in proptest::sample::select(ALL_CLASSES.to_vec())) {
             let p = test_pseudonymizer();
-            if let Some(ps) = p.pseudonymize(class, Some(&s)) {
+            if let Some(ps) = pseudonymize(&p, class, Some(&s)) {
                 let (id, b32) = ps.split_once('_').unwrap();
                 prop_assert!(!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
                 prop_assert_eq!(b32.len(), PSEUDONYM_B32_LEN);
@@ -690,8 +687,8 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         #[test]
         fn long_input_never_panics(s in "[\\PC　 ]{10000}") {
             let p = test_pseudonymizer();
-            for class in Class::ALL {
-                let _ = p.pseudonymize(class, Some(&s));
+            for class in ALL_CLASSES {
+                let _ = pseudonymize(&p, class, Some(&s));
             }
         }
     }

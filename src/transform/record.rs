@@ -18,18 +18,18 @@ use crate::transform::pseudonymize::{Class, Pseudonymizer, normalize_into};
 use crate::transform::revocation::Revocation;
 
 /// Quasi-identifier columns, in `Quasi::ALL` order.
-pub const NQI: usize = Quasi::ALL.len();
+pub(crate) const NQI: usize = Quasi::ALL.len();
 
 /// A released pseudonym slot: absent (NULL), erased by retention, or a keyed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Pseudo {
+pub(crate) enum Pseudo {
     Null,
     Erased,
     Value([u8; 16]),
 }
 
 /// The pseudonym columns of the research extract: (CSV column, class, source column).
-pub const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
+pub(crate) const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
     ("certificate", Class::Certificate, Col::CertificateId),
     ("subscriber", Class::Subscriber, Col::SubscriberId),
     ("subscriber_email", Class::Email, Col::Email),
@@ -41,24 +41,24 @@ pub const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
     ("acme_account", Class::AcmeAccount, Col::AcmeAccountId),
     ("acme_contact", Class::Email, Col::AcmeContactEmail),
 ];
-pub const NPSEUDO: usize = PSEUDONYM_COLUMNS.len();
+pub(crate) const NPSEUDO: usize = PSEUDONYM_COLUMNS.len();
 /// Index of the certificate pseudonym (the extract's sort key) and the subscriber pseudonym.
-pub const CERTIFICATE: usize = 0;
-pub const SUBSCRIBER: usize = 1;
+pub(crate) const CERTIFICATE: usize = 0;
+pub(crate) const SUBSCRIBER: usize = 1;
 
 /// What one certificate row contributes to the outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub qi: [u16; NQI],
-    pub pseudonyms: [Pseudo; NPSEUDO],
+    pub(crate) qi: [u16; NQI],
+    pub(crate) pseudonyms: [Pseudo; NPSEUDO],
     /// Month codes (`period::month_code`) used by the aggregate tables.
-    pub issued_month: u16,
+    pub(crate) issued_month: u16,
     /// First and last instants the certificate was valid (None when the source lacks them).
-    pub not_before: Option<DateTime<Utc>>,
-    pub not_after: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub(crate) not_before: Option<DateTime<Utc>>,
+    pub(crate) not_after: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
     /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `geography::region_code`.
-    pub region: u16,
+    pub(crate) region: u16,
 }
 
 /// The columns that come from the subscriber's row: equal for all of a subscriber's
@@ -244,7 +244,7 @@ impl Record {
 
 /// A batch's records as the shards made them; [`Mapped::iter`] yields them in scan order
 /// without moving them again.
-pub struct Mapped {
+pub(crate) struct Mapped {
     /// The shard of each row, in scan order.
     shard_of: Vec<usize>,
     /// Each shard's records, in scan order.
@@ -252,15 +252,11 @@ pub struct Mapped {
 }
 
 impl Mapped {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shard_of.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.shard_of.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
         let mut taken = vec![0; self.shards.len()];
         // Each shard kept its rows' order, so taking the next of the row's shard is scan order.
         self.shard_of.iter().filter_map(move |&shard| {
@@ -273,7 +269,7 @@ impl Mapped {
 
 /// Turns a batch into records on the current rayon pool. Rows are dealt to one cache per shard by
 /// subscriber id, so all of a subscriber's certificates meet the same cache.
-pub fn map_batch(
+pub(crate) fn map_batch(
     batch: &Batch,
     pseudonymizer: &Pseudonymizer,
     caches: &mut [SubscriberCache],
