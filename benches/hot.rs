@@ -10,7 +10,8 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 use certanon::source::{BATCH_ROWS, Batch, Col, Decoder, NCOLS};
-use certanon::transform::generalize::{domain_class, region_code};
+use certanon::transform::domain::domain_class;
+use certanon::transform::geography::region_code;
 use certanon::transform::pseudonymize::{Class, Key, Pseudonymizer, normalize};
 use certanon::transform::record::{Record, SubscriberCache};
 

@@ -20,8 +20,12 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{FileFacts, Privacy, TableFacts, TableKind};
 use crate::privacy::{Published, TOTAL, Table};
-use crate::transform::generalize::{self, FOREIGN_BASE, Quasi, UNKNOWN, UNKNOWN_MONTH};
+use crate::transform::category::{Category, UNKNOWN};
+use crate::transform::generalize::Quasi;
+use crate::transform::geography::{FOREIGN_BASE, prefecture_name};
+use crate::transform::period::UNKNOWN_MONTH;
 use crate::transform::record::{Pseudo, Record, SUBSCRIBER};
+use crate::transform::revocation::{Revocation, RevocationStatus};
 
 /// A dimension of the published tables: its column name and how codes become labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +87,7 @@ impl Dim {
             (Dim::Month, _) => Quasi::Issued.label(code, 0),
             (Dim::Year, _) if code == UNKNOWN_MONTH => "unknown".to_owned(),
             (Dim::Year, _) => (2000 + u32::from(code)).to_string(),
-            _ => match (code, generalize::prefecture_name(code)) {
+            _ => match (code, prefecture_name(code)) {
                 (_, Some(name)) => format!("{code:02} {name}"),
                 (ABROAD, None) => "abroad".to_owned(),
                 _ => "unknown".to_owned(),
@@ -422,8 +426,7 @@ impl Aggregates {
 
     fn add_revocation(&mut self, r: &Record) {
         let reason = Dim::Reason.of(r);
-        let revoked = Quasi::Revocation.generalize(reason, 1) == 2;
-        if !revoked {
+        if Revocation::from_code(reason).status() != RevocationStatus::Revoked {
             return;
         }
         let month = match r.revoked_at.map(month_index) {
@@ -683,7 +686,10 @@ mod tests {
     use super::*;
     use crate::outputs::manifest::Manifest;
     use crate::privacy::PublishedCell;
-    use crate::transform::generalize::{DomainClass, ValidityBucket};
+    use crate::transform::category::{Channel, SubscriberKind, ValidationType};
+    use crate::transform::domain::DomainClass;
+    use crate::transform::key_type::KeyType;
+    use crate::transform::period::{self, ValidityBucket};
     use crate::transform::record::NPSEUDO;
     use chrono::TimeZone;
     use proptest::prelude::*;
@@ -696,15 +702,15 @@ mod tests {
     /// A DV, ACME, RSA-2048, co.jp certificate for subscriber `s`, valid 90 days from `nb`.
     fn cert(s: u8, nb: DateTime<Utc>) -> Record {
         let mut qi = [0u16; crate::transform::record::NQI];
-        qi[Quasi::SubscriberKind as usize] = 1;
+        qi[Quasi::SubscriberKind as usize] = SubscriberKind::Individual.code();
         qi[Quasi::Region as usize] = 13;
-        qi[Quasi::Channel as usize] = generalize::channel_code(Some("acme"));
-        qi[Quasi::ValidationType as usize] = generalize::validation_type_code(Some("DV"));
-        qi[Quasi::Issued as usize] = generalize::month_code(nb);
+        qi[Quasi::Channel as usize] = Channel::Acme.code();
+        qi[Quasi::ValidationType as usize] = ValidationType::Dv.code();
+        qi[Quasi::Issued as usize] = period::month_code(nb);
         qi[Quasi::Validity as usize] = ValidityBucket::D100.code();
-        qi[Quasi::KeyType as usize] = generalize::key_type_code("RSA", 2048);
+        qi[Quasi::KeyType as usize] = KeyType::Rsa2048.code();
         qi[Quasi::DomainClass as usize] = DomainClass::CoJp.code();
-        qi[Quasi::Revocation as usize] = generalize::revocation_code(false, None);
+        qi[Quasi::Revocation as usize] = Revocation::NotRevoked.code();
         let mut pseudonyms = [Pseudo::Null; NPSEUDO];
         pseudonyms[SUBSCRIBER] = Pseudo::Value([
             s.wrapping_mul(37),
@@ -727,7 +733,7 @@ mod tests {
         Record {
             qi,
             pseudonyms,
-            issued_month: generalize::month_code(nb),
+            issued_month: period::month_code(nb),
             not_before: Some(nb),
             not_after: Some(nb + chrono::Duration::days(90)),
             revoked_at: None,
@@ -780,17 +786,9 @@ mod tests {
     #[test]
     fn issued_tables_count_by_month_and_category() {
         let mut ov = cert(2, utc(2026, 1, 20, 0));
-        set(
-            &mut ov,
-            Quasi::ValidationType,
-            generalize::validation_type_code(Some("OV")),
-        );
-        set(
-            &mut ov,
-            Quasi::Channel,
-            generalize::channel_code(Some("operator")),
-        );
-        ov.region = generalize::FOREIGN_BASE + 20 * 26 + 18;
+        set(&mut ov, Quasi::ValidationType, ValidationType::Ov.code());
+        set(&mut ov, Quasi::Channel, Channel::Operator.code());
+        ov.region = FOREIGN_BASE + 20 * 26 + 18;
         let mut unknown_region = cert(3, utc(2026, 3, 2, 0));
         unknown_region.region = UNKNOWN;
         let future = cert(4, utc(2026, 5, 1, 0));
@@ -905,24 +903,12 @@ mod tests {
     fn revocations_by_month_and_reason() {
         let mut a = cert(1, utc(2026, 1, 1, 0));
         a.revoked_at = Some(utc(2026, 2, 3, 0));
-        set(
-            &mut a,
-            Quasi::Revocation,
-            generalize::revocation_code(true, Some(1)),
-        );
+        set(&mut a, Quasi::Revocation, Revocation::KeyCompromise.code());
         let mut b = cert(2, utc(2026, 1, 1, 0));
-        set(
-            &mut b,
-            Quasi::Revocation,
-            generalize::revocation_code(true, Some(4)),
-        );
+        set(&mut b, Quasi::Revocation, Revocation::Superseded.code());
         let mut later = cert(3, utc(2026, 1, 1, 0));
         later.revoked_at = Some(utc(2026, 9, 1, 0));
-        set(
-            &mut later,
-            Quasi::Revocation,
-            generalize::revocation_code(true, Some(4)),
-        );
+        set(&mut later, Quasi::Revocation, Revocation::Superseded.code());
         let t = run(
             &[a, b, later, cert(4, utc(2026, 1, 1, 0))],
             utc(2026, 3, 1, 0),
@@ -994,8 +980,8 @@ mod tests {
     /// The whole path of the statistics: scan, gate, CSV files, and `certanon verify` agreeing.
     #[test]
     fn suppressed_tables_written_out_pass_verify() {
-        let operator = generalize::channel_code(Some("operator"));
-        let ov = generalize::validation_type_code(Some("OV"));
+        let operator = Channel::Operator.code();
+        let ov = ValidationType::Ov.code();
         let records: Vec<Record> = (0..600u32)
             .map(|i| {
                 let nb = utc(2025, 10, 1, 0) + chrono::Duration::hours(i64::from(i * 7919 % 6000));
@@ -1011,11 +997,10 @@ mod tests {
                     set(
                         &mut r,
                         Quasi::Revocation,
-                        generalize::revocation_code(true, Some((i % 6) as i16)),
+                        Revocation::of(true, Some((i % 6) as i16)).code(),
                     );
                 }
-                r.region =
-                    [13, 13, 27, 14, 1, 47, 0, generalize::FOREIGN_BASE + 5][(i % 8) as usize];
+                r.region = [13, 13, 27, 14, 1, 47, 0, FOREIGN_BASE + 5][(i % 8) as usize];
                 r
             })
             .collect();
@@ -1064,7 +1049,7 @@ mod tests {
                 }
                 r.not_after = Some(nb + chrono::Duration::days(days));
                 r.revoked_at = revoked;
-                r.issued_month = issued.map_or(UNKNOWN_MONTH, generalize::month_code);
+                r.issued_month = issued.map_or(UNKNOWN_MONTH, period::month_code);
                 r
             })
     }

@@ -8,22 +8,28 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::source::{Batch, Col, Row};
-use crate::transform::generalize::{self, DomainClass, Quasi, ValidityBucket};
+use crate::transform::category::{Category, Channel, SubscriberKind, ValidationType};
+use crate::transform::domain::{DomainClass, domain_class};
+use crate::transform::generalize::Quasi;
+use crate::transform::geography::region_code;
+use crate::transform::key_type::KeyType;
+use crate::transform::period::{UNKNOWN_MONTH, ValidityBucket, month_code};
 use crate::transform::pseudonymize::{Class, Pseudonymizer, normalize_into};
+use crate::transform::revocation::Revocation;
 
 /// Quasi-identifier columns, in `Quasi::ALL` order.
-pub const NQI: usize = Quasi::ALL.len();
+pub(crate) const NQI: usize = Quasi::ALL.len();
 
 /// A released pseudonym slot: absent (NULL), erased by retention, or a keyed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Pseudo {
+pub(crate) enum Pseudo {
     Null,
     Erased,
     Value([u8; 16]),
 }
 
 /// The pseudonym columns of the research extract: (CSV column, class, source column).
-pub const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
+pub(crate) const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
     ("certificate", Class::Certificate, Col::CertificateId),
     ("subscriber", Class::Subscriber, Col::SubscriberId),
     ("subscriber_email", Class::Email, Col::Email),
@@ -35,24 +41,24 @@ pub const PSEUDONYM_COLUMNS: [(&str, Class, Col); 10] = [
     ("acme_account", Class::AcmeAccount, Col::AcmeAccountId),
     ("acme_contact", Class::Email, Col::AcmeContactEmail),
 ];
-pub const NPSEUDO: usize = PSEUDONYM_COLUMNS.len();
+pub(crate) const NPSEUDO: usize = PSEUDONYM_COLUMNS.len();
 /// Index of the certificate pseudonym (the extract's sort key) and the subscriber pseudonym.
-pub const CERTIFICATE: usize = 0;
-pub const SUBSCRIBER: usize = 1;
+pub(crate) const CERTIFICATE: usize = 0;
+pub(crate) const SUBSCRIBER: usize = 1;
 
 /// What one certificate row contributes to the outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub qi: [u16; NQI],
-    pub pseudonyms: [Pseudo; NPSEUDO],
-    /// Month codes (`generalize::month_code`) used by the aggregate tables.
-    pub issued_month: u16,
+    pub(crate) qi: [u16; NQI],
+    pub(crate) pseudonyms: [Pseudo; NPSEUDO],
+    /// Month codes (`period::month_code`) used by the aggregate tables.
+    pub(crate) issued_month: u16,
     /// First and last instants the certificate was valid (None when the source lacks them).
-    pub not_before: Option<DateTime<Utc>>,
-    pub not_after: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `generalize::region_code`.
-    pub region: u16,
+    pub(crate) not_before: Option<DateTime<Utc>>,
+    pub(crate) not_after: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+    /// Prefecture (1..=47), foreign (>= 1000) or unknown (0), as `geography::region_code`.
+    pub(crate) region: u16,
 }
 
 /// The columns that come from the subscriber's row: equal for all of a subscriber's
@@ -102,7 +108,7 @@ struct SubscriberPart {
     /// Indexed like `PSEUDONYM_COLUMNS`; only the subscriber's own columns are set.
     pseudonyms: [Pseudo; NPSEUDO],
     region: u16,
-    kind: u16,
+    kind: SubscriberKind,
 }
 
 /// The subscriber parts of recently seen subscribers, so a subscriber's certificates are
@@ -160,12 +166,12 @@ impl SubscriberPart {
         }
         SubscriberPart {
             pseudonyms,
-            region: generalize::region_code(
+            region: region_code(
                 row.text(Col::PostalCode),
                 row.text(Col::PostalAddress),
                 row.text(Col::Country),
             ),
-            kind: generalize::subscriber_kind_code(row.text(Col::SubscriberKind)),
+            kind: SubscriberKind::parse(row.text(Col::SubscriberKind)),
         }
     }
 }
@@ -183,32 +189,29 @@ impl Record {
         let revoked_at = row.timestamp(Col::RevokedAt);
         let region = subscriber.region;
         let validity = match (not_before, not_after) {
-            (Some(b), Some(a)) => ValidityBucket::of(b, a).code(),
-            _ => Quasi::Validity.unknown_code(),
+            (Some(b), Some(a)) => ValidityBucket::of(b, a),
+            _ => ValidityBucket::Unknown,
         };
         let key_type = match (row.text(Col::KeyAlgorithm), row.i64(Col::KeySize)) {
-            (Some(alg), Some(size)) => generalize::key_type_code(alg, size as i32),
-            _ => Quasi::KeyType.unknown_code(),
+            (Some(alg), Some(size)) => KeyType::of(alg, size as i32),
+            _ => KeyType::Unknown,
         };
         let domain = row
             .text(Col::CommonName)
-            .map_or(DomainClass::Unknown, generalize::domain_class);
+            .map_or(DomainClass::Unknown, domain_class);
         let reason = row.i64(Col::ReasonCode).map(|r| r as i16);
-        let issued_month = issued.map_or(Quasi::Issued.unknown_code(), generalize::month_code);
+        let revocation = Revocation::of(revoked_at.is_some() || reason.is_some(), reason);
+        let issued_month = issued.map_or(UNKNOWN_MONTH, month_code);
         let qi = Quasi::ALL.map(|q| match q {
-            Quasi::SubscriberKind => subscriber.kind,
+            Quasi::SubscriberKind => subscriber.kind.code(),
             Quasi::Region => region,
-            Quasi::Channel => generalize::channel_code(row.text(Col::Channel)),
-            Quasi::ValidationType => {
-                generalize::validation_type_code(row.text(Col::ValidationType))
-            }
+            Quasi::Channel => Channel::parse(row.text(Col::Channel)).code(),
+            Quasi::ValidationType => ValidationType::parse(row.text(Col::ValidationType)).code(),
             Quasi::Issued => issued_month,
-            Quasi::Validity => validity,
-            Quasi::KeyType => key_type,
+            Quasi::Validity => validity.code(),
+            Quasi::KeyType => key_type.code(),
             Quasi::DomainClass => domain.code(),
-            Quasi::Revocation => {
-                generalize::revocation_code(revoked_at.is_some() || reason.is_some(), reason)
-            }
+            Quasi::Revocation => revocation.code(),
         });
         let erased = row.bytes(Col::PersonalDataErasedAt).is_some();
         let mut pseudonyms = subscriber.pseudonyms;
@@ -241,7 +244,7 @@ impl Record {
 
 /// A batch's records as the shards made them; [`Mapped::iter`] yields them in scan order
 /// without moving them again.
-pub struct Mapped {
+pub(crate) struct Mapped {
     /// The shard of each row, in scan order.
     shard_of: Vec<usize>,
     /// Each shard's records, in scan order.
@@ -249,15 +252,11 @@ pub struct Mapped {
 }
 
 impl Mapped {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shard_of.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.shard_of.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
         let mut taken = vec![0; self.shards.len()];
         // Each shard kept its rows' order, so taking the next of the row's shard is scan order.
         self.shard_of.iter().filter_map(move |&shard| {
@@ -270,7 +269,7 @@ impl Mapped {
 
 /// Turns a batch into records on the current rayon pool. Rows are dealt to one cache per shard by
 /// subscriber id, so all of a subscriber's certificates meet the same cache.
-pub fn map_batch(
+pub(crate) fn map_batch(
     batch: &Batch,
     pseudonymizer: &Pseudonymizer,
     caches: &mut [SubscriberCache],
