@@ -21,10 +21,8 @@ use crate::error::{DbContext, Error, Result};
 use chunk::{CHUNK_CERTIFICATES, Chunk, Context};
 use copy::{Ids, write_batch, write_operators};
 
-pub use chunk::cab_limit_days;
-
 /// Number of designated operators (resellers) the seed creates.
-pub const OPERATORS: u64 = 30;
+pub(crate) const OPERATORS: u64 = 30;
 /// Chunks generated per batch; each batch is one COPY per table.
 const BATCH_CHUNKS: u64 = 16;
 /// The reference tables the seed fills, parents first.
@@ -58,7 +56,7 @@ impl Default for SeedOptions {
 }
 
 /// 2026-10-31T00:00:00Z: a fixed `as_of`, so the same seed gives the same rows on any day.
-pub fn default_as_of() -> DateTime<Utc> {
+pub(crate) fn default_as_of() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0)
         .single()
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
