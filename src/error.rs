@@ -1,4 +1,4 @@
-//! The job's error type. Each variant maps to one of the sysexits codes in DESIGN.md, and every
+//! The job's error type. Each variant maps to one of the sysexits codes in [`exit`], and every
 //! message names where the problem is (file and line, view and column, task) without ever
 //! quoting a data value: database errors keep their code and message but drop the DETAIL
 //! line, which can echo row contents.
