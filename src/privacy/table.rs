@@ -9,7 +9,7 @@ pub(crate) const TOTAL: &str = "TOTAL";
 
 /// A table to publish: counts of `population`, by one label per dimension.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Table {
+pub(crate) struct Table {
     pub name: String,
     /// What is counted. Tables of one population share their common margins.
     pub population: String,
@@ -19,7 +19,7 @@ pub struct Table {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct PublishedCell {
+pub(crate) struct PublishedCell {
     /// One label per dimension, TOTAL in the dimensions summed over.
     pub key: Vec<String>,
     /// None: suppressed.
@@ -31,7 +31,7 @@ pub struct PublishedCell {
 /// A table as published: every combination of labels and every margin, in key order (TOTAL
 /// after the labels of its dimension).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Published {
+pub(crate) struct Published {
     pub name: String,
     pub population: String,
     pub dims: Vec<String>,
