@@ -1,10 +1,9 @@
-//! The benchmark of DESIGN.md "Performance": on one throwaway cluster with N synthetic
-//! certificates, the floor (the scan's binary COPY as the job runs it, with its transaction
-//! settings, discarded), the same COPY under the server's defaults (a parallel plan, for
-//! reference), the pgcrypto baseline (the same COPY with `hmac()` and the generalizations in
-//! SQL) and certanon itself (`certanon run --force`, research extract and aggregates, as a
-//! child process so its peak memory is known), alternating for R rounds; prints the medians and
-//! writes them as JSON.
+//! The performance benchmark: on one throwaway cluster with N synthetic certificates, the floor
+//! (the scan's binary COPY as the job runs it, with its transaction settings, discarded), the same
+//! COPY under the server's defaults (a parallel plan, for reference), the pgcrypto baseline (the
+//! same COPY with `hmac()` and the generalizations in SQL) and certanon itself (`certanon run
+//! --force`, research extract and aggregates, as a child process so its peak memory is known),
+//! alternating for R rounds; prints the medians and writes them as JSON.
 //!
 //! `cargo run --release --example benchmark -- --rows 1000000 [--rounds 3] [--json FILE]`
 
@@ -36,7 +35,7 @@ struct Args {
     /// Where the JSON results go (default: bench/results-<rows>.json in the repository).
     #[arg(long)]
     json: Option<PathBuf>,
-    /// The certanon binary to measure (default: built now, release profile).
+    /// The certanon binary to measure (default: built from this tree, release profile).
     #[arg(long)]
     certanon: Option<PathBuf>,
     /// Measure an existing database that already holds the reference schema and data (and
@@ -64,17 +63,7 @@ fn bench(args: Args) -> Result<()> {
         Some(b) => b.clone(),
         None => build_certanon()?,
     };
-    let work = tempfile::Builder::new()
-        .prefix("certanon-bench.")
-        .tempdir()
-        .at(std::env::temp_dir())?;
-    let key_file = work.path().join("hmac-key");
-    certanon::transform::pseudonymize::keygen(&key_file)?;
-    let key_hex = hex::encode(std::fs::read(&key_file).at(&key_file)?);
-    let export_root = work.path().join("exports");
-    let config_file = work.path().join("certanon.toml");
-    std::fs::write(&config_file, config(&key_file, &export_root)).at(&config_file)?;
-
+    let work = Workspace::new()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -91,78 +80,192 @@ fn bench(args: Args) -> Result<()> {
         }
     };
     let server_version = rt.block_on(server_version(&url))?;
-
-    let pgcrypto_sql = format!(
-        "COPY ({}) TO STDOUT (FORMAT binary)",
-        pgcrypto_query(&key_hex)
-    );
-    let mut floor = Vec::new();
-    let mut defaults = Vec::new();
-    let mut pgcrypto = Vec::new();
-    let mut runs = Vec::new();
-    for round in 1..=args.rounds {
-        let a = rt.block_on(copy_floor(&url))?;
-        eprintln!("round {round}: floor    {:7.2} s", a.seconds);
-        let d = rt.block_on(copy_out(&url, SCAN_COPY_SQL))?;
-        eprintln!("round {round}: defaults {:7.2} s", d.seconds);
-        let b = rt.block_on(copy_out(&url, &pgcrypto_sql))?;
-        eprintln!("round {round}: pgcrypto {:7.2} s", b.seconds);
-        let c = run_certanon(&binary, &config_file, &url)?;
-        eprintln!(
-            "round {round}: certanon {:7.2} s, peak RSS {:.1} MiB, CPU {:.2} s",
-            c.seconds,
-            c.max_rss_kib as f64 / 1024.0,
-            c.cpu_seconds
-        );
-        // Each run publishes a full extract; only the timing is wanted.
-        std::fs::remove_dir_all(&export_root).at(&export_root)?;
-        floor.push(a);
-        defaults.push(d);
-        pgcrypto.push(b);
-        runs.push(c);
-    }
+    let rounds = Rounds::measure(&rt, &args, &work, &binary, &url)?;
     drop(cluster);
 
-    let a = median(floor.iter().map(|r| r.seconds));
-    let d = median(defaults.iter().map(|r| r.seconds));
-    let b = median(pgcrypto.iter().map(|r| r.seconds));
-    let c = median(runs.iter().map(|r| r.seconds));
-    let rss_mib = median(runs.iter().map(|r| r.max_rss_kib as f64 / 1024.0));
-    let cpu = median(runs.iter().map(|r| r.cpu_seconds));
-    let rows = args.rows as f64;
+    let medians = rounds.medians();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut table = format!(
-        "certanon benchmark: {} certificates, {} rounds (medians), {cores} cores, \
-         PostgreSQL {server_version}\n\n\
-         | {:<38} | {:>8} | {:>10} |\n|{:-<40}|{:->9}:|{:->11}:|\n",
-        args.rows, args.rounds, "measure", "seconds", "rows/s", "", "", ""
-    );
-    for (what, seconds) in [
-        ("(a) floor: the job's COPY, discarded", a),
-        ("(a') same COPY, server defaults", d),
-        ("(b) pgcrypto: COPY with hmac() + SQL", b),
-        ("(c) certanon run: extract + aggregates", c),
-    ] {
-        table.push_str(&format!(
-            "| {what:<38} | {seconds:>8.2} | {:>10.0} |\n",
-            rows / seconds
-        ));
-    }
-    table.push_str(&format!(
-        "\nc/a = {:.2}   b/c = {:.2}   certanon peak RSS = {rss_mib:.1} MiB   \
-         certanon CPU = {cpu:.2} s   (c/a' = {:.2})\n",
-        c / a,
-        b / c,
-        c / d
-    ));
-    print!("{table}");
+    print!("{}", medians.table(&args, cores, &server_version));
     let results = json!({
         "rows": args.rows,
         "rounds": args.rounds,
         "seed": args.seed,
         "cores": cores,
         "postgresql": server_version,
-        "median": {
+        "median": medians.json(args.rows as f64),
+        "rounds_detail": rounds.json(),
+    });
+    write_results(&args, &results)
+}
+
+/// The benchmark's scratch directory: an HMAC key, a configuration and the export root.
+struct Workspace {
+    /// Removed on drop.
+    _dir: tempfile::TempDir,
+    key_hex: String,
+    export_root: PathBuf,
+    config_file: PathBuf,
+}
+
+impl Workspace {
+    fn new() -> Result<Workspace> {
+        let dir = tempfile::Builder::new()
+            .prefix("certanon-bench.")
+            .tempdir()
+            .at(std::env::temp_dir())?;
+        let key_file = dir.path().join("hmac-key");
+        certanon::transform::pseudonymize::keygen(&key_file)?;
+        let key_hex = hex::encode(std::fs::read(&key_file).at(&key_file)?);
+        let export_root = dir.path().join("exports");
+        let config_file = dir.path().join("certanon.toml");
+        std::fs::write(&config_file, config(&key_file, &export_root)).at(&config_file)?;
+        Ok(Workspace {
+            _dir: dir,
+            key_hex,
+            export_root,
+            config_file,
+        })
+    }
+}
+
+/// Every round's measurements.
+#[derive(Default)]
+struct Rounds {
+    floor: Vec<Copied>,
+    defaults: Vec<Copied>,
+    pgcrypto: Vec<Copied>,
+    runs: Vec<Child>,
+}
+
+impl Rounds {
+    /// Runs (floor, server defaults, pgcrypto, certanon) `args.rounds` times, alternating.
+    fn measure(
+        rt: &tokio::runtime::Runtime,
+        args: &Args,
+        work: &Workspace,
+        binary: &Path,
+        url: &str,
+    ) -> Result<Rounds> {
+        let pgcrypto_sql = format!(
+            "COPY ({}) TO STDOUT (FORMAT binary)",
+            pgcrypto_query(&work.key_hex)
+        );
+        let mut rounds = Rounds::default();
+        for round in 1..=args.rounds {
+            let a = rt.block_on(copy_floor(url))?;
+            eprintln!("round {round}: floor    {:7.2} s", a.seconds);
+            let d = rt.block_on(copy_out(url, SCAN_COPY_SQL))?;
+            eprintln!("round {round}: defaults {:7.2} s", d.seconds);
+            let b = rt.block_on(copy_out(url, &pgcrypto_sql))?;
+            eprintln!("round {round}: pgcrypto {:7.2} s", b.seconds);
+            let c = run_certanon(binary, &work.config_file, url)?;
+            eprintln!(
+                "round {round}: certanon {:7.2} s, peak RSS {:.1} MiB, CPU {:.2} s",
+                c.seconds,
+                c.max_rss_kib as f64 / 1024.0,
+                c.cpu_seconds
+            );
+            // Each run publishes a full extract; only the timing is wanted.
+            std::fs::remove_dir_all(&work.export_root).at(&work.export_root)?;
+            rounds.floor.push(a);
+            rounds.defaults.push(d);
+            rounds.pgcrypto.push(b);
+            rounds.runs.push(c);
+        }
+        Ok(rounds)
+    }
+
+    fn medians(&self) -> Medians {
+        Medians {
+            a: median(self.floor.iter().map(|r| r.seconds)),
+            d: median(self.defaults.iter().map(|r| r.seconds)),
+            b: median(self.pgcrypto.iter().map(|r| r.seconds)),
+            c: median(self.runs.iter().map(|r| r.seconds)),
+            rss_mib: median(self.runs.iter().map(|r| r.max_rss_kib as f64 / 1024.0)),
+            cpu: median(self.runs.iter().map(|r| r.cpu_seconds)),
+        }
+    }
+
+    fn json(&self) -> Vec<serde_json::Value> {
+        let rounds = self.floor.iter().zip(&self.defaults).zip(&self.pgcrypto);
+        rounds
+            .zip(&self.runs)
+            .map(|(((a, d), b), c)| {
+                json!({
+                    "floor_seconds": a.seconds,
+                    "floor_bytes": a.bytes,
+                    "floor_server_defaults_seconds": d.seconds,
+                    "pgcrypto_seconds": b.seconds,
+                    "pgcrypto_bytes": b.bytes,
+                    "certanon_seconds": c.seconds,
+                    "certanon_peak_rss_kib": c.max_rss_kib,
+                    "certanon_cpu_seconds": c.cpu_seconds,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Medians over the rounds: seconds of (a) the floor, (a') the same COPY under the server's
+/// defaults, (b) pgcrypto and (c) certanon, and certanon's peak memory and CPU time.
+struct Medians {
+    a: f64,
+    d: f64,
+    b: f64,
+    c: f64,
+    rss_mib: f64,
+    cpu: f64,
+}
+
+impl Medians {
+    /// The results as a Markdown table with the ratios under it.
+    fn table(&self, args: &Args, cores: usize, server_version: &str) -> String {
+        let Medians {
+            a,
+            d,
+            b,
+            c,
+            rss_mib,
+            cpu,
+        } = *self;
+        let rows = args.rows as f64;
+        let mut table = format!(
+            "certanon benchmark: {} certificates, {} rounds (medians), {cores} cores, \
+             PostgreSQL {server_version}\n\n\
+             | {:<38} | {:>8} | {:>10} |\n|{:-<40}|{:->9}:|{:->11}:|\n",
+            args.rows, args.rounds, "measure", "seconds", "rows/s", "", "", ""
+        );
+        for (what, seconds) in [
+            ("(a) floor: the job's COPY, discarded", a),
+            ("(a') same COPY, server defaults", d),
+            ("(b) pgcrypto: COPY with hmac() + SQL", b),
+            ("(c) certanon run: extract + aggregates", c),
+        ] {
+            table.push_str(&format!(
+                "| {what:<38} | {seconds:>8.2} | {:>10.0} |\n",
+                rows / seconds
+            ));
+        }
+        table.push_str(&format!(
+            "\nc/a = {:.2}   b/c = {:.2}   certanon peak RSS = {rss_mib:.1} MiB   \
+             certanon CPU = {cpu:.2} s   (c/a' = {:.2})\n",
+            c / a,
+            b / c,
+            c / d
+        ));
+        table
+    }
+
+    fn json(&self, rows: f64) -> serde_json::Value {
+        let Medians {
+            a,
+            d,
+            b,
+            c,
+            rss_mib,
+            cpu,
+        } = *self;
+        json!({
             "floor_seconds": a,
             "floor_server_defaults_seconds": d,
             "pgcrypto_seconds": b,
@@ -175,19 +278,14 @@ fn bench(args: Args) -> Result<()> {
             "certanon_rows_per_second": rows / c,
             "certanon_peak_rss_mib": rss_mib,
             "certanon_cpu_seconds": cpu,
-        },
-        "rounds_detail": floor.iter().zip(&defaults).zip(&pgcrypto).zip(&runs).map(|(((a, d), b), c)| json!({
-            "floor_seconds": a.seconds,
-            "floor_bytes": a.bytes,
-            "floor_server_defaults_seconds": d.seconds,
-            "pgcrypto_seconds": b.seconds,
-            "pgcrypto_bytes": b.bytes,
-            "certanon_seconds": c.seconds,
-            "certanon_peak_rss_kib": c.max_rss_kib,
-            "certanon_cpu_seconds": c.cpu_seconds,
-        })).collect::<Vec<_>>(),
-    });
-    let json_path = args.json.unwrap_or_else(|| {
+        })
+    }
+}
+
+/// Writes the results as pretty JSON to `--json`, by default bench/results-<rows>.json in the
+/// repository.
+fn write_results(args: &Args, results: &serde_json::Value) -> Result<()> {
+    let json_path = args.json.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("bench")
             .join(format!("results-{}.json", args.rows))
@@ -195,7 +293,7 @@ fn bench(args: Args) -> Result<()> {
     if let Some(dir) = json_path.parent() {
         std::fs::create_dir_all(dir).at(dir)?;
     }
-    let mut text = serde_json::to_string_pretty(&results)
+    let mut text = serde_json::to_string_pretty(results)
         .map_err(|e| Error::Other(format!("cannot encode the results: {e}")))?;
     text.push('\n');
     std::fs::write(&json_path, text).at(&json_path)?;

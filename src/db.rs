@@ -261,7 +261,7 @@ async fn apply(
 }
 
 /// The highest applied migration of `component` ('bookkeeping' or 'reference'); 0 when none.
-pub async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
+pub(crate) async fn recorded_version(client: &impl GenericClient, component: &str) -> Result<i32> {
     let exists: bool = client
         .query_one(
             "SELECT to_regclass('certanon.schema_version') IS NOT NULL",

@@ -1,4 +1,4 @@
-//! The job's error type. Each variant maps to one of the sysexits codes in DESIGN.md, and every
+//! The job's error type. Each variant maps to one of the sysexits codes in [`exit`], and every
 //! message names where the problem is (file and line, view and column, task) without ever
 //! quoting a data value: database errors keep their code and message but drop the DETAIL
 //! line, which can echo row contents.
@@ -81,14 +81,14 @@ impl Error {
         }
     }
 
-    pub fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn config(location: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             location: location.into(),
             message: message.into(),
         }
     }
 
-    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
             source,
@@ -97,7 +97,7 @@ impl Error {
 
     /// Wraps a PostgreSQL error, saying what the job was doing. Connection failures become
     /// `Unreachable` (exit 69); server errors keep SQLSTATE and message, never DETAIL.
-    pub fn db(context: impl Into<String>, err: tokio_postgres::Error) -> Self {
+    pub(crate) fn db(context: impl Into<String>, err: tokio_postgres::Error) -> Self {
         let context = context.into();
         match err.as_db_error() {
             Some(db) => Error::Database {

@@ -119,7 +119,7 @@ impl Cluster {
     }
 
     /// Stops the server (fast shutdown). Called by Drop; calling it twice is harmless.
-    pub fn stop(&mut self) -> Result<()> {
+    pub(crate) fn stop(&mut self) -> Result<()> {
         if !self.running {
             return Ok(());
         }

@@ -5,9 +5,12 @@
 
 mod audit;
 mod cells;
+mod disclosure;
 mod grid;
 mod kanon;
+mod table;
 
-pub use audit::{AuditFinding, Problem, audit, audit_linked, check_primary};
-pub use cells::{Published, PublishedCell, TOTAL, Table, suppress_tables};
-pub use kanon::{Choice, Dimension, Release, choose_levels, released_classes};
+pub(crate) use audit::audit_linked;
+pub(crate) use cells::suppress_tables;
+pub(crate) use kanon::{Choice, Dimension, Release, choose_levels, released_classes};
+pub(crate) use table::{Problem, Published, PublishedCell, TOTAL, Table};

@@ -109,7 +109,7 @@ impl<'a> Snapshot<'a> {
 }
 
 /// Decodes a binary COPY stream into batches of `batch_rows` rows.
-pub async fn decode_stream<S>(
+pub(crate) async fn decode_stream<S>(
     stream: S,
     batch_rows: usize,
     sink: &tokio::sync::mpsc::Sender<Batch>,
@@ -285,7 +285,7 @@ impl Batch {
         self.fields.is_empty()
     }
 
-    pub fn row(&self, i: usize) -> Row<'_> {
+    pub(crate) fn row(&self, i: usize) -> Row<'_> {
         Row {
             buf: &self.buf,
             fields: &self.fields[i * NCOLS..(i + 1) * NCOLS],
@@ -309,26 +309,26 @@ pub struct Row<'a> {
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 impl<'a> Row<'a> {
-    pub fn bytes(&self, col: Col) -> Option<&'a [u8]> {
+    pub(crate) fn bytes(&self, col: Col) -> Option<&'a [u8]> {
         let f = self.fields[col as usize];
         (f.len >= 0).then(|| &self.buf[f.start as usize..f.start as usize + f.len as usize])
     }
 
     /// The columns `first..=last` as COPY sent them, length words included: equal spans mean
     /// equal values, NULLs included, so one hash of it fingerprints all of them.
-    pub fn encoded(&self, first: Col, last: Col) -> &'a [u8] {
+    pub(crate) fn encoded(&self, first: Col, last: Col) -> &'a [u8] {
         let (first, last) = (self.fields[first as usize], self.fields[last as usize]);
         let start = first.start as usize - 4;
         let end = last.start as usize + last.len.max(0) as usize;
         self.buf.get(start..end).unwrap_or_default()
     }
 
-    pub fn text(&self, col: Col) -> Option<&'a str> {
+    pub(crate) fn text(&self, col: Col) -> Option<&'a str> {
         self.bytes(col)
             .and_then(|b| simdutf8::basic::from_utf8(b).ok())
     }
 
-    pub fn i64(&self, col: Col) -> Option<i64> {
+    pub(crate) fn i64(&self, col: Col) -> Option<i64> {
         match self.bytes(col)? {
             b if b.len() == 8 => Some(i64::from_be_bytes(b.try_into().ok()?)),
             b if b.len() == 4 => Some(i32::from_be_bytes(b.try_into().ok()?) as i64),
@@ -337,7 +337,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    pub fn timestamp(&self, col: Col) -> Option<DateTime<Utc>> {
+    pub(crate) fn timestamp(&self, col: Col) -> Option<DateTime<Utc>> {
         let b = self.bytes(col)?;
         let micros = i64::from_be_bytes(b.try_into().ok()?);
         Utc.timestamp_micros(micros.checked_add(PG_EPOCH_MICROS)?)

@@ -134,14 +134,14 @@ pub const POLICY: &[ColumnPolicy] = &[
     c("legal_holds", "released_at", Drop),
 ];
 
-pub fn lookup(view: &str, column: &str) -> Option<&'static ColumnPolicy> {
+pub(crate) fn lookup(view: &str, column: &str) -> Option<&'static ColumnPolicy> {
     POLICY.iter().find(|p| p.view == view && p.column == column)
 }
 
 /// Checks the live contract views against the policy: every column they expose must be
 /// classified, and every column the policy (and so the scan) relies on must exist. Runs before
 /// anything is read or written.
-pub async fn check_contract(client: &impl GenericClient) -> Result<()> {
+pub(crate) async fn check_contract(client: &impl GenericClient) -> Result<()> {
     let rows = client
         .query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns \
@@ -154,7 +154,7 @@ pub async fn check_contract(client: &impl GenericClient) -> Result<()> {
     if let Some((view, column)) = live.iter().find(|(v, c)| lookup(v, c).is_none()) {
         return Err(Error::Contract(format!(
             "view certanon_src.{view} has column {column}, which the privacy policy does not \
-             classify; remove it from the view or classify it in src/policy.rs"
+             classify; remove it from the view or classify it in src/source/policy.rs"
         )));
     }
     if let Some(p) = POLICY

@@ -27,25 +27,47 @@ async fn one_scan_serves_extract_and_statistics_and_no_small_count_is_published(
         "certificate-information rows changed"
     );
     if counting {
-        let copies: i64 = db
-            .client
-            .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
-                  WHERE query ILIKE 'COPY%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())", &[])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(
-            copies, 1,
-            "the extract and the statistics must share one scan"
-        );
+        assert_one_copy(&db.client).await;
     } else {
         assert!(
             std::env::var("CERTANON_TEST_DATABASE_URL").is_ok(),
             "the embedded cluster preloads pg_stat_statements"
         );
     }
-    let snapshots: Vec<String> = db
-        .client
+    assert_one_snapshot(&db.client).await;
+
+    let stats = setup.exports_of("monthly_statistics");
+    assert_eq!(stats.len(), 1);
+    assert_no_small_count_published(&stats[0]);
+    for dir in setup
+        .exports_of("monthly_statistics")
+        .iter()
+        .chain(setup.exports_of("research_extract").iter())
+    {
+        let (code, out, err) = crate::common::certanon_cmd(&["verify", dir.to_str().unwrap()], &[]);
+        assert_eq!(code, 0, "verify {}: {out}{err}", dir.display());
+    }
+
+    assert_tampered_copy_fails(&setup, &stats[0]);
+}
+
+/// The run sent one COPY: the extract and the statistics share one scan.
+async fn assert_one_copy(client: &tokio_postgres::Client) {
+    let copies: i64 = client
+        .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+              WHERE query ILIKE 'COPY%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        copies, 1,
+        "the extract and the statistics must share one scan"
+    );
+}
+
+/// Both outputs come from one snapshot.
+async fn assert_one_snapshot(client: &tokio_postgres::Client) {
+    let snapshots: Vec<String> = client
         .query(
             "SELECT snapshot FROM certanon.runs WHERE outcome = 'success'",
             &[],
@@ -60,12 +82,14 @@ async fn one_scan_serves_extract_and_statistics_and_no_small_count_is_published(
         snapshots[0], snapshots[1],
         "both outputs come from one snapshot"
     );
+}
 
-    let stats = setup.exports_of("monthly_statistics");
-    assert_eq!(stats.len(), 1);
+/// Every table's count is 0 or at least k, suppressed cells show no count, and some cells are
+/// suppressed.
+fn assert_no_small_count_published(export: &std::path::Path) {
     let mut tables = 0;
     let mut suppressed = 0;
-    for entry in std::fs::read_dir(&stats[0]).unwrap().flatten() {
+    for entry in std::fs::read_dir(export).unwrap().flatten() {
         let path = entry.path();
         if path.extension().is_none_or(|e| e != "csv") {
             continue;
@@ -114,19 +138,13 @@ async fn one_scan_serves_extract_and_statistics_and_no_small_count_is_published(
         suppressed > 0,
         "100,000 certificates over ~140 months must have small cells"
     );
-    for dir in setup
-        .exports_of("monthly_statistics")
-        .iter()
-        .chain(setup.exports_of("research_extract").iter())
-    {
-        let (code, out, err) = crate::common::certanon_cmd(&["verify", dir.to_str().unwrap()], &[]);
-        assert_eq!(code, 0, "verify {}: {out}{err}", dir.display());
-    }
+}
 
-    // A tampered copy fails verification with exit 65.
+/// A tampered copy fails verification with exit 65, naming the file.
+fn assert_tampered_copy_fails(setup: &Setup, export: &std::path::Path) {
     let copy = setup.dir.path().join("tampered");
     std::fs::create_dir(&copy).unwrap();
-    for entry in std::fs::read_dir(&stats[0]).unwrap().flatten() {
+    for entry in std::fs::read_dir(export).unwrap().flatten() {
         std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
     }
     let victim = copy.join("issued_by_month_channel.csv");

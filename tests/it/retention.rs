@@ -523,11 +523,52 @@ async fn erase_mode_erases_exactly_the_eligible_subjects() {
     let mut job = job_connection(&db).await;
     let root = tempfile::tempdir().unwrap();
     let p = pseudonymizer();
-    let eligible = format!(
+    let eligible = eligible_array();
+    let untouched = untouched_by_erasure(&eligible);
+    let untouched: Vec<&str> = untouched.iter().map(String::as_str).collect();
+    let before = checksums(&db.client, &untouched).await;
+    let personal = personal_values(&db.client).await;
+    assert!(personal.contains(&"subject1@example.jp".to_string()));
+    assert!(personal.contains(&"acme1001@example.jp".to_string()));
+
+    let erase = config(root.path(), "erase", 2);
+    let stats = retain(&mut job, &erase, &p, "run-erase", false).await;
+    assert_eq!(stats.rows_read, 5);
+    assert_eq!(stats.rows_written, 5);
+    assert_eq!(stats.details["mode"], "erase");
+    assert_eq!(stats.details["subjects_erased"], 5);
+    assert_eq!(stats.details["batches"], 3);
+
+    assert_eq!(checksums(&db.client, &untouched).await, before);
+    assert_eligible_subjects_erased(&db.client, &eligible).await;
+    assert_erasure_ledger(&db.client, &p).await;
+    assert_no_personal_value_recorded(&db.client, &personal, &stats.details.to_string()).await;
+
+    // Nothing is left to erase, and a second run erases nothing twice.
+    assert_eq!(
+        retention::eligible_count(&job, now(), horizon())
+            .await
+            .unwrap(),
+        0
+    );
+    let again = retain(&mut job, &erase, &p, "run-again", false).await;
+    assert_eq!(again.details["subjects_erased"], 0);
+    assert_eq!(again.details["batches"], 0);
+    assert!(erasures(&db.client, "run-again").await.is_empty());
+}
+
+/// The subscriber ids eligible in the fixture, as an SQL array literal.
+fn eligible_array() -> String {
+    format!(
         "'{{{}}}'::bigint[]",
         ELIGIBLE.map(|i| i.to_string()).join(",")
-    );
-    let untouched = [
+    )
+}
+
+/// What erasure must leave as it was: other tables, other subjects' rows, and the non-personal
+/// columns of the erased subjects' rows.
+fn untouched_by_erasure(eligible: &str) -> Vec<String> {
+    vec![
         "certinfo.designated_operators".to_string(),
         "certinfo.certificates".to_string(),
         "certinfo.revocations".to_string(),
@@ -545,24 +586,13 @@ async fn erase_mode_erases_exactly_the_eligible_subjects() {
             .into(),
         "(SELECT id, subscriber_id, key_thumbprint, created_at, deactivated_at FROM certinfo.acme_accounts)"
             .into(),
-    ];
-    let untouched: Vec<&str> = untouched.iter().map(String::as_str).collect();
-    let before = checksums(&db.client, &untouched).await;
-    let personal = personal_values(&db.client).await;
-    assert!(personal.contains(&"subject1@example.jp".to_string()));
-    assert!(personal.contains(&"acme1001@example.jp".to_string()));
+    ]
+}
 
-    let erase = config(root.path(), "erase", 2);
-    let stats = retain(&mut job, &erase, &p, "run-erase", false).await;
-    assert_eq!(stats.rows_read, 5);
-    assert_eq!(stats.rows_written, 5);
-    assert_eq!(stats.details["mode"], "erase");
-    assert_eq!(stats.details["subjects_erased"], 5);
-    assert_eq!(stats.details["batches"], 3);
-
-    assert_eq!(checksums(&db.client, &untouched).await, before);
-    let row = db
-        .client
+/// Every eligible subject's personal columns are empty, on the subscriber and on its
+/// applications and ACME accounts.
+async fn assert_eligible_subjects_erased(c: &Client, eligible: &str) {
+    let row = c
         .query_one(
             &format!(
                 "SELECT
@@ -587,17 +617,18 @@ async fn erase_mode_erases_exactly_the_eligible_subjects() {
         ),
         (5, 0, 0)
     );
+}
 
-    // The ledger: one row per subject, named by pseudonym, in batches of two.
-    let ledger = erasures(&db.client, "run-erase").await;
+/// The ledger: one row per subject, named by pseudonym, in batches of two.
+async fn assert_erasure_ledger(c: &Client, p: &Pseudonymizer) {
+    let ledger = erasures(c, "run-erase").await;
     assert_eq!(
         ledger.iter().map(|(_, b)| *b).collect::<Vec<_>>(),
         [1, 1, 2, 2, 3]
     );
     let named: BTreeSet<String> = ledger.into_iter().map(|(s, _)| s).collect();
-    assert_eq!(named, expected_pseudonyms(&p));
-    let columns: Vec<String> = db
-        .client
+    assert_eq!(named, expected_pseudonyms(p));
+    let columns: Vec<String> = c
         .query_one(
             "SELECT columns FROM certanon.erasures WHERE run_id = 'run-erase' LIMIT 1",
             &[],
@@ -606,10 +637,11 @@ async fn erase_mode_erases_exactly_the_eligible_subjects() {
         .unwrap()
         .get(0);
     assert!(columns.contains(&"subscribers.email".to_string()));
+}
 
-    // No personal value anywhere in the ledger or the report.
-    let ledger_text: String = db
-        .client
+/// No personal value anywhere in the ledger or the run's report.
+async fn assert_no_personal_value_recorded(c: &Client, personal: &[String], report: &str) {
+    let ledger_text: String = c
         .query_one(
             "SELECT concat_ws(E'\\n',
                  (SELECT string_agg(t::text, E'\\n') FROM certanon.erasures t),
@@ -620,26 +652,13 @@ async fn erase_mode_erases_exactly_the_eligible_subjects() {
         .await
         .unwrap()
         .get(0);
-    let report = stats.details.to_string();
-    for value in &personal {
+    for value in personal {
         assert!(
             !ledger_text.contains(value.as_str()),
             "ledger holds {value}"
         );
         assert!(!report.contains(value.as_str()), "report holds {value}");
     }
-
-    // Nothing is left to erase, and a second run erases nothing twice.
-    assert_eq!(
-        retention::eligible_count(&job, now(), horizon())
-            .await
-            .unwrap(),
-        0
-    );
-    let again = retain(&mut job, &erase, &p, "run-again", false).await;
-    assert_eq!(again.details["subjects_erased"], 0);
-    assert_eq!(again.details["batches"], 0);
-    assert!(erasures(&db.client, "run-again").await.is_empty());
 }
 
 #[tokio::test]

@@ -140,307 +140,321 @@ fn digits<R: Rng>(rng: &mut R, n: usize) -> String {
         .collect()
 }
 
+/// A subscriber of `country`, written the way that country writes names, addresses and phone
+/// numbers (the United States' way for a country without its own).
 pub fn identity<R: Rng>(rng: &mut R, country: &'static str) -> ForeignIdentity {
-    let n = rng.gen_range(1..=999);
+    let n: i32 = rng.gen_range(1..=999);
     let brand = pick(rng, BRANDS);
-    let latin_person = |rng: &mut R, given: &[(&str, &str)], family: &[(&str, &str)]| {
-        let (g, gk) = pick(rng, given);
-        let (f, fk) = pick(rng, family);
-        let kana = rng.gen_bool(0.3).then(|| format!("{gk}・{fk}"));
-        let local = format!("{}.{}", g.to_lowercase(), ascii_fold(f).to_lowercase());
-        (format!("{g} {f}"), kana, local)
+    let local = match country {
+        "CN" => china(rng, n, brand),
+        "KR" => korea(rng, n, brand),
+        "TW" => taiwan(rng, n, brand),
+        "SG" => singapore(rng, n, brand),
+        "DE" => germany(rng, n, brand),
+        "GB" => britain(rng, n, brand),
+        "FR" => france(rng, n, brand),
+        "AU" => australia(rng, n, brand),
+        "IN" => india(rng, n, brand),
+        _ => united_states(rng, n, brand),
     };
-    let cjk_person = |rng: &mut R, names: &[(&str, &str, &str)]| {
-        let (native, latin, kana) = pick(rng, names);
-        let name = if rng.gen_bool(0.6) { native } else { latin };
-        let kana = rng.gen_bool(0.4).then(|| kana.to_string());
-        let local = latin.to_lowercase().replace([' ', '-'], ".");
-        (name.to_string(), kana, local)
-    };
-    let plain_person = |rng: &mut R, names: &[&str]| {
-        let name = pick(rng, names);
-        (
-            name.to_string(),
-            None,
-            name.to_lowercase().replace(' ', "."),
-        )
-    };
-    let (
-        person_name,
-        person_name_kana,
-        mail_local,
-        org,
-        suffix,
-        postal_code,
-        postal_address,
-        phone,
-    ) = match country {
-        "CN" => {
-            let (name, kana, local) = cjk_person(rng, CHINESE);
-            let (city, district, postal) = pick(
-                rng,
-                &[
-                    ("北京市", "朝阳区建国路", "100022"),
-                    ("上海市", "浦东新区世纪大道", "200120"),
-                    ("广东省深圳市", "南山区科技园路", "518057"),
-                ],
-            );
-            let phone = if rng.gen_bool(0.5) {
-                format!("+86 138 {} {}", digits(rng, 4), digits(rng, 4))
-            } else {
-                format!("+86 10 {} {}", digits(rng, 4), digits(rng, 4))
-            };
-            let org = format!("{brand}科技有限公司");
-            (
-                name,
-                kana,
-                local,
-                org,
-                ".cn",
-                postal.to_string(),
-                format!("{city}{district}{n}号"),
-                phone,
-            )
-        }
-        "KR" => {
-            let (name, kana, local) = cjk_person(rng, KOREAN);
-            let (addr, postal) = pick(
-                rng,
-                &[
-                    ("서울특별시 강남구 테헤란로", "06236"),
-                    ("부산광역시 해운대구 센텀중앙로", "48059"),
-                    ("경기도 성남시 분당구 판교역로", "13529"),
-                ],
-            );
-            let phone = if rng.gen_bool(0.5) {
-                format!("+82 2-{}-{}", digits(rng, 4), digits(rng, 4))
-            } else {
-                format!("010-{}-{}", digits(rng, 4), digits(rng, 4))
-            };
-            let org = format!("주식회사 {brand}");
-            (
-                name,
-                kana,
-                local,
-                org,
-                ".kr",
-                postal.to_string(),
-                format!("{addr} {n}"),
-                phone,
-            )
-        }
-        "TW" => {
-            let (name, kana, local) = cjk_person(rng, TAIWANESE);
-            let (addr, postal) = pick(
-                rng,
-                &[
-                    ("台北市信義區信義路五段", "110"),
-                    ("新竹市東區光復路二段", "300"),
-                    ("台中市西屯區台灣大道三段", "407"),
-                ],
-            );
-            let phone = if rng.gen_bool(0.5) {
-                format!("+886 2 {} {}", digits(rng, 4), digits(rng, 4))
-            } else {
-                format!("09{}-{}-{}", digits(rng, 2), digits(rng, 3), digits(rng, 3))
-            };
-            let org = format!("{brand}股份有限公司");
-            (
-                name,
-                kana,
-                local,
-                org,
-                ".tw",
-                postal.to_string(),
-                format!("{addr}{n}號"),
-                phone,
-            )
-        }
-        "SG" => {
-            let (name, kana, local) = plain_person(rng, SINGAPOREAN);
-            let postal = format!("0{}", digits(rng, 5));
-            let addr = format!(
-                "{n} Raffles Place, #{:02}-{:02}, Singapore {postal}",
-                rng.gen_range(2..40),
-                rng.gen_range(1..20)
-            );
-            let phone = format!(
-                "+65 {}{} {}",
-                pick(rng, &["6", "8", "9"]),
-                digits(rng, 3),
-                digits(rng, 4)
-            );
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} Pte. Ltd."),
-                ".sg",
-                postal,
-                addr,
-                phone,
-            )
-        }
-        "DE" => {
-            let (name, kana, local) = latin_person(rng, GERMAN_GIVEN, GERMAN_FAMILY);
-            let (city, plz, area) = pick(
-                rng,
-                &[
-                    ("Berlin", "10115", "30"),
-                    ("München", "80331", "89"),
-                    ("Hamburg", "20095", "40"),
-                ],
-            );
-            let street = pick(rng, &["Hauptstraße", "Friedrichstraße", "Bahnhofstraße"]);
-            let phone = if rng.gen_bool(0.5) {
-                format!("+49 {area} {}", digits(rng, 8))
-            } else {
-                format!("0{area} {}", digits(rng, 7))
-            };
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} GmbH"),
-                ".de",
-                plz.to_string(),
-                format!("{street} {n}, {plz} {city}"),
-                phone,
-            )
-        }
-        "GB" => {
-            let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
-            let (city, postcode) = pick(
-                rng,
-                &[
-                    ("London", "EC1A 1BB"),
-                    ("London", "SW1A 2AA"),
-                    ("Manchester", "M1 1AE"),
-                ],
-            );
-            let phone = if rng.gen_bool(0.5) {
-                format!("+44 20 7946 {}", digits(rng, 4))
-            } else {
-                format!("07700 900{}", digits(rng, 3))
-            };
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} Ltd"),
-                ".co.uk",
-                postcode.to_string(),
-                format!("{n} High Street, {city} {postcode}"),
-                phone,
-            )
-        }
-        "FR" => {
-            let (name, kana, local) = latin_person(rng, FRENCH_GIVEN, FRENCH_FAMILY);
-            let (city, cp) = pick(
-                rng,
-                &[("Paris", "75001"), ("Lyon", "69002"), ("Toulouse", "31000")],
-            );
-            let phone = format!(
-                "+33 1 {} {} {} {}",
-                digits(rng, 2),
-                digits(rng, 2),
-                digits(rng, 2),
-                digits(rng, 2)
-            );
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} SAS"),
-                ".fr",
-                cp.to_string(),
-                format!("{n} rue de Rivoli, {cp} {city}"),
-                phone,
-            )
-        }
-        "AU" => {
-            let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
-            let (city, state, pc) = pick(
-                rng,
-                &[("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000")],
-            );
-            let phone = if rng.gen_bool(0.5) {
-                format!("+61 2 {} {}", digits(rng, 4), digits(rng, 4))
-            } else {
-                format!("04{} {} {}", digits(rng, 2), digits(rng, 3), digits(rng, 3))
-            };
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} Pty Ltd"),
-                ".com.au",
-                pc.to_string(),
-                format!("{n} George Street, {city} {state} {pc}"),
-                phone,
-            )
-        }
-        "IN" => {
-            let (name, kana, local) = plain_person(rng, INDIAN);
-            let (city, state, pin) = pick(
-                rng,
-                &[
-                    ("Bengaluru", "Karnataka", "560001"),
-                    ("Mumbai", "Maharashtra", "400001"),
-                ],
-            );
-            let phone = format!("+91 9{} {}", digits(rng, 4), digits(rng, 5));
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} Technologies Pvt. Ltd."),
-                ".in",
-                pin.to_string(),
-                format!("{n} MG Road, {city}, {state} {pin}"),
-                phone,
-            )
-        }
-        _ => {
-            let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
-            let (city, state, zip, area) = pick(
-                rng,
-                &[
-                    ("San Francisco", "CA", "941", "415"),
-                    ("New York", "NY", "100", "212"),
-                    ("Seattle", "WA", "981", "206"),
-                    ("Austin", "TX", "787", "512"),
-                    ("Boston", "MA", "021", "617"),
-                ],
-            );
-            let zip = format!("{zip}{}", digits(rng, 2));
-            let phone = match rng.gen_range(0..3) {
-                0 => format!("+1 {area}-555-{}", digits(rng, 4)),
-                1 => format!("({area}) 555-{}", digits(rng, 4)),
-                _ => format!("{area}555{}", digits(rng, 4)),
-            };
-            let street = pick(rng, &["Market St", "Main Street", "5th Ave", "Pine St"]);
-            (
-                name,
-                kana,
-                local,
-                format!("{brand} Inc."),
-                ".com",
-                zip.clone(),
-                format!("{n} {street}, {city}, {state} {zip}"),
-                phone,
-            )
-        }
-    };
+    let (person_name, person_name_kana, mail_local) = local.person;
     ForeignIdentity {
         person_name,
         person_name_kana,
         mail_local,
-        organization_name: org,
+        organization_name: local.organization_name,
         domain_label: brand.to_lowercase(),
-        domain_suffix: suffix,
-        postal_code,
-        postal_address,
+        domain_suffix: local.domain_suffix,
+        postal_code: local.postal_code,
+        postal_address: local.postal_address,
+        phone: local.phone,
+    }
+}
+
+/// A name as written, its katakana reading when the register carries one, and an ASCII
+/// e-mail local part.
+type Person = (String, Option<String>, String);
+
+/// What a country's conventions give an identity.
+struct Local {
+    person: Person,
+    organization_name: String,
+    domain_suffix: &'static str,
+    postal_code: String,
+    postal_address: String,
+    phone: String,
+}
+
+/// A Latin given and family name.
+fn latin_person<R: Rng>(rng: &mut R, given: &[(&str, &str)], family: &[(&str, &str)]) -> Person {
+    let (g, gk) = pick(rng, given);
+    let (f, fk) = pick(rng, family);
+    let kana = rng.gen_bool(0.3).then(|| format!("{gk}・{fk}"));
+    let local = format!("{}.{}", g.to_lowercase(), ascii_fold(f).to_lowercase());
+    (format!("{g} {f}"), kana, local)
+}
+
+/// A name written in its native script or romanized.
+fn cjk_person<R: Rng>(rng: &mut R, names: &[(&str, &str, &str)]) -> Person {
+    let (native, latin, kana) = pick(rng, names);
+    let name = if rng.gen_bool(0.6) { native } else { latin };
+    let kana = rng.gen_bool(0.4).then(|| kana.to_string());
+    let local = latin.to_lowercase().replace([' ', '-'], ".");
+    (name.to_string(), kana, local)
+}
+
+/// A name written one way only, with no reading.
+fn plain_person<R: Rng>(rng: &mut R, names: &[&str]) -> Person {
+    let name = pick(rng, names);
+    (
+        name.to_string(),
+        None,
+        name.to_lowercase().replace(' ', "."),
+    )
+}
+
+fn china<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = cjk_person(rng, CHINESE);
+    let (city, district, postal) = pick(
+        rng,
+        &[
+            ("北京市", "朝阳区建国路", "100022"),
+            ("上海市", "浦东新区世纪大道", "200120"),
+            ("广东省深圳市", "南山区科技园路", "518057"),
+        ],
+    );
+    let phone = if rng.gen_bool(0.5) {
+        format!("+86 138 {} {}", digits(rng, 4), digits(rng, 4))
+    } else {
+        format!("+86 10 {} {}", digits(rng, 4), digits(rng, 4))
+    };
+    let org = format!("{brand}科技有限公司");
+    Local {
+        person: (name, kana, local),
+        organization_name: org,
+        domain_suffix: ".cn",
+        postal_code: postal.to_string(),
+        postal_address: format!("{city}{district}{n}号"),
+        phone,
+    }
+}
+
+fn korea<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = cjk_person(rng, KOREAN);
+    let (addr, postal) = pick(
+        rng,
+        &[
+            ("서울특별시 강남구 테헤란로", "06236"),
+            ("부산광역시 해운대구 센텀중앙로", "48059"),
+            ("경기도 성남시 분당구 판교역로", "13529"),
+        ],
+    );
+    let phone = if rng.gen_bool(0.5) {
+        format!("+82 2-{}-{}", digits(rng, 4), digits(rng, 4))
+    } else {
+        format!("010-{}-{}", digits(rng, 4), digits(rng, 4))
+    };
+    let org = format!("주식회사 {brand}");
+    Local {
+        person: (name, kana, local),
+        organization_name: org,
+        domain_suffix: ".kr",
+        postal_code: postal.to_string(),
+        postal_address: format!("{addr} {n}"),
+        phone,
+    }
+}
+
+fn taiwan<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = cjk_person(rng, TAIWANESE);
+    let (addr, postal) = pick(
+        rng,
+        &[
+            ("台北市信義區信義路五段", "110"),
+            ("新竹市東區光復路二段", "300"),
+            ("台中市西屯區台灣大道三段", "407"),
+        ],
+    );
+    let phone = if rng.gen_bool(0.5) {
+        format!("+886 2 {} {}", digits(rng, 4), digits(rng, 4))
+    } else {
+        format!("09{}-{}-{}", digits(rng, 2), digits(rng, 3), digits(rng, 3))
+    };
+    let org = format!("{brand}股份有限公司");
+    Local {
+        person: (name, kana, local),
+        organization_name: org,
+        domain_suffix: ".tw",
+        postal_code: postal.to_string(),
+        postal_address: format!("{addr}{n}號"),
+        phone,
+    }
+}
+
+fn singapore<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = plain_person(rng, SINGAPOREAN);
+    let postal = format!("0{}", digits(rng, 5));
+    let addr = format!(
+        "{n} Raffles Place, #{:02}-{:02}, Singapore {postal}",
+        rng.gen_range(2..40),
+        rng.gen_range(1..20)
+    );
+    let phone = format!(
+        "+65 {}{} {}",
+        pick(rng, &["6", "8", "9"]),
+        digits(rng, 3),
+        digits(rng, 4)
+    );
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} Pte. Ltd."),
+        domain_suffix: ".sg",
+        postal_code: postal,
+        postal_address: addr,
+        phone,
+    }
+}
+
+fn germany<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = latin_person(rng, GERMAN_GIVEN, GERMAN_FAMILY);
+    let (city, plz, area) = pick(
+        rng,
+        &[
+            ("Berlin", "10115", "30"),
+            ("München", "80331", "89"),
+            ("Hamburg", "20095", "40"),
+        ],
+    );
+    let street = pick(rng, &["Hauptstraße", "Friedrichstraße", "Bahnhofstraße"]);
+    let phone = if rng.gen_bool(0.5) {
+        format!("+49 {area} {}", digits(rng, 8))
+    } else {
+        format!("0{area} {}", digits(rng, 7))
+    };
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} GmbH"),
+        domain_suffix: ".de",
+        postal_code: plz.to_string(),
+        postal_address: format!("{street} {n}, {plz} {city}"),
+        phone,
+    }
+}
+
+fn britain<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
+    let (city, postcode) = pick(
+        rng,
+        &[
+            ("London", "EC1A 1BB"),
+            ("London", "SW1A 2AA"),
+            ("Manchester", "M1 1AE"),
+        ],
+    );
+    let phone = if rng.gen_bool(0.5) {
+        format!("+44 20 7946 {}", digits(rng, 4))
+    } else {
+        format!("07700 900{}", digits(rng, 3))
+    };
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} Ltd"),
+        domain_suffix: ".co.uk",
+        postal_code: postcode.to_string(),
+        postal_address: format!("{n} High Street, {city} {postcode}"),
+        phone,
+    }
+}
+
+fn france<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = latin_person(rng, FRENCH_GIVEN, FRENCH_FAMILY);
+    let (city, cp) = pick(
+        rng,
+        &[("Paris", "75001"), ("Lyon", "69002"), ("Toulouse", "31000")],
+    );
+    let phone = format!(
+        "+33 1 {} {} {} {}",
+        digits(rng, 2),
+        digits(rng, 2),
+        digits(rng, 2),
+        digits(rng, 2)
+    );
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} SAS"),
+        domain_suffix: ".fr",
+        postal_code: cp.to_string(),
+        postal_address: format!("{n} rue de Rivoli, {cp} {city}"),
+        phone,
+    }
+}
+
+fn australia<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
+    let (city, state, pc) = pick(
+        rng,
+        &[("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000")],
+    );
+    let phone = if rng.gen_bool(0.5) {
+        format!("+61 2 {} {}", digits(rng, 4), digits(rng, 4))
+    } else {
+        format!("04{} {} {}", digits(rng, 2), digits(rng, 3), digits(rng, 3))
+    };
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} Pty Ltd"),
+        domain_suffix: ".com.au",
+        postal_code: pc.to_string(),
+        postal_address: format!("{n} George Street, {city} {state} {pc}"),
+        phone,
+    }
+}
+
+fn india<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = plain_person(rng, INDIAN);
+    let (city, state, pin) = pick(
+        rng,
+        &[
+            ("Bengaluru", "Karnataka", "560001"),
+            ("Mumbai", "Maharashtra", "400001"),
+        ],
+    );
+    let phone = format!("+91 9{} {}", digits(rng, 4), digits(rng, 5));
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} Technologies Pvt. Ltd."),
+        domain_suffix: ".in",
+        postal_code: pin.to_string(),
+        postal_address: format!("{n} MG Road, {city}, {state} {pin}"),
+        phone,
+    }
+}
+
+fn united_states<R: Rng>(rng: &mut R, n: i32, brand: &str) -> Local {
+    let (name, kana, local) = latin_person(rng, WESTERN_GIVEN, WESTERN_FAMILY);
+    let (city, state, zip, area) = pick(
+        rng,
+        &[
+            ("San Francisco", "CA", "941", "415"),
+            ("New York", "NY", "100", "212"),
+            ("Seattle", "WA", "981", "206"),
+            ("Austin", "TX", "787", "512"),
+            ("Boston", "MA", "021", "617"),
+        ],
+    );
+    let zip = format!("{zip}{}", digits(rng, 2));
+    let phone = match rng.gen_range(0..3) {
+        0 => format!("+1 {area}-555-{}", digits(rng, 4)),
+        1 => format!("({area}) 555-{}", digits(rng, 4)),
+        _ => format!("{area}555{}", digits(rng, 4)),
+    };
+    let street = pick(rng, &["Market St", "Main Street", "5th Ave", "Pine St"]);
+    Local {
+        person: (name, kana, local),
+        organization_name: format!("{brand} Inc."),
+        domain_suffix: ".com",
+        postal_code: zip.clone(),
+        postal_address: format!("{n} {street}, {city}, {state} {zip}"),
         phone,
     }
 }

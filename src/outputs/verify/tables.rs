@@ -90,7 +90,6 @@ pub(super) fn audit(tables: &[Published], out: &mut Failures) {
             Problem::Pinned { min, max } => format!(
                 "suppressed cell can be worked out from the published counts (between {min} and {max})"
             ),
-            Problem::SmallCount { count, k } => format!("published count {count} is below k={k}"),
             Problem::Inconsistent(why) => format!("inconsistent: {why}"),
             Problem::Malformed(why) => format!("malformed: {why}"),
             Problem::Unverified(why) => format!("could not be audited: {why}"),

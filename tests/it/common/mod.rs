@@ -153,8 +153,8 @@ pub async fn table_checksum(client: &tokio_postgres::Client, table: &str) -> Str
     row.get(0)
 }
 
-/// Certificates in the shared seeded template (DESIGN/issue: extracts are tested on at least
-/// 100,000 seeded certificates).
+/// Certificates in the shared seeded template: the extract and statistics are tested on at
+/// least this many.
 pub const SEEDED_ROWS: u64 = 100_000;
 
 static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
