@@ -2,5 +2,6 @@
 //! pseudonyms, quasi-identifiers are generalized to their finest released level.
 
 pub mod generalize;
+pub(crate) mod municipality;
 pub mod pseudonymize;
 pub mod record;
