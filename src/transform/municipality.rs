@@ -2,8 +2,8 @@
 //! (`高槻市奈佐原2丁目1-2`), from the list of every 市, 区, 町 and 村 in `municipalities.tsv`.
 //!
 //! A name held by one prefecture only decides; a name several prefectures share (府中市, 伊達市,
-//! the 北区 of seven cities) decides only with the postal code's prefecture, and only when that
-//! is one of them: a wrong prefecture is worse than an unknown one.
+//! the 北区 of Tokyo and of ten designated cities) decides only with the postal code's prefecture,
+//! and only when that is one of them: a wrong prefecture is worse than an unknown one.
 
 // Nothing calls it until `generalize` (being split into `geography`) wires it in.
 #![cfg_attr(not(test), allow(dead_code))]
@@ -79,10 +79,10 @@ pub(crate) fn prefecture_of_municipality(
     address: &str,
     postal_prefecture: Option<u8>,
 ) -> Option<u8> {
-    let (name, rest) = longest_match(address)?;
+    let (name, block_number_follows) = longest_match(address)?;
     let confirmed = postal_prefecture.filter(|p| name.prefectures.contains(p));
     match name.prefectures[..] {
-        [only] if !(name.bare_town && starts_with_block_number(&rest)) => Some(only),
+        [only] if !(name.bare_town && block_number_follows) => Some(only),
         _ => confirmed,
     }
 }
@@ -94,8 +94,8 @@ pub(crate) fn names_municipality(address: &str) -> bool {
     longest_match(address).is_some()
 }
 
-/// The longest key `address` starts with, and the folded text after it.
-fn longest_match(address: &str) -> Option<(&'static Name, String)> {
+/// The longest key `address` starts with, and whether a block number follows it.
+fn longest_match(address: &str) -> Option<(&'static Name, bool)> {
     let index = &*INDEX;
     let folded: String = address
         .chars()
@@ -112,7 +112,7 @@ fn longest_match(address: &str) -> Option<(&'static Name, String)> {
             }
         }
     }
-    best.map(|(name, end)| (name, folded[end..].to_owned()))
+    best.map(|(name, end)| (name, starts_with_block_number(&folded[end..])))
 }
 
 /// `3-5`, `３丁目`, `三丁目`, `12番地` or nothing: what follows a neighbourhood, where a town is
@@ -133,7 +133,8 @@ fn fold_str(s: &str) -> String {
 /// Spellings NFKC leaves apart but people mix in municipality names: small ヶ/ヵ for ケ/カ
 /// (鎌ヶ谷市 and 鎌ケ谷市), の for ノ (上ノ国町), and the common forms of kanji several names
 /// officially write in an older form (龍ケ崎市 as 竜ヶ崎, 塩竈市 as 塩釜, 檮原町 as 梼原,
-/// 飯舘村 as 飯館, 下條村 as 下条). Index and address are folded alike, so no name is lost.
+/// 飯舘村 as 飯館, 下條村 as 下条). Index and address are folded alike, so no name is lost; none
+/// folds onto another municipality's name (嶋 stays: 鹿嶋市 and 鹿島市 are two cities).
 fn fold(c: char) -> char {
     match c {
         'ヶ' => 'ケ',
@@ -152,7 +153,6 @@ fn fold(c: char) -> char {
         '澤' => '沢',
         '濱' => '浜',
         '邊' | '邉' => '辺',
-        '嶋' => '島',
         '廣' => '広',
         '國' => '国',
         '曾' => '曽',
@@ -188,6 +188,18 @@ mod tests {
             assert!((1..=47).contains(&prefecture), "{row}");
             assert_eq!(row[..2].parse::<u8>().unwrap(), prefecture, "{row}");
         }
+    }
+
+    #[test]
+    fn folding_merges_no_two_names() {
+        let mut spelling: HashMap<String, &str> = HashMap::new();
+        for row in MUNICIPALITIES.lines().filter(|l| !l.starts_with('#')) {
+            let name = row.split('\t').nth(2).unwrap();
+            let first = *spelling.entry(fold_str(name)).or_insert(name);
+            assert_eq!(first, name);
+        }
+        assert_eq!(unaided("鹿嶋市宮中1-1-1"), Some(8));
+        assert_eq!(unaided("鹿島市納富分2643-1"), Some(41));
     }
 
     #[test]
