@@ -12,6 +12,7 @@ pub mod domain;
 pub(crate) mod generalize;
 pub mod geography;
 pub(crate) mod key_type;
+pub(crate) mod municipality;
 pub(crate) mod normalize;
 pub(crate) mod period;
 pub mod pseudonymize;
