@@ -106,6 +106,19 @@ fn the_example_loads() {
     assert_eq!(config.metrics.textfile, None);
 }
 
+/// The example shipped to users in docs/ loads, so it cannot drift from what the loader accepts.
+#[test]
+fn the_shipped_example_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/certanon.example.toml");
+    let text = std::fs::read_to_string(&path).expect("docs/certanon.example.toml");
+    let config = Config::from_str(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<&str> = config.tasks.values().map(|t| t.kind.as_str()).collect();
+    for kind in ["research_extract", "aggregates", "retention"] {
+        assert!(kinds.contains(&kind), "the example has no {kind} task");
+    }
+    assert!(config.metrics.textfile.is_some());
+}
+
 #[test]
 fn every_documented_key_loads() {
     let text = r#"
