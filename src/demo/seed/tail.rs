@@ -8,7 +8,7 @@
 //! Their certificates are spread over the chunks in rank order, each chunk issuing its
 //! proportional share of the whole sequence, so a large subscriber's certificates span many
 //! chunks while every chunk is still built on its own. Their subscriber rows are planned here,
-//! before any chunk, and written first (ids 1 to `len`).
+//! before any chunk, and written first, so rank index r gets subscriber id r + 1.
 
 use chrono::{Datelike, TimeZone, Utc};
 use rand::Rng;
