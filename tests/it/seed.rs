@@ -29,8 +29,10 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn same_seed_gives_identical_tables_and_another_seed_does_not() {
+    // More than one batch of chunks, so the large subscribers' certificates are generated on
+    // several threads and written by several COPYs.
     let opts = SeedOptions {
-        certificates: 2_500,
+        certificates: 20_500,
         seed: 7,
         ..SeedOptions::default()
     };
@@ -54,10 +56,10 @@ async fn same_seed_gives_identical_tables_and_another_seed_does_not() {
         }
     }
 
-    assert_eq!(sa.certificates, 2_500);
+    assert_eq!(sa.certificates, 20_500);
     assert_eq!(
         count(&a, "SELECT count(*) FROM certinfo.certificates").await,
-        2_500
+        20_500
     );
     let db_counts = [
         ("subscribers", sa.subscribers),
@@ -283,6 +285,71 @@ async fn assert_emails_recur(db: &TestDb) {
     )
     .await;
     assert!(acme_contacts > 0);
+}
+
+/// Certificates per subscriber in a seeded database, largest first.
+async fn holdings(db: &TestDb) -> Vec<i64> {
+    let rows = db
+        .client
+        .query(
+            "SELECT count(*) FROM certinfo.certificates c
+               JOIN certinfo.applications a ON a.id = c.application_id
+              GROUP BY a.subscriber_id ORDER BY 1 DESC",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// The most certificates one subscriber holds among those `filter` selects (an SQL condition
+/// on certificate c and subscriber s), within one calendar month when `monthly`.
+async fn most_held(db: &TestDb, filter: &str, monthly: bool) -> i64 {
+    let month = if monthly {
+        ", date_trunc('month', c.issued_at)"
+    } else {
+        ""
+    };
+    count(
+        db,
+        &format!(
+            "SELECT coalesce(max(n), 0) FROM (
+               SELECT count(*) AS n FROM certinfo.certificates c
+                 JOIN certinfo.applications a ON a.id = c.application_id
+                 JOIN certinfo.subscribers s ON s.id = a.subscriber_id
+                WHERE {filter} GROUP BY a.subscriber_id{month}) t"
+        ),
+    )
+    .await
+}
+
+/// Real CAs have hosting resellers and enterprises with thousands of certificates next to a
+/// crowd holding one to three: at the test size (a tenth of a million certificates, so "a few
+/// hundred hold 100 or more" of a million becomes "some hold 100 or more"), the largest holds
+/// at least 0.5%, and the large ones include an enterprise in 鳥取県 with hundreds of OV
+/// certificates, one on a rare key type and one that issued in bulk in one month.
+#[tokio::test]
+async fn certificates_per_subscriber_are_heavy_tailed() {
+    let db = TestDb::seeded().await;
+    let h = holdings(&db).await;
+    let total: i64 = h.iter().sum();
+    assert_eq!(total as u64, crate::common::SEEDED_ROWS);
+    assert!(h[0] * 200 >= total, "largest {} of {total}", h[0]);
+    let hundreds = h.iter().filter(|&&n| n >= 100).count();
+    assert!(hundreds >= 10, "{hundreds} subscribers hold 100 or more");
+    assert!(h[h.len() / 2] <= 3, "median {}", h[h.len() / 2]);
+
+    let tottori_ov = most_held(
+        &db,
+        "s.postal_address ~ '^(鳥取県|鳥取市|米子市)' AND c.validation_type = 'OV'",
+        false,
+    )
+    .await;
+    assert!(tottori_ov >= 100, "{tottori_ov}");
+    let p384 = most_held(&db, "c.key_size = 384", false).await;
+    assert!(p384 >= 100, "{p384}");
+    let one_month = most_held(&db, "true", true).await;
+    assert!(one_month >= 100, "{one_month}");
 }
 
 async fn schema_definition(db: &TestDb) -> Vec<String> {

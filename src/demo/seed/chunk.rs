@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 use super::dist::{Weighted, pick};
 use super::japan;
 use super::person::{self, Identity, Kind, Person, Phone};
+use super::tail::{Key, Tail};
+
+mod piece;
 
 pub const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
@@ -107,10 +110,18 @@ pub fn operators(seed: u64, count: usize) -> Vec<Operator> {
         .collect()
 }
 
-fn stream(seed: u64, index: u64) -> ChaCha8Rng {
+pub fn stream(seed: u64, index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(index);
     rng
+}
+
+/// Whose an ACME account or application is: a subscriber of the same chunk (by index) or a
+/// large subscriber of the tail (by rank index), whose row is written before any chunk.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SubscriberRef {
+    InChunk(u32),
+    Large(u32),
 }
 
 pub struct SubscriberRow {
@@ -128,7 +139,7 @@ pub struct SubscriberRow {
 }
 
 pub struct AcmeRow {
-    pub subscriber: u32,
+    pub subscriber: SubscriberRef,
     pub contact_email: Option<String>,
     pub key_thumbprint: String,
     pub created_at: i64,
@@ -136,7 +147,7 @@ pub struct AcmeRow {
 }
 
 pub struct ApplicationRow {
-    pub subscriber: u32,
+    pub subscriber: SubscriberRef,
     pub operator_id: Option<i64>,
     pub acme_account: Option<u32>,
     pub channel: &'static str,
@@ -190,27 +201,35 @@ pub struct Chunk {
     pub legal_holds: Vec<LegalHoldRow>,
 }
 
-/// What every chunk shares: the seed, the latest issue time and the operators.
+/// How often each of `count` operators handles an order: Zipf-like, a few large resellers
+/// handle most of them.
+pub fn operator_weights(count: usize) -> Weighted {
+    Weighted::new((0..count as u32).map(|i| 10_000 / (i + 1)))
+}
+
+/// What every chunk shares: the seed, the latest issue time, the operators and the large
+/// subscribers.
 pub struct Context<'a> {
     pub seed: u64,
     pub as_of: i64,
     pub operators: &'a [Operator],
     operator_weights: Weighted,
+    tail: &'a Tail,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(seed: u64, as_of: i64, operators: &'a [Operator]) -> Self {
-        // Zipf-like: a few large resellers handle most operator orders.
-        let operator_weights = Weighted::new((0..operators.len() as u32).map(|i| 10_000 / (i + 1)));
+    pub fn new(seed: u64, as_of: i64, operators: &'a [Operator], tail: &'a Tail) -> Self {
         Context {
             seed,
             as_of,
             operators,
-            operator_weights,
+            operator_weights: operator_weights(operators.len()),
+            tail,
         }
     }
 
-    /// Chunk `index`, holding exactly `certificates` certificates.
+    /// Chunk `index`, holding exactly `certificates` certificates: its share of the large
+    /// subscribers' certificates, then ordinary subscribers.
     pub fn chunk(&self, index: u64, certificates: usize) -> Chunk {
         let mut g = Gen {
             ctx: self,
@@ -218,6 +237,10 @@ impl<'a> Context<'a> {
             index,
             out: Chunk::default(),
         };
+        let first = index * CHUNK_CERTIFICATES;
+        for (rank, count) in self.tail.pieces(first, certificates as u64) {
+            g.piece(rank, count);
+        }
         while g.out.certificates.len() < certificates {
             g.subscriber(certificates - g.out.certificates.len());
         }
@@ -236,7 +259,7 @@ struct Gen<'c, 'a> {
 
 /// Per-subscriber state that renewals carry forward.
 struct Habits {
-    sub: u32,
+    sub: SubscriberRef,
     operator: Option<usize>,
     wants_ov: bool,
     /// Names on the certificate, common name first; kept across renewals until the
@@ -244,6 +267,10 @@ struct Habits {
     names: Vec<String>,
     account: Option<u32>,
     prev_acme: bool,
+    /// Multiplies the usual chance of ordering through ACME.
+    acme_uptake: f64,
+    /// The key type of every certificate, when the subscriber always uses the same one.
+    key: Option<Key>,
 }
 
 impl Gen<'_, '_> {
@@ -253,13 +280,15 @@ impl Gen<'_, '_> {
         let t0 = self.start_time();
         let created_at = (t0 - self.rng.gen_range(0..30 * DAY)).max(START - 180 * DAY);
         let mut h = Habits {
-            sub,
+            sub: SubscriberRef::InChunk(sub),
             operator: (!self.ctx.operators.is_empty())
                 .then(|| self.ctx.operator_weights.sample(&mut self.rng)),
             wants_ov: id.kind == Kind::Organization && self.rng.gen_bool(0.3),
             names: self.names(&id.domain),
             account: None,
             prev_acme: false,
+            acme_uptake: 1.0,
+            key: None,
         };
         let last_activity = if self.rng.gen_bool(0.02) {
             self.unsuccessful_only(&id, &mut h, t0)
@@ -342,12 +371,13 @@ impl Gen<'_, '_> {
         names
     }
 
-    /// ACME's share of new applications rises from about 5% in 2016 to about 60% in 2026;
-    /// a subscriber who automated usually stays automated.
-    fn choose_acme(&mut self, t: i64, prev_acme: bool) -> bool {
+    /// ACME's share of new applications rises from about 5% in 2016 to about 60% in 2026
+    /// (scaled by the subscriber's `uptake`); a subscriber who automated usually stays
+    /// automated.
+    fn choose_acme(&mut self, t: i64, prev_acme: bool, uptake: f64) -> bool {
         let years = (t - 1_451_606_400) as f64 / YEAR; // since 2016-01-01
-        let share = (0.06 * years).clamp(0.01, 0.62);
-        (prev_acme && self.rng.gen_bool(0.75)) || self.rng.gen_bool(share * 0.6)
+        let share = (0.06 * years).clamp(0.01, 0.62) * 0.6 * uptake;
+        (prev_acme && self.rng.gen_bool(0.75)) || self.rng.gen_bool(share.min(0.95))
     }
 
     /// Renewal after renewal until the planned count, the subscriber leaving, or `as_of`.
@@ -359,7 +389,7 @@ impl Gen<'_, '_> {
         let mut issued = 0;
         while issued < planned && t <= as_of {
             last = t;
-            let acme = self.choose_acme(t, h.prev_acme);
+            let acme = self.choose_acme(t, h.prev_acme, h.acme_uptake);
             h.prev_acme = acme;
             if !acme && self.rng.gen_bool(0.03) {
                 let at = (t - self.rng.gen_range(HOUR..10 * DAY)).max(t0);
@@ -542,7 +572,13 @@ impl Gen<'_, '_> {
 
     /// The subscriber's current ACME account, created on first use and now and then replaced
     /// (key rollover), the old one deactivated.
-    fn acme_account(&mut self, id: &Identity, sub: u32, current: Option<u32>, at: i64) -> u32 {
+    fn acme_account(
+        &mut self,
+        id: &Identity,
+        sub: SubscriberRef,
+        current: Option<u32>,
+        at: i64,
+    ) -> u32 {
         if let Some(acc) = current {
             let row = &mut self.out.acme_accounts[acc as usize];
             if row.deactivated_at.is_none() && !self.rng.gen_bool(0.06) {
@@ -592,7 +628,9 @@ impl Gen<'_, '_> {
         let rng = &mut self.rng;
         let years = (issued_at - START) as f64 / YEAR;
         let ecdsa_share = (0.02 + 0.03 * years) * if acme { 1.5 } else { 1.0 };
-        let (key_algorithm, key_size, signature_algorithm) = if rng.gen_bool(ecdsa_share.min(0.9)) {
+        let (key_algorithm, key_size, signature_algorithm) = if let Some(key) = h.key {
+            key
+        } else if rng.gen_bool(ecdsa_share.min(0.9)) {
             if rng.gen_bool(0.8) {
                 ("ECDSA", 256, "ecdsa-with-SHA256")
             } else {

@@ -9,7 +9,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::SeedSummary;
-use super::chunk::{Chunk, Operator};
+use super::chunk::{Chunk, Operator, SubscriberRef};
 use crate::error::{DbContext, Result};
 
 /// Seconds since the epoch as a timestamp. All generated times lie between 2014 and a few
@@ -62,6 +62,17 @@ pub(super) struct Ids {
     acme_account: i64,
     application: i64,
     certificate: i64,
+}
+
+impl Ids {
+    /// The id of a subscriber referred to from a chunk starting at these ids. Large
+    /// subscribers' rows are written before any chunk, so rank index r has id r + 1.
+    fn subscriber(&self, s: SubscriberRef) -> i64 {
+        match s {
+            SubscriberRef::InChunk(i) => self.subscriber + i64::from(i) + 1,
+            SubscriberRef::Large(r) => i64::from(r) + 1,
+        }
+    }
 }
 
 /// Where each chunk's local indices start in the global id space.
@@ -161,7 +172,7 @@ async fn write_acme_accounts(tx: &Transaction<'_>, chunks: &[(&Chunk, Ids)]) -> 
     for (c, base) in chunks {
         for (i, a) in c.acme_accounts.iter().enumerate() {
             let id = base.acme_account + i as i64 + 1;
-            let sub = base.subscriber + i64::from(a.subscriber) + 1;
+            let sub = base.subscriber(a.subscriber);
             let row: [&(dyn ToSql + Sync); 6] = [
                 &id,
                 &sub,
@@ -197,7 +208,7 @@ async fn write_applications(tx: &Transaction<'_>, chunks: &[(&Chunk, Ids)]) -> R
     for (c, base) in chunks {
         for (i, a) in c.applications.iter().enumerate() {
             let id = base.application + i as i64 + 1;
-            let sub = base.subscriber + i64::from(a.subscriber) + 1;
+            let sub = base.subscriber(a.subscriber);
             let acme = a.acme_account.map(|x| base.acme_account + i64::from(x) + 1);
             let row: [&(dyn ToSql + Sync); 12] = [
                 &id,

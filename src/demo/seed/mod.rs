@@ -11,6 +11,7 @@ mod dist;
 mod foreign;
 mod japan;
 mod person;
+mod tail;
 mod text;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -20,6 +21,7 @@ use tokio_postgres::{Client, Transaction};
 use crate::error::{DbContext, Error, Result};
 use chunk::{CHUNK_CERTIFICATES, Chunk, Context};
 use copy::{Ids, write_batch, write_operators};
+use tail::Tail;
 
 /// Number of designated operators (resellers) the seed creates.
 pub(crate) const OPERATORS: u64 = 30;
@@ -100,12 +102,24 @@ pub async fn seed(client: &mut Client, opts: &SeedOptions) -> Result<SeedSummary
         operators: OPERATORS,
         ..SeedSummary::default()
     };
+    let tail = Tail::plan(
+        opts.seed,
+        as_of,
+        opts.certificates,
+        &chunk::operator_weights(operators.len()),
+        !operators.is_empty(),
+    );
+    let large = Chunk {
+        subscribers: tail.rows(),
+        ..Chunk::default()
+    };
+    let mut next = write_batch(&tx, &[large], Ids::default(), &mut summary).await?;
 
     let chunks = opts.certificates.div_ceil(CHUNK_CERTIFICATES);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Chunk>>(2);
     let (seed, total) = (opts.seed, opts.certificates);
     let producer = tokio::task::spawn_blocking(move || {
-        let ctx = Context::new(seed, as_of, &operators);
+        let ctx = Context::new(seed, as_of, &operators, &tail);
         for first in (0..chunks).step_by(BATCH_CHUNKS as usize) {
             let batch: Vec<Chunk> = (first..(first + BATCH_CHUNKS).min(chunks))
                 .into_par_iter()
@@ -120,7 +134,6 @@ pub async fn seed(client: &mut Client, opts: &SeedOptions) -> Result<SeedSummary
         }
     });
 
-    let mut next = Ids::default();
     while let Some(batch) = receiver.recv().await {
         next = write_batch(&tx, &batch, next, &mut summary).await?;
         tracing::info!(

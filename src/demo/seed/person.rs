@@ -516,7 +516,8 @@ pub fn identity<R: Rng>(rng: &mut R) -> Identity {
     let mut id = if rng.gen_bool(0.03) {
         foreign_identity(rng, kind)
     } else {
-        japanese(rng, kind)
+        let pref = PREFECTURE_WEIGHTS.sample(rng);
+        japanese(rng, kind, pref)
     };
     if rng.gen_bool(0.005) {
         make_odd(rng, &mut id);
@@ -524,8 +525,19 @@ pub fn identity<R: Rng>(rng: &mut R) -> Identity {
     id
 }
 
-fn japanese<R: Rng>(rng: &mut R, kind: Kind) -> Identity {
-    let pref = PREFECTURE_WEIGHTS.sample(rng);
+/// A Japanese organization, in `pref` or wherever people live, with its postal address on
+/// record (the identity check of its OV certificates needs one).
+pub fn organization_identity<R: Rng>(rng: &mut R, pref: Option<usize>) -> Identity {
+    let pref = pref.unwrap_or_else(|| PREFECTURE_WEIGHTS.sample(rng));
+    let mut id = japanese(rng, Kind::Organization, pref);
+    if id.postal_address.is_none() {
+        let city = CITY_WEIGHTS[pref].sample(rng);
+        id.postal_address = Some(write_address(rng, pref, city));
+    }
+    id
+}
+
+fn japanese<R: Rng>(rng: &mut R, kind: Kind, pref: usize) -> Identity {
     let city = CITY_WEIGHTS[pref].sample(rng);
     let area_code = PREFECTURES[pref].area_code;
     let organization = (kind == Kind::Organization).then(|| organization(rng, pref));
@@ -658,6 +670,16 @@ fn role_local<R: Rng>(rng: &mut R) -> &'static str {
             "it-support",
         ],
     )
+}
+
+/// The domain of a hosting provider's customer: a company's or an individual's.
+pub fn customer_domain<R: Rng>(rng: &mut R) -> String {
+    let pref = PREFECTURE_WEIGHTS.sample(rng);
+    if rng.gen_bool(0.6) {
+        company(rng, pref).domain
+    } else {
+        personal_domain(rng, None, pref)
+    }
 }
 
 /// An individual's own domain: their name or a hobby word, under .jp, .com, .net, .org, gr.jp

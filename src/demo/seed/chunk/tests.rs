@@ -5,9 +5,14 @@ use std::collections::HashSet;
 
 const AS_OF: i64 = 1_793_404_800; // 2026-10-31
 
+fn tail(seed: u64, certificates: u64) -> Tail {
+    Tail::plan(seed, AS_OF, certificates, &operator_weights(30), true)
+}
+
 fn sample(seed: u64, chunks: u64) -> Vec<Chunk> {
     let ops = operators(seed, 30);
-    let ctx = Context::new(seed, AS_OF, &ops);
+    let tail = tail(seed, chunks * CHUNK_CERTIFICATES);
+    let ctx = Context::new(seed, AS_OF, &ops, &tail);
     (0..chunks)
         .map(|i| ctx.chunk(i, CHUNK_CERTIFICATES as usize))
         .collect()
@@ -63,7 +68,8 @@ fn chunks_are_deterministic_and_seed_dependent() {
 #[test]
 fn chunk_holds_exactly_its_certificates() {
     let ops = operators(1, 30);
-    let ctx = Context::new(1, AS_OF, &ops);
+    let tail = tail(1, 6_000);
+    let ctx = Context::new(1, AS_OF, &ops, &tail);
     for n in [1, 7, 1000] {
         assert_eq!(ctx.chunk(5, n).certificates.len(), n);
     }
@@ -117,7 +123,7 @@ fn applications_and_certificates_are_consistent() {
 fn acme_accounts_belong_to_their_subscriber_and_are_reused() {
     let mut thumbprints = HashSet::new();
     for ch in &sample(7, 40) {
-        let acme_subscribers: HashSet<u32> = ch
+        let acme_subscribers: HashSet<SubscriberRef> = ch
             .applications
             .iter()
             .filter(|a| a.channel == "acme")
@@ -139,8 +145,8 @@ fn acme_accounts_belong_to_their_subscriber_and_are_reused() {
 #[test]
 fn shares_of_kinds_validations_and_revocations_are_realistic() {
     let chunks = sample(7, 40);
-    let (mut certs, mut subs, mut ov, mut revoked, mut orgs) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut certs, mut ov, mut revoked, mut orgs) = (0usize, 0usize, 0usize, 0usize);
+    let mut subs = tail(7, 40 * CHUNK_CERTIFICATES).subscribers.len();
     let mut reasons = std::collections::BTreeMap::<i16, u32>::new();
     for ch in &chunks {
         subs += ch.subscribers.len();
@@ -225,11 +231,15 @@ fn some_subscribers_expired_long_ago_and_some_of_those_have_pending_orders() {
         let mut last_expiry = vec![i64::MIN; ch.subscribers.len()];
         let mut pending = vec![false; ch.subscribers.len()];
         for c in &ch.certificates {
-            let s = ch.applications[c.application as usize].subscriber as usize;
-            last_expiry[s] = last_expiry[s].max(c.not_after);
+            if let SubscriberRef::InChunk(s) = ch.applications[c.application as usize].subscriber {
+                let s = s as usize;
+                last_expiry[s] = last_expiry[s].max(c.not_after);
+            }
         }
         for a in &ch.applications {
-            pending[a.subscriber as usize] |= a.status == "pending";
+            if let SubscriberRef::InChunk(s) = a.subscriber {
+                pending[s as usize] |= a.status == "pending";
+            }
         }
         for (s, &e) in last_expiry.iter().enumerate() {
             if e != i64::MIN && e < horizon {
@@ -261,4 +271,37 @@ proptest::proptest! {
 fn mix_is_injective_on_a_sample() {
     let outs: HashSet<u64> = (0..100_000u64).map(mix).collect();
     assert_eq!(outs.len(), 100_000);
+}
+
+/// Certificates each subscriber holds, largest first, over `chunks` full chunks.
+fn holdings(seed: u64, chunks: u64) -> Vec<usize> {
+    let mut large = std::collections::HashMap::<u32, usize>::new();
+    let mut counts = Vec::new();
+    for ch in sample(seed, chunks) {
+        let mut local = vec![0; ch.subscribers.len()];
+        for c in &ch.certificates {
+            match ch.applications[c.application as usize].subscriber {
+                SubscriberRef::InChunk(s) => local[s as usize] += 1,
+                SubscriberRef::Large(r) => *large.entry(r).or_default() += 1,
+            }
+        }
+        counts.extend(local.into_iter().filter(|&n| n > 0));
+    }
+    counts.extend(large.into_values());
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    counts
+}
+
+/// A few subscribers hold hundreds of certificates, most hold one to three, and the large
+/// ones' certificates, issued across many chunks, add up.
+#[test]
+fn certificates_per_subscriber_are_heavy_tailed() {
+    let h = holdings(5, 50);
+    let total: usize = h.iter().sum();
+    assert_eq!(total, 50_000);
+    assert_eq!(h[0], 500, "the largest holds 1%");
+    let hundreds = h.iter().filter(|&&n| n >= 100).count();
+    assert!((5..=10).contains(&hundreds), "{hundreds} hold 100 or more");
+    let few = h.iter().filter(|&&n| n <= 3).count();
+    assert!(few * 2 > h.len(), "{few} of {} hold 1 to 3", h.len());
 }

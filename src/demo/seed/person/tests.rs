@@ -151,7 +151,7 @@ fn odd_strings_include_long_and_control_characters() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let (mut long, mut control) = (false, false);
     for _ in 0..300 {
-        let mut id = japanese(&mut rng, Kind::Organization);
+        let mut id = organization_identity(&mut rng, None);
         make_odd(&mut rng, &mut id);
         let fields = [&id.organization_name, &id.postal_address, &id.person_name];
         long |= fields
