@@ -1,6 +1,6 @@
 //! Where a subscriber is: the 47 prefectures (JIS X 0401) and the eight regions of Japan, the
-//! postal-code ranges, and the reading of
-//! an address, a postal code and a country into one region code.
+//! postal-code ranges, and the reading of an address (its prefecture, else its municipality),
+//! a postal code and a country into one region code.
 
 use std::borrow::Cow;
 
