@@ -4,7 +4,8 @@
 //! written and as people shorten it (county or designated city left out), with and without its
 //! postal code, and with its prefecture in front; prints resolved, unknown and wrong for each.
 //!
-//! `cargo run --release --example address_eval -- corpus.tsv [more.tsv …]`
+//! `cargo run --release --example address_eval -- corpus.tsv [more.tsv …]`; exits 1 on any wrong
+//! answer or unreadable corpus.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -62,7 +63,7 @@ fn main() -> ExitCode {
             Ok(text) => text,
             Err(e) => {
                 eprintln!("{path}: {e}");
-                return ExitCode::from(66);
+                return ExitCode::FAILURE;
             }
         };
         let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
@@ -73,11 +74,11 @@ fn main() -> ExitCode {
             let fields: Vec<&str> = line.split('\t').collect();
             let [truth, postal, prefecture, address, ..] = fields[..] else {
                 eprintln!("{path}: not four fields: {line}");
-                return ExitCode::from(65);
+                return ExitCode::FAILURE;
             };
             let Ok(truth) = truth.parse::<u16>() else {
                 eprintln!("{path}: not a prefecture code: {line}");
-                return ExitCode::from(65);
+                return ExitCode::FAILURE;
             };
             let with_prefecture = format!("{prefecture}{address}");
             let mut forms = vec![
