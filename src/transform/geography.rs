@@ -1,12 +1,13 @@
 //! Where a subscriber is: the 47 prefectures (JIS X 0401) and the eight regions of Japan, the
-//! municipalities written without their prefecture, the postal-code ranges, and the reading of
-//! an address, a postal code and a country into one region code.
+//! postal-code ranges, and the reading of an address (its prefecture, else its municipality),
+//! a postal code and a country into one region code.
 
 use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
 
 use crate::transform::category::UNKNOWN;
+use crate::transform::municipality::{names_municipality, prefecture_of_municipality};
 use crate::transform::normalize::nfkc;
 
 /// Foreign countries: `FOREIGN_BASE + (c1 - 'A') * 26 + (c2 - 'A')` for ISO 3166 alpha-2.
@@ -98,71 +99,6 @@ const REGIONS: [&str; 8] = [
     "九州・沖縄",
 ];
 
-/// Municipalities written without their prefecture: the 20 designated cities, Tokyo's 23
-/// special wards, prefectural capitals whose name differs from the prefecture's, and 郡 that
-/// would otherwise be taken for a prefecture's short name (京都郡 is in Fukuoka). Ward names
-/// shared with wards of designated cities (中央区, 北区, 港区) are taken as Tokyo's: someone
-/// in Osaka writes 大阪市 first.
-const MUNICIPALITIES: &[(&str, u8)] = &[
-    ("札幌市", 1),
-    ("仙台市", 4),
-    ("さいたま市", 11),
-    ("千葉市", 12),
-    ("横浜市", 14),
-    ("川崎市", 14),
-    ("相模原市", 14),
-    ("新潟市", 15),
-    ("静岡市", 22),
-    ("浜松市", 22),
-    ("名古屋市", 23),
-    ("京都市", 26),
-    ("大阪市", 27),
-    ("堺市", 27),
-    ("神戸市", 28),
-    ("岡山市", 33),
-    ("広島市", 34),
-    ("北九州市", 40),
-    ("福岡市", 40),
-    ("熊本市", 43),
-    ("千代田区", 13),
-    ("中央区", 13),
-    ("港区", 13),
-    ("新宿区", 13),
-    ("文京区", 13),
-    ("台東区", 13),
-    ("墨田区", 13),
-    ("江東区", 13),
-    ("品川区", 13),
-    ("目黒区", 13),
-    ("大田区", 13),
-    ("世田谷区", 13),
-    ("渋谷区", 13),
-    ("中野区", 13),
-    ("杉並区", 13),
-    ("豊島区", 13),
-    ("北区", 13),
-    ("荒川区", 13),
-    ("板橋区", 13),
-    ("練馬区", 13),
-    ("足立区", 13),
-    ("葛飾区", 13),
-    ("江戸川区", 13),
-    ("盛岡市", 3),
-    ("水戸市", 8),
-    ("宇都宮市", 9),
-    ("前橋市", 10),
-    ("金沢市", 17),
-    ("甲府市", 19),
-    ("津市", 24),
-    ("大津市", 25),
-    ("松江市", 32),
-    ("高松市", 37),
-    ("松山市", 38),
-    ("那覇市", 47),
-    ("京都郡", 40),
-    ("石川郡", 7),
-];
-
 /// First three postal-code digits → prefecture: each entry starts a range that runs to the next
 /// entry. Japan Post's ranges follow prefectures at this granularity except for a few border
 /// towns; 817 (Tsushima) is the one whole prefix that belongs elsewhere than its neighbours.
@@ -249,18 +185,18 @@ fn prefecture(code: u16) -> Option<&'static Prefecture> {
 
 /// Region code of a subscriber: 1..=47 the JIS X 0401 prefecture for Japan (country `JP` or
 /// NULL), [`FOREIGN_BASE`]`..` for a foreign ISO 3166 alpha-2 country, [`UNKNOWN`] otherwise.
-/// The address text decides (prefecture, designated city, Tokyo ward or romanized prefecture);
-/// the postal code is the fallback, then a postal code written at the start of the address.
+/// The address text decides (its prefecture, else its municipality, else a short or romanized
+/// prefecture name); the postal code is the fallback, then a postal code written at the start
+/// of the address.
 pub fn region_code(postal_code: Option<&str>, address: Option<&str>, country: Option<&str>) -> u16 {
     match country.map(country_code) {
         Some(Country::Foreign(code)) => return code,
         Some(Country::Invalid) => return UNKNOWN,
         Some(Country::Japan | Country::Absent) | None => {}
     }
-    let (from_text, inline_postal) = address.map_or((None, None), prefecture_from_address);
-    from_text
-        .or_else(|| postal_code.and_then(prefecture_from_postal))
-        .or(inline_postal)
+    let postal = postal_code.and_then(prefecture_from_postal);
+    address
+        .map_or(postal, |address| prefecture_from_address(address, postal))
         .map_or(UNKNOWN, u16::from)
 }
 
@@ -306,8 +242,9 @@ pub(crate) fn country_alpha2(code: u16) -> Option<String> {
     )
 }
 
-/// The prefecture named by the address text, and the one of a postal code written before it.
-fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
+/// The prefecture of an address: named by its text, else that of `postal`, the subscriber's
+/// postal code, else that of a postal code written before the text.
+fn prefecture_from_address(address: &str, postal: Option<u8>) -> Option<u8> {
     let text = nfkc(address);
     let compact: Cow<'_, str> = if text.contains(char::is_whitespace) {
         let mut compact = String::with_capacity(text.len());
@@ -343,25 +280,31 @@ fn prefecture_from_address(address: &str) -> (Option<u8>, Option<u8>) {
         inline_postal = prefecture_from_postal(&candidate[..run]);
         rest = candidate[run..].trim_start_matches(is_separator);
     }
-    let from_text = prefecture_from_kanji(rest).or_else(|| prefecture_from_romaji(&text));
-    (from_text, inline_postal)
+    let postal = postal.or(inline_postal);
+    prefecture_from_text(rest, &text, postal).or(postal)
 }
 
-fn prefecture_from_kanji(text: &str) -> Option<u8> {
+/// The prefecture named at the start of `rest` (compact NFKC text after any country and postal
+/// code), or romanized anywhere in `text`. After the full prefecture name, the municipality
+/// decides, `postal` settling a name several prefectures share. A start that names a
+/// municipality, decided or not, is never read as a prefecture's short name or romanization:
+/// `石川町` is in Fukushima, and a bare `北区` may be Tokyo's or any of ten cities'.
+fn prefecture_from_text(rest: &str, text: &str, postal: Option<u8>) -> Option<u8> {
     let by_name = |name_of: fn(&Prefecture) -> &'static str| {
         (1u8..)
             .zip(&PREFECTURES)
-            .find(|(_, p)| starts_with(text, name_of(p)))
+            .find(|(_, p)| starts_with(rest, name_of(p)))
             .map(|(code, _)| code)
     };
     by_name(|p| p.name)
+        .or_else(|| prefecture_of_municipality(rest, postal))
         .or_else(|| {
-            MUNICIPALITIES
-                .iter()
-                .find(|(m, _)| starts_with(text, m))
-                .map(|&(_, code)| code)
+            if names_municipality(rest) {
+                None
+            } else {
+                by_name(|p| p.short).or_else(|| prefecture_from_romaji(text))
+            }
         })
-        .or_else(|| by_name(|p| p.short))
 }
 
 /// `text.starts_with(prefix)` for the name tables, which every address is compared with: the
@@ -457,24 +400,72 @@ mod tests {
     }
 
     #[test]
-    fn designated_cities_and_tokyo_wards() {
-        let cities = MUNICIPALITIES.iter().filter(|(m, _)| m.ends_with('市'));
-        for &(city, code) in cities {
-            assert_eq!(jp(&format!("{city}中区1-2-3")), u16::from(code), "{city}");
-        }
-        // Every ward the table lists is one of Tokyo's 23.
-        let wards: Vec<&(&str, u8)> = MUNICIPALITIES
-            .iter()
-            .filter(|(m, _)| m.ends_with('区'))
-            .collect();
-        assert_eq!(wards.len(), 23);
-        for &&(ward, code) in &wards {
-            assert_eq!(code, 13, "{ward}");
-            assert_eq!(jp(&format!("{ward}1-1")), 13, "{ward}");
-        }
-        // 京都郡 is in Fukuoka, not Kyoto.
-        assert_eq!(jp("京都郡苅田町富久町1-19-1"), 40);
+    fn a_municipality_of_one_prefecture_decides() {
+        assert_eq!(jp("高槻市奈佐原２丁目１－２"), 27);
+        assert_eq!(jp("札幌市中央区北1条西2"), 1);
         assert_eq!(jp("大阪狭山市狭山1-2384-1"), 27);
+        assert_eq!(jp("千代田区千代田1-1"), 13);
+        assert_eq!(jp("博多区博多駅前2-1-1"), 40);
+        // 福島区 is Osaka's ward, not Fukushima; 石川町 is in Fukushima, not Ishikawa.
+        assert_eq!(jp("福島区福島1-1"), 27);
+        assert_eq!(jp("石川町字下泉153"), 7);
+        // It decides against a postal code of another prefecture, as the prefecture name does.
+        assert_eq!(
+            region_code(Some("100-0001"), Some("高槻市桃園町2-1"), None),
+            27
+        );
+    }
+
+    #[test]
+    fn a_shared_municipality_needs_the_postal_code() {
+        // 府中市 is in Tokyo and Hiroshima.
+        assert_eq!(jp("府中市宮西町2-24"), UNKNOWN);
+        assert_eq!(
+            region_code(Some("183-0022"), Some("府中市宮西町2-24"), None),
+            13
+        );
+        assert_eq!(
+            region_code(Some("726-0005"), Some("府中市府川町315"), None),
+            34
+        );
+        assert_eq!(jp("〒726-0005 府中市府川町315"), 34);
+        // Not the short name 伊達 of no prefecture, nor a guess: Hokkaido or Fukushima.
+        assert_eq!(jp("伊達市保原町字舟橋180"), UNKNOWN);
+        assert_eq!(region_code(Some("960-0600"), Some("伊達市保原町"), None), 7);
+    }
+
+    #[test]
+    fn a_ward_alone_is_shared() {
+        // 中央区, 北区 and 港区 are Tokyo's special wards and wards of designated cities.
+        for ward in ["中央区", "北区", "港区", "南区"] {
+            let address = format!("{ward}1-2-3");
+            assert_eq!(jp(&address), UNKNOWN, "{ward}");
+            assert_eq!(region_code(Some("100-0001"), Some(&address), None), 13);
+            assert_eq!(region_code(Some("530-0001"), Some(&address), None), 27);
+        }
+        assert_eq!(jp("大阪市北区梅田1-1"), 27);
+        assert_eq!(jp("東京都北区王子本町1-15-22"), 13);
+    }
+
+    #[test]
+    fn a_county_names_its_prefecture() {
+        // 京都郡 is in Fukuoka, not Kyoto; 朝日町 alone is in three prefectures.
+        assert_eq!(jp("京都郡苅田町富久町1-19-1"), 40);
+        assert_eq!(jp("三重郡朝日町小向893"), 24);
+        assert_eq!(jp("朝日町小川原1"), UNKNOWN);
+        assert_eq!(
+            region_code(Some("939-0700"), Some("朝日町道下600"), None),
+            16
+        );
+        // A county alone, its town misspelt.
+        assert_eq!(jp("北牟婁郡紀北町東長島769-1"), 24);
+    }
+
+    #[test]
+    fn short_names_remain_for_what_names_no_municipality() {
+        assert_eq!(jp("東京千代田区"), 13);
+        assert_eq!(jp("大阪府大阪市"), 27);
+        assert_eq!(jp("Hiroshima-shi"), 34);
     }
 
     #[test]

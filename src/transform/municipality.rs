@@ -5,9 +5,6 @@
 //! the 北区 of Tokyo and of ten designated cities) decides only with the postal code's prefecture,
 //! and only when that is one of them: a wrong prefecture is worse than an unknown one.
 
-// Nothing calls it until `generalize` (being split into `geography`) wires it in.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

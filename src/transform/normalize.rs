@@ -5,10 +5,12 @@
 //! - all text: NFKC, zero-width characters removed, trimmed, white space runs (U+3000, tabs,
 //!   newlines included) folded to one ASCII space;
 //! - e-mail: lower-cased, leading `mailto:` removed;
-//! - phone: E.164 (`+` and digits) where the number can be placed, else its digits only;
-//!   nothing when it holds no digit;
+//! - phone: an extension written after the number (`内線123`, `ext. 12`, `x12`) dropped, then
+//!   E.164 (`+` and digits) where the number can be placed, else its digits only; nothing when
+//!   it holds no digit;
 //! - person, organization, address: lower-cased, no space between two CJK characters (so
-//!   `山田 太郎` is `山田太郎`); addresses also unify dash variants.
+//!   `山田 太郎` is `山田太郎`); addresses also unify dash variants, organizations write out
+//!   their legal form (`(株)`, `㈱` → `株式会社`, see [`legal_form`]).
 //!
 //! Each normalization is idempotent, so a pseudonym computed from an already normalized value
 //! is the same. Each writes into a buffer the caller reuses (the scan normalizes millions of
@@ -17,6 +19,8 @@
 use std::borrow::Cow;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+use crate::transform::legal_form;
 
 /// An e-mail address.
 pub(crate) fn email(value: &str, out: &mut String) {
@@ -35,11 +39,17 @@ pub(crate) fn phone(value: &str, out: &mut String) {
     }
 }
 
-/// A person's or an organization's name.
+/// A person's name.
 pub(crate) fn name(value: &str, out: &mut String) {
     if !fold_simple(value, true, out) {
         *out = normalize_name_in_steps(value, false);
     }
+}
+
+/// An organization's name: a name whose legal form is written out.
+pub(crate) fn organization(value: &str, out: &mut String) {
+    name(value, out);
+    legal_form::write_out(out);
 }
 
 /// A postal address: a name whose dash look-alikes are also unified.
@@ -278,11 +288,36 @@ fn is_cjk(c: char) -> bool {
 fn normalize_phone(value: &str) -> Option<String> {
     // Only `+` and digits are kept, so white space needs no folding and NFKC character by
     // character is enough when every character has a simple one.
-    if value.chars().all(|c| simple_nfkc(c).is_some()) {
-        phone_from_chars(value.chars().filter_map(simple_nfkc))
+    let text = if value.chars().all(|c| simple_nfkc(c).is_some()) {
+        nfkc(value)
     } else {
-        phone_from_chars(fold_text(value).chars())
+        Cow::Owned(fold_text(value))
+    };
+    phone_from_chars(without_extension(&text).chars())
+}
+
+/// The number without an extension written after it, as libphonenumber reads one: a marker
+/// (`内線`, `ext`, `extension`, `x`, `#`, so also `;ext=`) after a digit and before one, with
+/// only white space, `.`, `:`, `=`, `-` or `(` between the marker and the extension's digits.
+fn without_extension(text: &str) -> &str {
+    const MARKERS: [&str; 5] = ["内線", "extension", "ext", "x", "#"];
+    let Some(first_digit) = text.find(|c: char| c.is_ascii_digit()) else {
+        return text;
+    };
+    for (at, _) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
+        let rest = &text[at..];
+        let extension_follows = MARKERS.iter().any(|marker| {
+            rest.get(..marker.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(marker))
+                && rest[marker.len()..]
+                    .trim_start_matches(|c: char| c.is_whitespace() || ".:=-(".contains(c))
+                    .starts_with(|c: char| c.is_ascii_digit())
+        });
+        if extension_follows {
+            return &text[..at];
+        }
     }
+    text
 }
 
 fn phone_from_chars(chars: impl Iterator<Item = char>) -> Option<String> {
@@ -376,6 +411,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn phone_extensions_are_dropped() {
+        for form in [
+            "03-1234-5678 内線123",
+            "03-1234-5678 ext. 12",
+            "03-1234-5678 x12",
+            "03-1234-5678（内線12）",
+            "03-1234-5678 EXT 12",
+            "03-1234-5678#12",
+            "tel:+81-3-1234-5678;ext=12",
+            "０３－１２３４－５６７８　内線：１２",
+            "+81 3 1234 5678 extension 3",
+            // A marker with no digit after it, or before any digit, is no extension.
+            "03-1234-5678 (内線なし)",
+            "x 03-1234-5678",
+            "03-1234-5678 x",
+        ] {
+            assert_eq!(norm(phone, form).as_deref(), Some("+81312345678"), "{form}");
+        }
+    }
+
+    #[test]
     fn phone_that_cannot_be_placed_keeps_its_digits() {
         assert_eq!(norm(phone, "1234").as_deref(), Some("1234"));
         assert_eq!(norm(phone, "03-1234").as_deref(), Some("031234"));
@@ -462,7 +518,8 @@ pub(crate) mod tests {
     }
 
     /// Text that exercises the normalizations: full-width forms, half-width kana, combining
-    /// marks, zero-width spaces, the various white spaces and `mailto:`.
+    /// marks, zero-width spaces, the various white spaces, `mailto:`, legal forms and phone
+    /// extensions.
     pub(crate) fn any_text() -> impl Strategy<Value = String> {
         let pieces = prop_oneof![
             any::<char>().prop_map(String::from),
@@ -473,6 +530,7 @@ pub(crate) mod tests {
             "[０-９Ａ-Ｚａ-ｚ（）－＋＠．]{1,3}",
             "[0-9+()\\- ]{1,4}",
             Just("mailto:".to_owned()),
+            "(\\(株\\)|㈱|株\\)|\\(株|株式会社|（一社）|NPO 法人|内線|ext\\.|x)",
             Just("\u{3099}".to_owned()),
             Just("\u{309b}".to_owned()),
             Just("\u{200b}".to_owned()),
@@ -484,11 +542,32 @@ pub(crate) mod tests {
     proptest! {
         #[test]
         fn normalization_is_idempotent(s in any_text()) {
-            for normalize in [email, phone, name, address] {
+            for normalize in [email, phone, name, organization, address] {
                 if let Some(once) = norm(normalize, &s) {
                     prop_assert_eq!(norm(normalize, &once), Some(once));
                 }
             }
+        }
+
+        #[test]
+        fn an_extension_never_changes_the_number(
+            number in prop_oneof![
+                "0[2-9]-[0-9]{4}-[0-9]{4}",
+                "0[789]0 [0-9]{4} [0-9]{4}",
+                "\\+81 [1-9] [0-9]{4} [0-9]{4}",
+                "\\+1 \\([2-9][0-9]{2}\\) [2-9][0-9]{2}-[0-9]{4}",
+                "０[２-９]（[０-９]{4}）[０-９]{4}",
+            ],
+            separator in "[ 　,(（]{0,2}",
+            marker in "(内線|ext|EXT|Ext\\.|extension|x|X|#|;ext=|ｅｘｔ．)",
+            gap in "[ 　:：]{0,2}",
+            extension in "[0-9０-９]{1,6}",
+            close in "[)）]?",
+        ) {
+            let plain = norm(phone, &number);
+            prop_assert!(plain.as_deref().is_some_and(|p| p.starts_with('+')), "{:?}", plain);
+            let written = format!("{number}{separator}{marker}{gap}{extension}{close}");
+            prop_assert_eq!(norm(phone, &written), plain, "{}", written);
         }
 
         #[test]
@@ -506,7 +585,8 @@ pub(crate) mod tests {
                 strip_mailto(&mut folded);
                 prop_assert_eq!(folded, normalize_email_in_steps(&s));
             }
-            prop_assert_eq!(normalize_phone(&s), phone_from_chars(fold_text(&s).chars()));
+            let folded = fold_text(&s);
+            prop_assert_eq!(normalize_phone(&s), phone_from_chars(without_extension(&folded).chars()));
         }
 
         #[test]

@@ -81,7 +81,8 @@ pub(crate) fn normalize_into(class: Class, value: &str, out: &mut String) -> boo
         Class::Subscriber | Class::Certificate | Class::AcmeAccount => out.push_str(value.trim()),
         Class::Email => normalize::email(value, out),
         Class::Phone => normalize::phone(value, out),
-        Class::Person | Class::Organization => normalize::name(value, out),
+        Class::Person => normalize::name(value, out),
+        Class::Organization => normalize::organization(value, out),
         Class::Address => normalize::address(value, out),
     }
     !out.is_empty()
@@ -562,6 +563,39 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         assert_eq!(pseudonymize(&p, Class::Email, None), None);
         assert_eq!(pseudonymize(&p, Class::Email, Some("  ")), None);
         assert_eq!(normalize(Class::Subscriber, " 42 ").as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn one_company_or_number_as_people_write_it_is_one_pseudonym() {
+        let p = test_pseudonymizer();
+        let one = |class, forms: &[&str]| {
+            let pseudonyms: std::collections::BTreeSet<_> = forms
+                .iter()
+                .map(|f| pseudonymize(&p, class, Some(f)))
+                .collect();
+            pseudonyms.len() == 1
+        };
+        let company = [
+            "(株)日本レジストリ",
+            "株式会社　日本レジストリ",
+            "㈱日本レジストリ",
+        ];
+        assert!(one(Class::Organization, &company));
+        // The legal form is folded for organizations only.
+        assert!(!one(Class::Person, &company));
+        assert!(!one(Class::Address, &company));
+        assert!(!one(
+            Class::Organization,
+            &["株式会社日本レジストリ", "日本レジストリ株式会社"]
+        ));
+        assert!(one(
+            Class::Phone,
+            &[
+                "03-1234-5678",
+                "03-1234-5678 内線123",
+                "03-1234-5678 ext. 12"
+            ]
+        ));
     }
 
     fn write_key(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> std::path::PathBuf {
