@@ -15,14 +15,25 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use data_encoding::Encoding;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::transform::normalize;
 
+/// With the `zeroize` features of `hmac` and `sha2`, the keyed state (an inner and an outer
+/// SHA-256 core, and the block buffer) is overwritten when dropped: the state a
+/// [`Pseudonymizer`] keeps and each per-value clone that `finalize` consumes. `Hmac` does not
+/// declare `ZeroizeOnDrop` itself, so the check below is on its parts.
 type HmacSha256 = Hmac<Sha256>;
+
+const _: () = {
+    const fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+    wiped_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+    wiped_on_drop::<Zeroizing<Vec<u8>>>();
+};
 
 /// Minimum key length: one SHA-256 output, as RFC 2104 recommends.
 const MIN_KEY_BYTES: usize = 32;
@@ -91,7 +102,7 @@ pub(crate) fn normalize_into(class: Class, value: &str, out: &mut String) -> boo
 /// the bytes are overwritten when the key is dropped.
 pub struct Key {
     key_id: String,
-    secret: Vec<u8>,
+    secret: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for Key {
@@ -103,16 +114,6 @@ impl fmt::Debug for Key {
                 &format_args!("<{} bytes redacted>", self.secret.len()),
             )
             .finish()
-    }
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        for b in self.secret.iter_mut() {
-            // SAFETY: `b` is a valid, aligned, exclusive reference into the vector. Volatile so
-            // the compiler cannot remove the write as dead before the memory is freed.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
     }
 }
 
@@ -144,7 +145,10 @@ impl Key {
                 "{what} by group or others (mode {mode:04o}); chmod 600"
             )));
         }
-        let mut secret = Vec::with_capacity(64);
+        // Sized from the file up front: a vector that grows leaves copies of the key behind in
+        // memory it has already freed, where nothing wipes them.
+        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        let mut secret = Zeroizing::new(Vec::with_capacity(size.saturating_add(1).min(1 << 20)));
         file.read_to_end(&mut secret)
             .map_err(|e| key_err(format!("cannot read: {e}")))?;
         let key = Key {
@@ -173,7 +177,7 @@ impl Key {
     /// master id plus 8 base32 characters keyed on the master, so the id tells releases apart
     /// without revealing or allowing a guess of the recipient.
     pub(crate) fn for_recipient(&self, recipient: &str) -> Key {
-        let secret = self.derive(b"recipient", recipient).to_vec();
+        let secret = Zeroizing::new(self.derive(b"recipient", recipient).to_vec());
         let tag = self.derive(b"recipient-id", recipient);
         let key_id = format!("{}-{}", self.key_id, BASE32_LOWER.encode(&tag[..5]));
         Key { key_id, secret }
@@ -192,8 +196,8 @@ impl Key {
     }
 }
 
-fn random_secret() -> Result<Vec<u8>> {
-    let mut secret = vec![0; MIN_KEY_BYTES];
+fn random_secret() -> Result<Zeroizing<Vec<u8>>> {
+    let mut secret = Zeroizing::new(vec![0; MIN_KEY_BYTES]);
     rand::rngs::OsRng
         .try_fill_bytes(&mut secret)
         .map_err(|e| Error::Other(format!("operating system random generator failed: {e}")))?;
@@ -372,7 +376,7 @@ mod tests {
     fn key(secret: &[u8], id: &str) -> Key {
         Key {
             key_id: id.into(),
-            secret: secret.to_vec(),
+            secret: Zeroizing::new(secret.to_vec()),
         }
     }
 
@@ -585,7 +589,7 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         for mode in [0o600, 0o400] {
             let path = write_key(dir.path(), &format!("ok{mode:o}"), &secret, mode);
             let k = Key::load(&path, "k-1").unwrap();
-            assert_eq!(k.secret, secret);
+            assert_eq!(k.secret.as_slice(), secret);
         }
         // Bytes are used as they are: a trailing newline is part of the key.
         let path = write_key(
