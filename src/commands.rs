@@ -45,15 +45,16 @@ pub fn init_logging(level: &str, json: bool) {
 
 /// Connection settings from the config (when there is one) and the URL's sources.
 fn connect_options(global: &Global, config: Option<&Config>) -> Result<ConnectOptions> {
-    let url = config::resolve_database_url(global.database_url.as_deref(), config)?;
+    let (url, url_source) = config::resolve_database_url(global.database_url.as_deref(), config)?;
     Ok(match config {
         Some(c) => ConnectOptions {
             url,
+            url_source,
             sslmode: c.database.sslmode,
             ca_file: c.database.ca_file.clone(),
             connect_timeout: Duration::from_secs(c.database.connect_timeout_secs),
         },
-        None => ConnectOptions::plain(url),
+        None => ConnectOptions::from_url(url, url_source),
     })
 }
 
