@@ -468,7 +468,9 @@ impl RawDatabase {
             ),
             None => None,
         };
-        if let (Some(SslMode::VerifyFull), None, Some(mode)) = (sslmode, &self.ca_file, &self.sslmode) {
+        if let (Some(SslMode::VerifyFull), None, Some(mode)) =
+            (sslmode, &self.ca_file, &self.sslmode)
+        {
             return Err(src.error(
                 &mode.span(),
                 "database.sslmode",

@@ -41,9 +41,11 @@ fn parse_mode(value: &str) -> Result<SslMode, String> {
         "allow" | "prefer" => Ok(SslMode::Prefer),
         "require" => Ok(SslMode::Require),
         "verify-ca" | "verify-full" => Ok(SslMode::VerifyFull),
-        _ => Err("unknown sslmode in the database URL (expected disable, allow, prefer, \
+        _ => Err(
+            "unknown sslmode in the database URL (expected disable, allow, prefer, \
                   require, verify-ca or verify-full)"
-            .into()),
+                .into(),
+        ),
     }
 }
 
@@ -76,7 +78,11 @@ fn query_params(url: &str, rest: &str) -> Vec<(String, String, Range<usize>)> {
     for pair in url[at..].split('&') {
         if let Some((key, value)) = pair.split_once('=') {
             let start = at + key.len() + 1;
-            params.push((key.to_string(), value.to_string(), start..start + value.len()));
+            params.push((
+                key.to_string(),
+                value.to_string(),
+                start..start + value.len(),
+            ));
         }
         at += pair.len() + 1;
     }
@@ -159,7 +165,10 @@ pub(super) fn describe_target(config: &tokio_postgres::Config, source: &UrlSourc
             (Host::Tcp(name), None) if name.contains(':') => format!("[{name}]:{}", port(i)),
             (Host::Tcp(name), None) => format!("{name}:{}", port(i)),
             (Host::Unix(dir), _) => {
-                format!("socket {}", dir.join(format!(".s.PGSQL.{}", port(i))).display())
+                format!(
+                    "socket {}",
+                    dir.join(format!(".s.PGSQL.{}", port(i))).display()
+                )
             }
         })
         .collect();
@@ -232,7 +241,10 @@ mod tests {
             "127.0.0.1:1 (URL from CERTANON_DATABASE_URL)"
         );
         assert_eq!(
-            describe("host=/run/postgresql port=5433 password=s3cret", &UrlSource::Flag),
+            describe(
+                "host=/run/postgresql port=5433 password=s3cret",
+                &UrlSource::Flag
+            ),
             "socket /run/postgresql/.s.PGSQL.5433 (URL from --database-url)"
         );
         assert_eq!(

@@ -306,15 +306,32 @@ impl Pseudonymizer {
     }
 }
 
+/// Where systemd puts the credentials of a unit; only root can create anything there.
+const SYSTEMD_CREDENTIALS: &str = "/run/credentials";
+
 /// A file systemd passed with `LoadCredential=`: systemd grants the unit's (dynamic) user
 /// access with an ACL, which shows as group bits in the mode, and no other user can reach the
-/// credentials directory, so the mode check does not apply.
+/// credentials directory, so the mode check does not apply. Anyone can set
+/// `$CREDENTIALS_DIRECTORY`, so it counts only when it names a directory under
+/// `/run/credentials/`.
 fn systemd_credential(path: &Path) -> bool {
     in_credentials_directory(path, std::env::var_os("CREDENTIALS_DIRECTORY").as_deref())
 }
 
 fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool {
-    dir.is_some_and(|dir| !dir.is_empty() && path.parent() == Some(Path::new(dir)))
+    use std::path::Component;
+    let Some(dir) = dir.map(Path::new) else {
+        return false;
+    };
+    let plain = |p: &Path| {
+        p.components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+    };
+    dir.starts_with(SYSTEMD_CREDENTIALS)
+        && dir != Path::new(SYSTEMD_CREDENTIALS)
+        && plain(dir)
+        && plain(path)
+        && path.parent() == Some(dir)
 }
 
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
@@ -367,6 +384,29 @@ mod tests {
         assert!(!in_credentials_directory(
             Path::new("/hmac-key"),
             Some(std::ffi::OsStr::new(""))
+        ));
+    }
+
+    #[test]
+    fn a_credentials_directory_outside_run_credentials_does_not_skip_the_mode_check() {
+        let skips = |path: &str, dir: &str| {
+            in_credentials_directory(Path::new(path), Some(std::ffi::OsStr::new(dir)))
+        };
+        assert!(!skips("/tmp/creds/hmac-key", "/tmp/creds"));
+        assert!(!skips("/etc/certanon/hmac-key", "/etc/certanon"));
+        assert!(!skips("/run/credentials-x/hmac-key", "/run/credentials-x"));
+        assert!(!skips("/run/credentials/hmac-key", "/run/credentials"));
+        assert!(!skips(
+            "/run/credentials/../../tmp/hmac-key",
+            "/run/credentials/../../tmp"
+        ));
+        assert!(!skips(
+            "/run/credentials/certanon.service/..",
+            "/run/credentials/certanon.service"
+        ));
+        assert!(skips(
+            "/run/credentials/certanon.service/hmac-key",
+            "/run/credentials/certanon.service"
         ));
     }
     use crate::transform::normalize::tests::any_text;
