@@ -190,34 +190,35 @@ mod tests {
 
     #[test]
     fn the_strictest_sslmode_of_either_url_form_is_taken_and_replaced() {
-        assert_eq!(
-            mode_and_url("postgresql://u:p@db.example.jp/ca?sslmode=require"),
+        let cases = [
             (
-                Some(SslMode::Require),
-                "postgresql://u:p@db.example.jp/ca?sslmode=disable".into()
-            )
-        );
-        assert_eq!(
-            mode_and_url("postgres://db/ca?application_name=x&sslmode=verify-full&a=b"),
+                "postgresql://u:p@db.example.jp/ca?sslmode=require",
+                SslMode::Require,
+                "postgresql://u:p@db.example.jp/ca?sslmode=disable",
+            ),
             (
-                Some(SslMode::VerifyFull),
-                "postgres://db/ca?application_name=x&sslmode=disable&a=b".into()
-            )
-        );
-        assert_eq!(
-            mode_and_url("host=db sslmode = 'verify-ca' password='a b\\' c' dbname=ca"),
+                "postgres://db/ca?application_name=x&sslmode=verify-full&a=b",
+                SslMode::VerifyFull,
+                "postgres://db/ca?application_name=x&sslmode=disable&a=b",
+            ),
             (
-                Some(SslMode::VerifyFull),
-                "host=db sslmode = disable password='a b\\' c' dbname=ca".into()
-            )
-        );
-        assert_eq!(
-            mode_and_url("host=db sslmode=require sslmode=prefer"),
+                "host=db sslmode = 'verify-ca' password='a b\\' c' dbname=ca",
+                SslMode::VerifyFull,
+                "host=db sslmode = disable password='a b\\' c' dbname=ca",
+            ),
             (
-                Some(SslMode::Require),
-                "host=db sslmode=disable sslmode=disable".into()
-            )
-        );
+                "host=db sslmode=require sslmode=prefer",
+                SslMode::Require,
+                "host=db sslmode=disable sslmode=disable",
+            ),
+        ];
+        for (url, mode, rewritten) in cases {
+            assert_eq!(
+                mode_and_url(url),
+                (Some(mode), rewritten.to_string()),
+                "{url}"
+            );
+        }
         assert_eq!(
             mode_and_url("host=db password=sslmode=disable").0,
             None,

@@ -160,26 +160,29 @@ fn prefer_falls_back_only_when_written_and_says_so() {
     assert!(!stderr.contains(PASSWORD), "{stderr}");
 }
 
+/// Runs `args` with `env`, expecting exit 69 and one line that names `target` and not the
+/// password.
+fn unreachable(args: &[&str], env: &[(&str, &str)], target: &str) {
+    let (code, _, stderr) = certanon_cmd(args, env);
+    assert_eq!(code, 69, "{stderr}");
+    let line = one_line(&stderr);
+    assert!(line.contains(target), "{line}");
+    assert!(!line.contains(PASSWORD), "{line}");
+}
+
 #[test]
 fn unreachable_names_the_server_and_the_url_source_never_the_password() {
     let url = format!("postgresql://certanon:{PASSWORD}@127.0.0.1:1/ca");
-    let (code, _, stderr) = certanon_cmd(&["--database-url", &url, "db", "init"], &[]);
-    assert_eq!(code, 69, "{stderr}");
-    let line = one_line(&stderr);
-    assert!(
-        line.contains("127.0.0.1:1 (URL from --database-url)"),
-        "{line}"
+    unreachable(
+        &["--database-url", &url, "db", "init"],
+        &[],
+        "127.0.0.1:1 (URL from --database-url)",
     );
-    assert!(!line.contains(PASSWORD), "{line}");
-
-    let (code, _, stderr) = certanon_cmd(&["db", "init"], &[("CERTANON_DATABASE_URL", &url)]);
-    assert_eq!(code, 69, "{stderr}");
-    let line = one_line(&stderr);
-    assert!(
-        line.contains("127.0.0.1:1 (URL from CERTANON_DATABASE_URL)"),
-        "{line}"
+    unreachable(
+        &["db", "init"],
+        &[("CERTANON_DATABASE_URL", &url)],
+        "127.0.0.1:1 (URL from CERTANON_DATABASE_URL)",
     );
-    assert!(!line.contains(PASSWORD), "{line}");
 
     let setup = Setup::new("");
     let url_file = setup.dir.path().join("database-url");
@@ -194,18 +197,14 @@ fn unreachable_names_the_server_and_the_url_source_never_the_password() {
         url_file.display()
     ));
     std::fs::write(&setup.config, config).unwrap();
-    let (code, _, stderr) =
-        certanon_cmd(&["--config", setup.config.to_str().unwrap(), "status"], &[]);
-    assert_eq!(code, 69, "{stderr}");
-    let line = one_line(&stderr);
-    assert!(
-        line.contains(&format!(
+    unreachable(
+        &["--config", setup.config.to_str().unwrap(), "status"],
+        &[],
+        &format!(
             "socket /nonexistent/socket-dir/.s.PGSQL.5999 (URL from database.url_file {})",
             url_file.display()
-        )),
-        "{line}"
+        ),
     );
-    assert!(!line.contains(PASSWORD), "{line}");
 }
 
 /// `run` with the database down and the key broken as `spoil` leaves it: exit 78 naming the
@@ -261,58 +260,43 @@ fn a_key_file_in_a_credentials_directory_of_ones_own_is_still_checked() {
     );
 }
 
+/// The text of the error `sql` fails with, as the job reports it.
+async fn failure_text(db: &TestDb, sql: &str) -> String {
+    db.client
+        .batch_execute(sql)
+        .await
+        .during("probing")
+        .expect_err(sql)
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn database_errors_that_can_quote_a_value_keep_only_code_and_names() {
     let db = TestDb::empty().await;
-    let err = db
-        .client
-        .query("SELECT 'secret-value-4711'::int", &[])
-        .await
-        .during("probing")
-        .expect_err("not an integer");
-    let text = err.to_string();
-    assert!(!text.contains("secret-value-4711"), "{text}");
-    assert!(text.contains("SQLSTATE 22P02"), "{text}");
-
     db.client
         .batch_execute("CREATE TABLE t (v text CONSTRAINT v_short CHECK (length(v) < 5))")
         .await
         .unwrap();
-    let err = db
-        .client
-        .execute("INSERT INTO t VALUES ('secret-value-4711')", &[])
-        .await
-        .during("inserting")
-        .expect_err("too long");
-    let text = err.to_string();
-    assert!(!text.contains("secret-value-4711"), "{text}");
-    assert!(
-        text.contains("SQLSTATE 23514") && text.contains("constraint v_short"),
-        "{text}"
-    );
-
-    let err = db
-        .client
-        .batch_execute(
+    let cases = [
+        ("SELECT 'secret-value-4711'::int", "SQLSTATE 22P02"),
+        (
+            "INSERT INTO t VALUES ('secret-value-4711')",
+            "SQLSTATE 23514; schema public, table t, constraint v_short",
+        ),
+        (
             "DO $$ BEGIN RAISE EXCEPTION 'subject % is held', 'secret-value-4711'; END $$",
-        )
-        .await
-        .during("raising")
-        .expect_err("raised");
-    let text = err.to_string();
-    assert!(
-        !text.contains("secret-value-4711") && text.contains("P0001"),
-        "{text}"
-    );
+            "SQLSTATE P0001",
+        ),
+    ];
+    for (sql, kept) in cases {
+        let text = failure_text(&db, sql).await;
+        assert!(!text.contains("secret-value-4711"), "{text}");
+        assert!(text.contains(kept), "{text}");
+    }
 
     // Errors of other classes keep the server's message: it names what is wrong, not data.
-    let err = db
-        .client
-        .query("SELECT * FROM no_such_table", &[])
-        .await
-        .during("probing")
-        .expect_err("no table");
-    assert!(err.to_string().contains("no_such_table"), "{err}");
+    let text = failure_text(&db, "SELECT * FROM no_such_table").await;
+    assert!(text.contains("no_such_table"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
