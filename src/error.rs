@@ -2,7 +2,7 @@
 //! message names where the problem is (file and line, view and column, task) without ever
 //! quoting a data value: database errors keep their code, never the DETAIL line (which can echo
 //! row contents), and for the classes whose message can quote a value not the message either
-//! (see [`describe_db_error`]).
+//! (see `describe_db_error`).
 
 use std::path::{Path, PathBuf};
 
@@ -120,7 +120,7 @@ impl Error {
 /// and PL/pgSQL errors (P0) can quote a value in their message (`invalid input syntax for type
 /// integer: "..."`, a RAISE with the row's contents): of those only the SQLSTATE and the names
 /// of the column, constraint and table are kept. Other classes keep the server's message.
-pub(crate) fn describe_db_error(db: &tokio_postgres::error::DbError) -> String {
+fn describe_db_error(db: &tokio_postgres::error::DbError) -> String {
     let code = db.code().code();
     let class = match code.get(..2) {
         Some("22") => "data exception",
