@@ -21,6 +21,28 @@ pub struct Global {
     pub database_url: Option<String>,
 }
 
+/// A core dump of this process would hold the pseudonymization key and personal data: none is
+/// written, and other processes of the same user may not attach to it or read its memory.
+pub fn refuse_core_dumps() -> Result<()> {
+    // SAFETY: both calls take integers and a pointer to a local, and change only this process.
+    let dumpable = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if dumpable != 0 {
+        return Err(Error::Other(format!(
+            "cannot refuse core dumps (PR_SET_DUMPABLE): {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // A second line of defence for a kernel set to dump even non-dumpable processes
+    // (fs.suid_dumpable = 2). The units' seccomp filter refuses setrlimit, and sets
+    // LimitCORE=0 itself, so a failure here is expected there and not an error.
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let _ = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    Ok(())
+}
+
 /// Text logs on stderr (ANSI colours only on a terminal), or JSON lines. `RUST_LOG` overrides
 /// the level given by -v/-q.
 pub fn init_logging(level: &str, json: bool) {
@@ -45,15 +67,16 @@ pub fn init_logging(level: &str, json: bool) {
 
 /// Connection settings from the config (when there is one) and the URL's sources.
 fn connect_options(global: &Global, config: Option<&Config>) -> Result<ConnectOptions> {
-    let url = config::resolve_database_url(global.database_url.as_deref(), config)?;
+    let (url, url_source) = config::resolve_database_url(global.database_url.as_deref(), config)?;
     Ok(match config {
         Some(c) => ConnectOptions {
             url,
+            url_source,
             sslmode: c.database.sslmode,
             ca_file: c.database.ca_file.clone(),
             connect_timeout: Duration::from_secs(c.database.connect_timeout_secs),
         },
-        None => ConnectOptions::plain(url),
+        None => ConnectOptions::from_url(url, url_source),
     })
 }
 

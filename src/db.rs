@@ -10,67 +10,118 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, GenericClient, NoTls};
 
-pub use crate::config::SslMode;
+pub use crate::config::{SslMode, UrlSource};
 use crate::error::{DbContext, Error, IoContext, Result};
+
+mod url;
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub url: String,
-    pub sslmode: SslMode,
+    /// Named, with the host and port, when the server cannot be reached.
+    pub url_source: UrlSource,
+    /// `database.sslmode` when the config sets it. The stricter of it and the URL's own
+    /// `sslmode` applies; when neither says, `require`.
+    pub sslmode: Option<SslMode>,
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
 }
 
 impl ConnectOptions {
-    pub fn plain(url: impl Into<String>) -> Self {
+    /// A URL with no configuration around it: TLS as the URL says, else required over TCP.
+    pub fn from_url(url: impl Into<String>, url_source: UrlSource) -> Self {
         ConnectOptions {
             url: url.into(),
-            sslmode: SslMode::Disable,
+            url_source,
+            sslmode: None,
             ca_file: None,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// Without TLS whatever the URL says: for the throwaway cluster this program starts itself
+    /// (`demo`, the tests), which listens on a unix socket.
+    pub fn plain(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            sslmode: Some(SslMode::Disable),
+            ..ConnectOptions::from_url(url, UrlSource::Flag)
         }
     }
 }
 
 /// Opens one connection and drives it on the current runtime. Failing to reach the server
-/// within the timeout is `Error::Unreachable` (exit 69). The URL is never echoed: it may hold
-/// a password.
+/// within the timeout is `Error::Unreachable` (exit 69), naming the host and port and where the
+/// URL came from. The URL itself is never echoed: it may hold a password.
 pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
-    let mut config: tokio_postgres::Config = opts.url.parse().map_err(|e| {
+    let (url_mode, url) = url::take_sslmode(&opts.url)
+        .map_err(|why| Error::config("database URL", format!("{why} ({})", opts.url_source)))?;
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
         Error::config(
             "database URL",
-            format!("cannot parse the database URL: {e}"),
+            format!("cannot parse the database URL ({}): {e}", opts.url_source),
         )
     })?;
     config.connect_timeout(opts.connect_timeout);
     if config.get_application_name().is_none() {
         config.application_name("certanon");
     }
+    let target = url::describe_target(&config, &opts.url_source);
+    let mode = if only_unix_sockets(&config) {
+        SslMode::Disable
+    } else {
+        effective_sslmode(opts.sslmode, url_mode, &target)
+    };
+    let unreachable = |why: String| Error::Unreachable(format!("{target}: {why}"));
     let attempt = async {
-        if only_unix_sockets(&config) || opts.sslmode == SslMode::Disable {
+        if mode == SslMode::Disable {
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
             let (client, conn) = config.connect(NoTls).await.map_err(connect_failed)?;
             tokio::spawn(drive(conn));
             Ok(client)
         } else {
-            config.ssl_mode(match opts.sslmode {
+            config.ssl_mode(match mode {
                 SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
                 _ => tokio_postgres::config::SslMode::Require,
             });
-            let tls = tls_connector(opts)?;
+            let tls = tls_connector(opts.ca_file.as_ref(), mode)?;
             let (client, conn) = config.connect(tls).await.map_err(connect_failed)?;
             tokio::spawn(drive(conn));
             Ok(client)
         }
     };
     match tokio::time::timeout(opts.connect_timeout + Duration::from_secs(1), attempt).await {
+        Ok(Err(Error::Unreachable(why))) => Err(unreachable(why)),
         Ok(result) => result,
-        Err(_) => Err(Error::Unreachable(format!(
+        Err(_) => Err(unreachable(format!(
             "no answer within the connect timeout of {} s",
             opts.connect_timeout.as_secs()
         ))),
     }
+}
+
+/// The TLS mode for a TCP connection: the stricter of the configured one and the URL's, and
+/// `require` when neither is written. A mode that lets the password travel in clear is only
+/// ever the operator's explicit choice, and is logged as such.
+fn effective_sslmode(
+    configured: Option<SslMode>,
+    in_url: Option<SslMode>,
+    target: &str,
+) -> SslMode {
+    let mode = configured.max(in_url).unwrap_or(SslMode::Require);
+    match mode {
+        SslMode::Disable => tracing::warn!(
+            "sslmode disable for {target}: the password and the data cross the network in clear"
+        ),
+        SslMode::Prefer => tracing::warn!(
+            "sslmode prefer for {target}: if the server (or anything in between) declines TLS, \
+             the password and the data cross the network in clear; use require"
+        ),
+        SslMode::Require | SslMode::VerifyFull => {}
+    }
+    mode
 }
 
 /// PostgreSQL has no TLS on unix sockets, and libpq ignores sslmode there; so do we (rustls would
@@ -117,9 +168,12 @@ where
 
 /// rustls with the configured CA file (or the system's roots). Certificates are always
 /// verified, including the host name: `require` here is as strict as libpq's `verify-full`.
-fn tls_connector(opts: &ConnectOptions) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+fn tls_connector(
+    ca_file: Option<&PathBuf>,
+    mode: SslMode,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     let mut roots = rustls::RootCertStore::empty();
-    let ca_files: Vec<PathBuf> = match &opts.ca_file {
+    let ca_files: Vec<PathBuf> = match ca_file {
         Some(path) => vec![path.clone()],
         None => [
             "/etc/ssl/certs/ca-certificates.crt",
@@ -148,7 +202,7 @@ fn tls_connector(opts: &ConnectOptions) -> Result<tokio_postgres_rustls::MakeRus
             })?;
         }
     }
-    if roots.is_empty() && opts.sslmode != SslMode::Prefer {
+    if roots.is_empty() && mode != SslMode::Prefer {
         return Err(Error::config(
             "database.ca_file",
             "TLS is required but no CA certificate was found: set database.ca_file",

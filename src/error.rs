@@ -1,7 +1,8 @@
 //! The job's error type. Each variant maps to one of the sysexits codes in [`exit`], and every
 //! message names where the problem is (file and line, view and column, task) without ever
-//! quoting a data value: database errors keep their code and message but drop the DETAIL
-//! line, which can echo row contents.
+//! quoting a data value: database errors keep their code, never the DETAIL line (which can echo
+//! row contents), and for the classes whose message can quote a value not the message either
+//! (see `describe_db_error`).
 
 use std::path::{Path, PathBuf};
 
@@ -102,7 +103,7 @@ impl Error {
         match err.as_db_error() {
             Some(db) => Error::Database {
                 context,
-                message: format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+                message: describe_db_error(db),
             },
             None if err.is_closed() || is_connect_error(&err) => {
                 Error::Unreachable(format!("{context}: {err}"))
@@ -112,6 +113,35 @@ impl Error {
                 message: err.to_string(),
             },
         }
+    }
+}
+
+/// A server error as text. Data exceptions (class 22), integrity constraint violations (23)
+/// and PL/pgSQL errors (P0) can quote a value in their message (`invalid input syntax for type
+/// integer: "..."`, a RAISE with the row's contents): of those only the SQLSTATE and the names
+/// of the column, constraint and table are kept. Other classes keep the server's message.
+fn describe_db_error(db: &tokio_postgres::error::DbError) -> String {
+    let code = db.code().code();
+    let class = match code.get(..2) {
+        Some("22") => "data exception",
+        Some("23") => "integrity constraint violation",
+        Some("P0") => "error raised in a database function",
+        _ => return format!("{} (SQLSTATE {code})", db.message()),
+    };
+    let names: Vec<String> = [
+        ("schema", db.schema()),
+        ("table", db.table()),
+        ("column", db.column()),
+        ("constraint", db.constraint()),
+        ("type", db.datatype()),
+    ]
+    .into_iter()
+    .filter_map(|(what, name)| name.map(|name| format!("{what} {name}")))
+    .collect();
+    if names.is_empty() {
+        format!("{class} (SQLSTATE {code})")
+    } else {
+        format!("{class} (SQLSTATE {code}; {})", names.join(", "))
     }
 }
 

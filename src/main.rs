@@ -141,6 +141,9 @@ struct DbInit {
 }
 
 fn main() -> ExitCode {
+    if let Err(e) = commands::refuse_core_dumps() {
+        return report(&e);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

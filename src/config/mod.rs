@@ -77,7 +77,8 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub(crate) struct DatabaseConfig {
     pub(crate) url_file: Option<PathBuf>,
-    pub(crate) sslmode: SslMode,
+    /// `None` when the file does not set it: the URL's own sslmode, else `require` over TCP.
+    pub(crate) sslmode: Option<SslMode>,
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) connect_timeout_secs: u64,
     /// Whether the scan's worker threads run in the SCHED_IDLE class (see
@@ -87,7 +88,9 @@ pub(crate) struct DatabaseConfig {
     url_file_location: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Ordered from the weakest to the strictest: where the URL and the config both name one, the
+/// stricter wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SslMode {
     Disable,
     Prefer,
@@ -236,9 +239,31 @@ impl Config {
     }
 }
 
+/// Where the database URL came from: named when the server cannot be reached, so that the
+/// operator knows which setting to correct.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlSource {
+    Flag,
+    Env,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for UrlSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlSource::Flag => f.write_str("URL from --database-url"),
+            UrlSource::Env => write!(f, "URL from {DATABASE_URL_ENV}"),
+            UrlSource::File(path) => write!(f, "URL from database.url_file {}", path.display()),
+        }
+    }
+}
+
 /// The database URL with or without a config file: `--database-url`, else
 /// `CERTANON_DATABASE_URL`, else `database.url_file`.
-pub(crate) fn resolve_database_url(cli: Option<&str>, config: Option<&Config>) -> Result<String> {
+pub(crate) fn resolve_database_url(
+    cli: Option<&str>,
+    config: Option<&Config>,
+) -> Result<(String, UrlSource)> {
     resolve_database_url_in(cli, config, &Env::from_process())
 }
 
@@ -246,14 +271,14 @@ fn resolve_database_url_in(
     cli: Option<&str>,
     config: Option<&Config>,
     env: &Env,
-) -> Result<String> {
+) -> Result<(String, UrlSource)> {
     if let Some(url) = cli.filter(|url| !url.is_empty()) {
-        return Ok(url.to_string());
+        return Ok((url.to_string(), UrlSource::Flag));
     }
     if let Some(url) = &env.database_url {
         return url
             .to_str()
-            .map(str::to_string)
+            .map(|url| (url.to_string(), UrlSource::Env))
             .ok_or_else(|| Error::config(DATABASE_URL_ENV, "not valid UTF-8"));
     }
     let Some(config) = config else {
@@ -282,7 +307,7 @@ fn resolve_database_url_in(
     if url.trim().is_empty() {
         return Err(fail("empty".into()));
     }
-    Ok(url.to_string())
+    Ok((url.to_string(), UrlSource::File(file.clone())))
 }
 
 /// Parses `N unit`: seconds, minutes, hours, days, weeks or years (365.25 days), singular,
@@ -437,11 +462,15 @@ impl RawConfig {
 impl RawDatabase {
     fn check(self, src: &Source<'_>) -> Result<DatabaseConfig> {
         let sslmode = match &self.sslmode {
-            Some(mode) => SslMode::parse(mode.get_ref())
-                .map_err(|why| src.error(&mode.span(), "database.sslmode", why))?,
-            None => SslMode::Prefer,
+            Some(mode) => Some(
+                SslMode::parse(mode.get_ref())
+                    .map_err(|why| src.error(&mode.span(), "database.sslmode", why))?,
+            ),
+            None => None,
         };
-        if let (SslMode::VerifyFull, None, Some(mode)) = (sslmode, &self.ca_file, &self.sslmode) {
+        if let (Some(SslMode::VerifyFull), None, Some(mode)) =
+            (sslmode, &self.ca_file, &self.sslmode)
+        {
             return Err(src.error(
                 &mode.span(),
                 "database.sslmode",

@@ -62,7 +62,7 @@ fn the_example_loads() {
         config.database.url_file.as_deref(),
         Some(Path::new("/run/credentials/certanon.service/database-url"))
     );
-    assert_eq!(config.database.sslmode, SslMode::Require);
+    assert_eq!(config.database.sslmode, Some(SslMode::Require));
     assert_eq!(config.database.connect_timeout_secs, 10);
     assert!(config.database.yield_cpu);
     assert_eq!(config.keys.key_id, "k2026a");
@@ -154,7 +154,7 @@ textfile = "/var/lib/node_exporter/textfile/certanon.prom"
     let config = load(text).expect("loads");
     let tokyo: Tz = "Asia/Tokyo".parse().expect("zone");
     assert_eq!(config.time_zone, Some(tokyo));
-    assert_eq!(config.database.sslmode, SslMode::VerifyFull);
+    assert_eq!(config.database.sslmode, Some(SslMode::VerifyFull));
     assert_eq!(
         config.database.ca_file.as_deref(),
         Some(Path::new("/etc/certanon/db-ca.pem"))
@@ -200,7 +200,7 @@ fn a_small_config_gets_defaults() {
     assert_eq!(config.privacy.k, DEFAULT_K);
     assert_eq!(config.privacy.max_suppression, DEFAULT_MAX_SUPPRESSION);
     assert_eq!(config.export.root, Path::new(DEFAULT_EXPORT_ROOT));
-    assert_eq!(config.database.sslmode, SslMode::Prefer);
+    assert_eq!(config.database.sslmode, None);
     assert_eq!(config.database.url_file, None);
     assert!(config.tasks.is_empty());
 }
@@ -681,24 +681,34 @@ fn database_url_precedence() {
     std::fs::write(&file, "postgres://from-file/db\n").expect("write");
     let config = config_with_url_file(&file);
     let with_env = env(None, Some("postgres://from-env/db"));
-    let resolve = |cli, config, env: &Env| resolve_database_url_in(cli, config, env).expect("url");
+    let resolve = |cli, config, env: &Env| {
+        let (url, source) = resolve_database_url_in(cli, config, env).expect("url");
+        (url, source.to_string())
+    };
+    let named = |url: &str, source: &str| (url.to_string(), source.to_string());
     assert_eq!(
         resolve(Some("postgres://from-cli/db"), Some(&config), &with_env),
-        "postgres://from-cli/db"
+        named("postgres://from-cli/db", "URL from --database-url")
     );
     assert_eq!(
         resolve(None, Some(&config), &with_env),
-        "postgres://from-env/db"
+        named("postgres://from-env/db", "URL from CERTANON_DATABASE_URL")
     );
     assert_eq!(
         resolve(None, Some(&config), &Env::default()),
-        "postgres://from-file/db"
+        named(
+            "postgres://from-file/db",
+            &format!("URL from database.url_file {}", file.display())
+        )
     );
     assert_eq!(
         resolve(Some("postgres://from-cli/db"), None, &Env::default()),
-        "postgres://from-cli/db"
+        named("postgres://from-cli/db", "URL from --database-url")
     );
-    assert_eq!(resolve(None, None, &with_env), "postgres://from-env/db");
+    assert_eq!(
+        resolve(None, None, &with_env),
+        named("postgres://from-env/db", "URL from CERTANON_DATABASE_URL")
+    );
 }
 
 #[test]

@@ -64,13 +64,26 @@ pub(crate) async fn run_once(
     connect: &ConnectOptions,
     opts: &RunOptions,
 ) -> Result<Vec<TaskReport>> {
-    // A misspelt task name is a usage error whether or not the database answers.
+    // A misspelt task name is a usage error, and a bad key file a configuration problem
+    // (exit 78), whether or not the database answers: both are found before connecting.
     check_task_names(config, &opts.tasks)?;
+    let managed = load_managed_key(config, opts)?;
     let mut lock = db::connect(connect).await?;
     acquire_lock(&lock).await?;
-    let result = run_locked(config, connect, opts, &mut lock).await;
+    let result = run_locked(config, connect, opts, managed.as_ref(), &mut lock).await;
     release_lock(&lock).await;
     result
+}
+
+/// The managed key, when any task this run may start needs it (whether or not it turns out to
+/// be due).
+fn load_managed_key(config: &Config, opts: &RunOptions) -> Result<Option<Key>> {
+    let may_run = |t: &&TaskConfig| opts.tasks.is_empty() || opts.tasks.contains(&t.name);
+    if config.tasks.values().filter(may_run).any(needs_managed_key) {
+        Key::load(&config.keys.hmac_key_file, &config.keys.key_id).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The body of a run, while `lock`'s session holds the run lock.
@@ -78,6 +91,7 @@ async fn run_locked(
     config: &Config,
     connect: &ConnectOptions,
     opts: &RunOptions,
+    managed: Option<&Key>,
     lock: &mut Client,
 ) -> Result<Vec<TaskReport>> {
     require_bookkeeping(lock).await?;
@@ -100,26 +114,19 @@ async fn run_locked(
         tracing::info!("no task is due");
         return Ok(Vec::new());
     }
-    // A bad key file is a configuration problem (exit 78) for the whole run, found before any
-    // task starts.
-    let managed = if tasks.iter().any(|t| needs_managed_key(t)) {
-        Some(Key::load(&config.keys.hmac_key_file, &config.keys.key_id)?)
-    } else {
-        None
-    };
     let mut reports = Vec::new();
     for group in scan_groups(&tasks) {
         let group = ScanGroup {
             config,
             connect,
             tasks: &group,
-            managed: managed.as_ref(),
+            managed,
             dry_run: opts.dry_run,
             started: Utc::now(),
         };
         reports.extend(run_scan_group(&group, lock).await);
     }
-    let pseudonymizer = managed.as_ref().map(Pseudonymizer::new);
+    let pseudonymizer = managed.map(Pseudonymizer::new);
     for task in tasks
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))

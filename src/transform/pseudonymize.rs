@@ -15,14 +15,25 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use data_encoding::Encoding;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::transform::normalize;
 
+/// With the `zeroize` features of `hmac` and `sha2`, the keyed state (an inner and an outer
+/// SHA-256 core, and the block buffer) is overwritten when dropped: the state a
+/// [`Pseudonymizer`] keeps and each per-value clone that `finalize` consumes. `Hmac` does not
+/// declare `ZeroizeOnDrop` itself, so the check below is on its parts.
 type HmacSha256 = Hmac<Sha256>;
+
+const _: () = {
+    const fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+    wiped_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+    wiped_on_drop::<Zeroizing<Vec<u8>>>();
+};
 
 /// Minimum key length: one SHA-256 output, as RFC 2104 recommends.
 const MIN_KEY_BYTES: usize = 32;
@@ -92,7 +103,7 @@ pub(crate) fn normalize_into(class: Class, value: &str, out: &mut String) -> boo
 /// the bytes are overwritten when the key is dropped.
 pub struct Key {
     key_id: String,
-    secret: Vec<u8>,
+    secret: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for Key {
@@ -104,16 +115,6 @@ impl fmt::Debug for Key {
                 &format_args!("<{} bytes redacted>", self.secret.len()),
             )
             .finish()
-    }
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        for b in self.secret.iter_mut() {
-            // SAFETY: `b` is a valid, aligned, exclusive reference into the vector. Volatile so
-            // the compiler cannot remove the write as dead before the memory is freed.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
     }
 }
 
@@ -145,7 +146,10 @@ impl Key {
                 "{what} by group or others (mode {mode:04o}); chmod 600"
             )));
         }
-        let mut secret = Vec::with_capacity(64);
+        // Sized from the file up front: a vector that grows leaves copies of the key behind in
+        // memory it has already freed, where nothing wipes them.
+        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        let mut secret = Zeroizing::new(Vec::with_capacity(size.saturating_add(1).min(1 << 20)));
         file.read_to_end(&mut secret)
             .map_err(|e| key_err(format!("cannot read: {e}")))?;
         let key = Key {
@@ -174,7 +178,7 @@ impl Key {
     /// master id plus 8 base32 characters keyed on the master, so the id tells releases apart
     /// without revealing or allowing a guess of the recipient.
     pub(crate) fn for_recipient(&self, recipient: &str) -> Key {
-        let secret = self.derive(b"recipient", recipient).to_vec();
+        let secret = Zeroizing::new(self.derive(b"recipient", recipient).to_vec());
         let tag = self.derive(b"recipient-id", recipient);
         let key_id = format!("{}-{}", self.key_id, BASE32_LOWER.encode(&tag[..5]));
         Key { key_id, secret }
@@ -193,8 +197,8 @@ impl Key {
     }
 }
 
-fn random_secret() -> Result<Vec<u8>> {
-    let mut secret = vec![0; MIN_KEY_BYTES];
+fn random_secret() -> Result<Zeroizing<Vec<u8>>> {
+    let mut secret = Zeroizing::new(vec![0; MIN_KEY_BYTES]);
     rand::rngs::OsRng
         .try_fill_bytes(&mut secret)
         .map_err(|e| Error::Other(format!("operating system random generator failed: {e}")))?;
@@ -303,15 +307,32 @@ impl Pseudonymizer {
     }
 }
 
+/// Where systemd puts the credentials of a unit; only root can create anything there.
+const SYSTEMD_CREDENTIALS: &str = "/run/credentials";
+
 /// A file systemd passed with `LoadCredential=`: systemd grants the unit's (dynamic) user
 /// access with an ACL, which shows as group bits in the mode, and no other user can reach the
-/// credentials directory, so the mode check does not apply.
+/// credentials directory, so the mode check does not apply. Anyone can set
+/// `$CREDENTIALS_DIRECTORY`, so it counts only when it names a directory under
+/// `/run/credentials/`.
 fn systemd_credential(path: &Path) -> bool {
     in_credentials_directory(path, std::env::var_os("CREDENTIALS_DIRECTORY").as_deref())
 }
 
 fn in_credentials_directory(path: &Path, dir: Option<&std::ffi::OsStr>) -> bool {
-    dir.is_some_and(|dir| !dir.is_empty() && path.parent() == Some(Path::new(dir)))
+    use std::path::Component;
+    let Some(dir) = dir.map(Path::new) else {
+        return false;
+    };
+    let plain = |p: &Path| {
+        p.components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+    };
+    dir.starts_with(SYSTEMD_CREDENTIALS)
+        && dir != Path::new(SYSTEMD_CREDENTIALS)
+        && plain(dir)
+        && plain(path)
+        && path.parent() == Some(dir)
 }
 
 /// Appends `key_id_base32(raw)`: the published form of a raw pseudonym that was computed
@@ -366,6 +387,29 @@ mod tests {
             Some(std::ffi::OsStr::new(""))
         ));
     }
+
+    #[test]
+    fn a_credentials_directory_outside_run_credentials_does_not_skip_the_mode_check() {
+        let skips = |path: &str, dir: &str| {
+            in_credentials_directory(Path::new(path), Some(std::ffi::OsStr::new(dir)))
+        };
+        assert!(!skips("/tmp/creds/hmac-key", "/tmp/creds"));
+        assert!(!skips("/etc/certanon/hmac-key", "/etc/certanon"));
+        assert!(!skips("/run/credentials-x/hmac-key", "/run/credentials-x"));
+        assert!(!skips("/run/credentials/hmac-key", "/run/credentials"));
+        assert!(!skips(
+            "/run/credentials/../../tmp/hmac-key",
+            "/run/credentials/../../tmp"
+        ));
+        assert!(!skips(
+            "/run/credentials/certanon.service/..",
+            "/run/credentials/certanon.service"
+        ));
+        assert!(skips(
+            "/run/credentials/certanon.service/hmac-key",
+            "/run/credentials/certanon.service"
+        ));
+    }
     use crate::transform::normalize::tests::any_text;
     use proptest::prelude::*;
     use std::os::unix::fs::PermissionsExt;
@@ -373,7 +417,7 @@ mod tests {
     fn key(secret: &[u8], id: &str) -> Key {
         Key {
             key_id: id.into(),
-            secret: secret.to_vec(),
+            secret: Zeroizing::new(secret.to_vec()),
         }
     }
 
@@ -619,7 +663,7 @@ block-size data. The key needs to be hashed before being used by the HMAC algori
         for mode in [0o600, 0o400] {
             let path = write_key(dir.path(), &format!("ok{mode:o}"), &secret, mode);
             let k = Key::load(&path, "k-1").unwrap();
-            assert_eq!(k.secret, secret);
+            assert_eq!(k.secret.as_slice(), secret);
         }
         // Bytes are used as they are: a trailing newline is part of the key.
         let path = write_key(

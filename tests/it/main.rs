@@ -2,6 +2,7 @@
 
 mod aggregates;
 mod common;
+mod connect;
 mod database;
 mod extract;
 mod operations;

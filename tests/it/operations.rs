@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use certanon::db::{ConnectOptions, SslMode};
+use certanon::db::{ConnectOptions, SslMode, UrlSource};
 use certanon::job::ledger::{self, Outcome, RunStats};
 use chrono::{DateTime, Utc};
 
@@ -757,7 +757,8 @@ async fn tls_with_the_configured_ca_works_and_a_wrong_ca_is_refused() {
 
     let client = certanon::db::connect(&ConnectOptions {
         url: url.clone(),
-        sslmode: SslMode::Require,
+        url_source: UrlSource::Flag,
+        sslmode: Some(SslMode::Require),
         ca_file: Some(ca.clone()),
         connect_timeout: Duration::from_secs(5),
     })
