@@ -104,7 +104,10 @@ impl Read for Bounded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.allowance.get().saturating_sub(self.read);
         if left == 0 {
-            return Err(io::Error::new(io::ErrorKind::FileTooLarge, "record too long"));
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "record too long",
+            ));
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = self.file.read(&mut buf[..want])?;
