@@ -3,6 +3,7 @@
 //! it prints can fake a line or drive the terminal.
 
 use super::*;
+use crate::outputs::manifest::TableFacts;
 
 /// Rewrites the manifest (sizes and checksums of the files as they now are, then `edit`) and
 /// SHA256SUMS, as an attacker who controls the whole directory would.
@@ -32,6 +33,13 @@ fn microdata(manifest: &mut Manifest) -> &mut MicrodataFacts {
     match manifest.privacy.get_mut(EXTRACT) {
         Some(FileFacts::Microdata(m)) => m,
         _ => panic!("no extract facts"),
+    }
+}
+
+fn table(manifest: &mut Manifest) -> &mut TableFacts {
+    match manifest.privacy.get_mut(TABLE) {
+        Some(FileFacts::Table(t)) => t,
+        _ => panic!("no table facts"),
     }
 }
 
@@ -92,10 +100,7 @@ fn an_extract_is_checked_on_the_quasi_identifiers_it_has_not_those_the_manifest_
 #[test]
 fn a_table_dimension_the_manifest_leaves_out_fails() {
     let (_root, dir) = export(&good_extract(), good_table());
-    reseal(&dir, |m| match m.privacy.get_mut(TABLE) {
-        Some(FileFacts::Table(t)) => t.dims = vec!["month".into()],
-        _ => panic!("no table facts"),
-    });
+    reseal(&dir, |m| table(m).dims = vec!["month".into()]);
     assert!(has(
         &failures(&dir),
         &format!("{TABLE}: column channel is not among the dims manifest.json lists")
@@ -220,9 +225,8 @@ fn a_table_missing_label_combinations_is_refused_before_the_audit() {
     let (_root, dir) = export(&good_extract(), good_table());
     let dims = ["month", "channel", "key_type"];
     fs::write(dir.join(TABLE), diagonal(&dims, 3)).unwrap();
-    reseal(&dir, |m| match m.privacy.get_mut(TABLE) {
-        Some(FileFacts::Table(t)) => t.dims = dims.iter().map(|&d| d.to_owned()).collect(),
-        _ => panic!("no table facts"),
+    reseal(&dir, |m| {
+        table(m).dims = dims.iter().map(|&d| d.to_owned()).collect()
     });
     let lines = failures(&dir);
     assert_eq!(
