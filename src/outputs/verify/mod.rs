@@ -181,7 +181,7 @@ impl Failures {
 
 /// `text` with control, invisible and direction-changing characters (and the backslash that
 /// introduces an escape) written as Rust escapes, at most `max_chars` characters of it.
-pub(crate) fn printable(text: &str, max_chars: usize) -> String {
+fn printable(text: &str, max_chars: usize) -> String {
     let mut shown = String::with_capacity(text.len().min(max_chars));
     for (i, c) in text.chars().enumerate() {
         if i == max_chars {
