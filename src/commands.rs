@@ -203,8 +203,9 @@ pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(dir: &Path) -> Result<()> {
-    let report = crate::outputs::verify::verify(dir)?;
+pub fn verify(dir: &Path, min_k: Option<u64>) -> Result<()> {
+    let demands = crate::outputs::verify::Demands { min_k };
+    let report = crate::outputs::verify::verify_with(dir, demands)?;
     println!("{report}");
     Ok(())
 }

@@ -96,9 +96,16 @@ enum Command {
     /// Last runs and next due time of every task
     Status,
     /// Re-check an export: checksums, k, suppression, no identifiers
+    #[command(
+        after_help = "Example:\n  certanon verify --min-k 10 ./received/20261101T030000Z-1a2b"
+    )]
     Verify {
         /// The export directory (<export root>/<task>/<run id>)
         dir: PathBuf,
+        /// Fail unless every file is k-anonymous (or suppressed) for at least this k, whatever
+        /// k the manifest states
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        min_k: Option<u64>,
     },
     /// Write a new random key file with mode 0600 (refuses to overwrite)
     Keygen {
@@ -186,7 +193,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Status => commands::status(&global),
-        Command::Verify { dir } => commands::verify(&dir),
+        Command::Verify { dir, min_k } => commands::verify(&dir, min_k),
         Command::Keygen { out } => commands::keygen(out.as_deref()),
         Command::Schedule {
             command: ScheduleCommand::Next { expr, count },

@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod fuzz;
+
 const PATH: &str = "/etc/certanon/certanon.toml";
 
 /// A configuration shaped like the documented example: one task of each kind.

@@ -254,6 +254,12 @@ const SUBSCRIBERS_NEW: Spec = Spec {
            subscriber pseudonyms; the `TOTAL` row is the number of distinct subscribers.",
 };
 
+/// Whether `column` is a dimension some published table has: what `verify` lets a table hold
+/// besides its counts.
+pub(crate) fn is_dimension(column: &str) -> bool {
+    specs().flat_map(|s| s.dims).any(|d| d.name() == column)
+}
+
 fn specs() -> impl Iterator<Item = &'static Spec> {
     ISSUED
         .iter()

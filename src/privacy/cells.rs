@@ -97,7 +97,8 @@ impl Work {
         let grid = Grid::new(
             table.dims.clone(),
             Grid::labels_of(width, table.cells.keys().map(Vec::as_slice)),
-        );
+        )
+        .map_err(fail)?;
         let mut values = vec![0u64; grid.len()];
         for (key, &count) in &table.cells {
             if let Some(index) = grid.index_of(key) {

@@ -21,11 +21,16 @@ pub(super) struct Located {
 }
 
 /// Every cell of `tables` that is malformed, inconsistent or disclosed, or that could not be
-/// shown safe.
+/// shown safe; only the tables too large to lay out when any is (linked tables are solved
+/// together, so none can be shown safe without it).
 pub(super) fn locate(tables: &[Published]) -> Vec<Located> {
-    let mut model = Model::build(tables);
-    model.solve();
-    model.findings
+    match Model::build(tables) {
+        Ok(mut model) => {
+            model.solve();
+            model.findings
+        }
+        Err(too_large) => too_large,
+    }
 }
 
 /// What the attacker knows of one cell.
@@ -64,25 +69,37 @@ struct Model {
 const EPS: f64 = 1e-6;
 
 impl Model {
-    fn build(tables: &[Published]) -> Model {
+    fn build(tables: &[Published]) -> Result<Model, Vec<Located>> {
         let mut findings = Vec::new();
         let mut grids = Vec::new();
         let mut cells = Vec::new();
+        let mut too_large = Vec::new();
         for (t, table) in tables.iter().enumerate() {
-            let (grid, values) = read_table(t, table, &mut findings);
-            grids.push(grid);
-            cells.push(values);
+            match read_table(t, table, &mut findings) {
+                Ok((grid, values)) => {
+                    grids.push(grid);
+                    cells.push(values);
+                }
+                Err(why) => too_large.push(Located {
+                    table: t,
+                    key: Vec::new(),
+                    problem: Problem::Unverified(why),
+                }),
+            }
+        }
+        if !too_large.is_empty() {
+            return Err(too_large);
         }
         let known = published_values(tables, &grids, &cells, &mut findings);
         let (mut unknowns, terms) = terms(tables, &grids, &cells, &known, &mut findings);
         cap_by_totals(&mut unknowns, &grids, &terms);
         let equations = equations(&grids, &terms, &mut findings);
-        Model {
+        Ok(Model {
             grids,
             unknowns,
             equations,
             findings,
-        }
+        })
     }
 
     /// Bounds every unknown, one connected component at a time.
@@ -135,8 +152,12 @@ impl Model {
 }
 
 /// Lays table `t` out on its grid, reporting cells with the wrong number of labels, cells
-/// published twice and cells missing.
-fn read_table(t: usize, table: &Published, findings: &mut Vec<Located>) -> (Grid, Cells) {
+/// published twice and cells missing; `Err` when its grid is too large to lay out.
+fn read_table(
+    t: usize,
+    table: &Published,
+    findings: &mut Vec<Located>,
+) -> Result<(Grid, Cells), String> {
     let width = table.dims.len();
     let mut malformed = |key: &[String], why: String| {
         findings.push(Located {
@@ -155,7 +176,16 @@ fn read_table(t: usize, table: &Published, findings: &mut Vec<Located>) -> (Grid
     let grid = Grid::new(
         table.dims.clone(),
         Grid::labels_of(width, keys.clone().map(|c| c.key.as_slice())),
-    );
+    )?;
+    let published = keys.clone().count();
+    // Each missing cell is a finding and an unknown: when most are missing, the labels were
+    // combined to blow the table up, and one finding says so.
+    if grid.len() > 2 * published {
+        return Err(format!(
+            "only {published} of its {} cells are published",
+            grid.len()
+        ));
+    }
     let mut values = vec![None; grid.len()];
     for cell in keys {
         if let Some(index) = grid.index_of(&cell.key) {
@@ -168,7 +198,7 @@ fn read_table(t: usize, table: &Published, findings: &mut Vec<Located>) -> (Grid
     for (index, _) in values.iter().enumerate().filter(|(_, v)| v.is_none()) {
         malformed(&grid.key(index), "cell missing".into());
     }
-    (grid, values)
+    Ok((grid, values))
 }
 
 /// Values any table publishes, by (population, identity); a cell two tables publish with

@@ -13,6 +13,10 @@ pub(super) struct Grid {
     len: usize,
 }
 
+/// The most cells a table may span, margins included: a few tens of bytes each while the gate
+/// or the audit works on it.
+pub(crate) const MAX_CELLS: usize = 1 << 22;
+
 /// The `(dimension, label)` pairs of the dimensions a cell does not sum over.
 pub(super) type Identity = Vec<(String, String)>;
 
@@ -26,20 +30,30 @@ pub(super) struct Line {
 }
 
 impl Grid {
-    /// `labels[d]` must be sorted and free of TOTAL.
-    pub fn new(dims: Vec<String>, labels: Vec<Vec<String>>) -> Self {
+    /// `labels[d]` must be sorted and free of TOTAL. A few labels in each of many dimensions
+    /// make a grid of (labels + 1)^dimensions cells: more than [`MAX_CELLS`] is refused, never
+    /// allocated.
+    pub fn new(dims: Vec<String>, labels: Vec<Vec<String>>) -> Result<Self, String> {
         let mut strides = vec![1usize; dims.len()];
         let mut len = 1usize;
         for d in (0..dims.len()).rev() {
             strides[d] = len;
-            len *= labels[d].len() + 1;
+            len = len
+                .checked_mul(labels[d].len() + 1)
+                .filter(|&n| n <= MAX_CELLS)
+                .ok_or_else(|| {
+                    format!(
+                        "its {} dimensions with their totals span more than {MAX_CELLS} cells",
+                        dims.len()
+                    )
+                })?;
         }
-        Grid {
+        Ok(Grid {
             dims,
             labels,
             strides,
             len,
-        }
+        })
     }
 
     /// Labels per dimension, sorted, from cell keys (TOTAL excluded).
@@ -162,6 +176,17 @@ mod tests {
                 vec!["p".into(), "q".into(), "r".into()],
             ],
         )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_grid_beyond_the_cap_is_refused_without_allocating() {
+        let labels: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        let dims: Vec<String> = (0..64).map(|d| format!("d{d}")).collect();
+        let err = Grid::new(dims.clone(), vec![labels.clone(); 64]).unwrap_err();
+        assert!(err.contains("64 dimensions"), "{err}");
+        // 31^5 fits in usize but not under the cap.
+        assert!(Grid::new(dims[..5].to_vec(), vec![labels; 5]).is_err());
     }
 
     #[test]

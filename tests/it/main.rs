@@ -8,3 +8,4 @@ mod extract;
 mod operations;
 mod retention;
 mod seed;
+mod verify;

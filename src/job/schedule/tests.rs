@@ -497,6 +497,19 @@ proptest! {
         let _ = Schedule::parse(&s, None);
     }
 
+    /// Five fields of cron-like tokens: a parse error or a schedule whose next fire time is
+    /// later than the time asked about.
+    #[test]
+    fn five_arbitrary_fields_parse_or_fail_cleanly(
+        fields in proptest::array::uniform5("[0-9a-z*/,-]{1,6}"),
+        offset_minutes in 0i64..(60 * 24 * 365),
+    ) {
+        if let Ok(schedule) = Schedule::parse(&fields.join(" "), None) {
+            let t = utc("2026-01-01T00:00:00Z") + Duration::minutes(offset_minutes);
+            prop_assert!(schedule.next_after(t).is_none_or(|n| n > t));
+        }
+    }
+
     #[test]
     fn next_after_agrees_with_reference(reference in gen_expression(), offset_minutes in 0i64..(60 * 24 * 365 * 4), secs in 0u32..60) {
         let expr = text_of(&reference);

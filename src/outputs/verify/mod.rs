@@ -5,21 +5,22 @@
 //! counts and cell keys, never a data value (a label that itself looks like an identifier is
 //! redacted from cell keys too).
 
+mod columns;
 mod identifiers;
 mod scan;
 mod tables;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
-use crate::outputs::manifest::{FileFacts, Manifest};
+use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_lines};
 
@@ -45,14 +46,48 @@ impl fmt::Display for VerifyReport {
     }
 }
 
+/// What a recipient asks of an export beyond what its manifest promises.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Demands {
+    /// The smallest k the recipient accepts, whatever the manifest's policy says.
+    pub(crate) min_k: Option<u64>,
+}
+
 /// Checks an export directory; `Err(Error::Verify(lines))` lists every rule it breaks.
 pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
+    verify_with(dir, Demands::default())
+}
+
+/// [`verify`], also holding the export to the recipient's own demands.
+pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> {
     let mut out = Failures::default();
-    let files = list_files(dir, &mut out)?;
-    let digests: BTreeMap<&str, (String, u64)> = files
+    let sizes = list_files(dir, &mut out)?;
+    let files: BTreeSet<String> = sizes.keys().cloned().collect();
+    let manifest = read_manifest(dir, &files, &mut out);
+    if let (Some(manifest), Some(min_k)) = (&manifest, demands.min_k) {
+        check_min_k(manifest, min_k, &mut out);
+    }
+    let listed: HashMap<&str, &FileEntry> = manifest
         .iter()
+        .flat_map(|m| m.files.iter().rev())
+        .map(|entry| (entry.name.as_str(), entry))
+        .collect();
+    // A file is read only up to the size its manifest announced, so a hostile export costs
+    // what it claims to cost.
+    let unread: BTreeSet<&str> = sizes
+        .iter()
+        .filter(|&(name, &size)| match listed.get(name.as_str()) {
+            Some(entry) => size > entry.bytes,
+            None if name == MANIFEST || name == SUMS => size > SMALL_FILE_LIMIT,
+            None => manifest.is_some(),
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let digests: BTreeMap<&str, String> = files
+        .iter()
+        .filter(|name| !unread.contains(name.as_str()))
         .filter_map(|name| match export::sha256_file(&dir.join(name)) {
-            Ok(d) => Some((name.as_str(), d)),
+            Ok((digest, _)) => Some((name.as_str(), digest)),
             Err(_) => {
                 out.push(format!("{name}: cannot be read"));
                 None
@@ -60,25 +95,27 @@ pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
         })
         .collect();
     check_sums(dir, &files, &digests, &mut out);
-    let manifest = read_manifest(dir, &files, &mut out);
     let mut report = VerifyReport {
         files: files.len(),
         ..VerifyReport::default()
     };
     if let Some(manifest) = &manifest {
-        check_manifest_files(manifest, &files, &digests, &mut out);
+        check_manifest_files(manifest, &sizes, &digests, &mut out);
     }
     let mut audited = Vec::new();
-    for name in files.iter().filter(|n| n.ends_with(".csv")) {
-        let plan = manifest.as_ref().and_then(|m| plan(m, name, &mut out));
+    let csv_files = files
+        .iter()
+        .filter(|n| n.ends_with(".csv") && !unread.contains(n.as_str()));
+    for name in csv_files {
+        let plan = manifest
+            .as_ref()
+            .and_then(|m| plan(m, name, demands, &mut out));
         let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
             continue;
         };
         report.csv_rows += scan.rows;
-        let listed = manifest
-            .as_ref()
-            .and_then(|m| m.files.iter().find(|f| &f.name == name));
-        if let Some(want) = listed.and_then(|f| f.rows).filter(|&w| w != scan.rows) {
+        let want = listed.get(name.as_str()).and_then(|f| f.rows);
+        if let Some(want) = want.filter(|&w| w != scan.rows) {
             out.push(format!(
                 "{name}: {MANIFEST} says {want} rows, the file has {}",
                 scan.rows
@@ -107,22 +144,60 @@ pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
     out.into_result(report)
 }
 
-/// The failure lines found so far, in the order found.
+/// The failure lines found so far, in the order found: each escaped and cut short, and only
+/// the first [`MAX_LINES`] kept, so that nothing a hostile export holds can fake a line, drive
+/// the terminal or flood it.
 #[derive(Default)]
-struct Failures(Vec<String>);
+struct Failures {
+    lines: Vec<String>,
+    total: usize,
+}
+
+const MAX_LINES: usize = 100;
+const MAX_LINE_CHARS: usize = 400;
 
 impl Failures {
     fn push(&mut self, line: String) {
-        self.0.push(line);
-    }
-
-    fn into_result<T>(self, ok: T) -> Result<T> {
-        if self.0.is_empty() {
-            Ok(ok)
-        } else {
-            Err(Error::Verify(self.0))
+        self.total += 1;
+        if self.lines.len() < MAX_LINES {
+            self.lines.push(printable(&line, MAX_LINE_CHARS));
         }
     }
+
+    fn into_result<T>(mut self, ok: T) -> Result<T> {
+        if self.total > self.lines.len() {
+            self.lines.push(format!(
+                "... and {} more failure(s) not shown",
+                self.total - self.lines.len()
+            ));
+        }
+        if self.lines.is_empty() {
+            Ok(ok)
+        } else {
+            Err(Error::Verify(self.lines))
+        }
+    }
+}
+
+/// `text` with control, invisible and direction-changing characters (and the backslash that
+/// introduces an escape) written as Rust escapes, at most `max_chars` characters of it.
+fn printable(text: &str, max_chars: usize) -> String {
+    let mut shown = String::with_capacity(text.len().min(max_chars));
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            shown.push_str("...");
+            break;
+        }
+        let hidden = c.is_control()
+            || matches!(c, '\\' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}')
+            || matches!(c, '\u{2060}'..='\u{2069}' | '\u{feff}');
+        if hidden {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// A file name the export may contain: one plain path component.
@@ -130,18 +205,21 @@ fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0', '\n', '\r'])
 }
 
-/// Regular files of the directory; anything else (directories, symlinks) is a failure.
-fn list_files(dir: &Path, out: &mut Failures) -> Result<BTreeSet<String>> {
-    let mut files = BTreeSet::new();
-    for entry in fs::read_dir(dir).at(dir)? {
-        let entry = entry.at(dir)?;
+/// Regular files of the directory with their sizes; anything else (directories, symlinks) is a
+/// failure.
+fn list_files(dir: &Path, out: &mut Failures) -> Result<BTreeMap<String, u64>> {
+    // The directory is named by the user, yet it is printed escaped like everything else.
+    let shown = PathBuf::from(printable(&dir.to_string_lossy(), usize::MAX));
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).at(&shown)? {
+        let entry = entry.at(&shown)?;
         let Ok(name) = entry.file_name().into_string() else {
             out.push("a file name is not UTF-8".to_owned());
             continue;
         };
         match entry.path().symlink_metadata() {
             Ok(meta) if meta.is_file() => {
-                files.insert(name);
+                files.insert(name, meta.len());
             }
             Ok(_) => out.push(format!("{name}: not a regular file")),
             Err(_) => out.push(format!("{name}: cannot be read")),
@@ -163,7 +241,7 @@ const SMALL_FILE_LIMIT: u64 = 16 << 20;
 fn check_sums(
     dir: &Path,
     files: &BTreeSet<String>,
-    digests: &BTreeMap<&str, (String, u64)>,
+    digests: &BTreeMap<&str, String>,
     out: &mut Failures,
 ) {
     if !files.contains(SUMS) {
@@ -196,7 +274,7 @@ fn check_sums(
             out.push(format!("{SUMS} line {}: {name} is missing", i + 1));
         } else if digests
             .get(name)
-            .is_some_and(|(actual, _)| !actual.eq_ignore_ascii_case(sha))
+            .is_some_and(|actual| !actual.eq_ignore_ascii_case(sha))
         {
             out.push(format!("{name}: checksum does not match {SUMS}"));
         }
@@ -252,8 +330,8 @@ fn read_manifest(dir: &Path, files: &BTreeSet<String>, out: &mut Failures) -> Op
 
 fn check_manifest_files(
     manifest: &Manifest,
-    files: &BTreeSet<String>,
-    digests: &BTreeMap<&str, (String, u64)>,
+    sizes: &BTreeMap<String, u64>,
+    digests: &BTreeMap<&str, String>,
     out: &mut Failures,
 ) {
     let mut listed = HashSet::new();
@@ -263,35 +341,33 @@ fn check_manifest_files(
             out.push(format!("{MANIFEST}: {name} is listed twice"));
             continue;
         }
-        if !files.contains(name) {
+        let Some(&actual_bytes) = sizes.get(name) else {
             out.push(format!("{MANIFEST}: {name} is missing"));
             continue;
+        };
+        if actual_bytes != entry.bytes {
+            out.push(format!(
+                "{name}: {actual_bytes} bytes, {MANIFEST} says {}",
+                entry.bytes
+            ));
         }
-        if let Some((actual, actual_bytes)) = digests.get(name.as_str()) {
-            if *actual_bytes != entry.bytes {
-                out.push(format!(
-                    "{name}: {actual_bytes} bytes, {MANIFEST} says {}",
-                    entry.bytes
-                ));
-            }
-            if !actual.eq_ignore_ascii_case(&entry.sha256) {
-                out.push(format!("{name}: checksum does not match {MANIFEST}"));
-            }
+        let digest = digests.get(name.as_str());
+        if digest.is_some_and(|actual| !actual.eq_ignore_ascii_case(&entry.sha256)) {
+            out.push(format!("{name}: checksum does not match {MANIFEST}"));
         }
     }
-    for name in files {
+    for name in sizes.keys() {
         if name != MANIFEST && name != SUMS && !listed.contains(name.as_str()) {
             out.push(format!("{name}: not listed in {MANIFEST}"));
         }
     }
 }
 
-/// What the manifest says a CSV file is, and so what its scan checks.
+/// What the manifest says a CSV file is, and so what its scan checks. Which columns it may
+/// have follows from its kind alone, never from the manifest's lists.
 enum Plan<'a> {
     Microdata {
         k: u64,
-        quasi_identifiers: &'a [String],
-        pseudonyms: &'a [String],
     },
     Table {
         k: u64,
@@ -300,21 +376,22 @@ enum Plan<'a> {
     },
 }
 
-fn plan<'a>(manifest: &'a Manifest, name: &str, out: &mut Failures) -> Option<Plan<'a>> {
+fn plan<'a>(
+    manifest: &'a Manifest,
+    name: &str,
+    demands: Demands,
+    out: &mut Failures,
+) -> Option<Plan<'a>> {
     let Some(facts) = manifest.privacy.get(name) else {
         out.push(format!(
             "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be checked"
         ));
         return None;
     };
-    // The policy's k, or a larger one the file claims.
-    let k = manifest.policy.k;
+    // The policy's k, a larger one the file claims, or a larger one the recipient demands.
+    let k = manifest.policy.k.max(demands.min_k.unwrap_or(0));
     match facts {
-        FileFacts::Microdata(m) => Some(Plan::Microdata {
-            k: m.k.max(k),
-            quasi_identifiers: &m.quasi_identifiers,
-            pseudonyms: &m.pseudonym_columns,
-        }),
+        FileFacts::Microdata(m) => Some(Plan::Microdata { k: m.k.max(k) }),
         FileFacts::Table(t) if t.dims.is_empty() => {
             out.push(format!("{name}: {MANIFEST} lists no dims"));
             None
@@ -324,5 +401,25 @@ fn plan<'a>(manifest: &'a Manifest, name: &str, out: &mut Failures) -> Option<Pl
             dims: &t.dims,
             population: &t.population,
         }),
+    }
+}
+
+/// Every k the manifest states against the recipient's `--min-k`; the files themselves are
+/// checked against it too (see [`plan`]).
+fn check_min_k(manifest: &Manifest, min_k: u64, out: &mut Failures) {
+    let mut below = |what: String, k: u64| {
+        if k < min_k {
+            out.push(format!("{what} is {k}, below --min-k {min_k}"));
+        }
+    };
+    below(format!("{MANIFEST}: policy.k"), manifest.policy.k);
+    for (name, facts) in &manifest.privacy {
+        match facts {
+            FileFacts::Microdata(m) => {
+                below(format!("{name}: k"), m.k);
+                below(format!("{name}: achieved k"), m.achieved_k);
+            }
+            FileFacts::Table(t) => below(format!("{name}: k"), t.k),
+        }
     }
 }

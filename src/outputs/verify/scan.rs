@@ -1,14 +1,17 @@
 //! One pass over a CSV file: counts its rows, looks for identifiers, and checks k-anonymity
 //! of an extract or reads a table's cells back for the table checks.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
+use std::io::{self, Read};
 use std::path::Path;
+use std::rc::Rc;
 
+use super::columns::Columns;
 use super::identifiers::suspect;
 use super::{Failures, Plan};
-use crate::outputs::export::MANIFEST;
 use crate::privacy::{Published, PublishedCell};
 
 pub(super) enum Scanned {
@@ -22,6 +25,14 @@ pub(super) struct Scan {
     pub(super) kind: Scanned,
 }
 
+/// The longest record (a row, or the header) read, in bytes: the csv crate grows its buffer to
+/// whatever one record holds, so a file of one endless field would otherwise be read whole
+/// into memory.
+pub(super) const MAX_RECORD: u64 = 1 << 20;
+
+/// The csv reader's own buffer, which it fills ahead of the record it parses.
+const READ_AHEAD: u64 = 64 << 10;
+
 /// Reads a CSV once: counts rows, looks for identifiers, and checks k-anonymity or collects
 /// the table. `None` when the file is not well-formed CSV with its columns.
 pub(super) fn scan_csv(
@@ -34,9 +45,15 @@ pub(super) fn scan_csv(
         out.push(format!("{name}: cannot be read"));
         return None;
     };
+    let allowance = Rc::new(Cell::new(MAX_RECORD + READ_AHEAD));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(file);
+        .buffer_capacity(READ_AHEAD as usize)
+        .from_reader(Bounded {
+            file,
+            read: 0,
+            allowance: Rc::clone(&allowance),
+        });
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
         Err(e) => {
@@ -44,18 +61,13 @@ pub(super) fn scan_csv(
             return None;
         }
     };
-    let mut acc = Acc::new(plan.as_ref(), &header, name, out)?;
-    let pseudonym_cols: Vec<bool> = header
-        .iter()
-        .map(|h| match &plan {
-            Some(Plan::Microdata { pseudonyms, .. }) => pseudonyms.contains(h),
-            _ => false,
-        })
-        .collect();
+    let columns = Columns::judge(plan.as_ref(), &header, name, out)?;
+    let mut acc = Acc::new(plan.as_ref(), &columns);
     let mut issues = RowIssues::default();
     let mut rows = 0u64;
     let mut record = csv::StringRecord::new();
     loop {
+        allowance.set(reader.position().byte() + MAX_RECORD + READ_AHEAD);
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -67,7 +79,7 @@ pub(super) fn scan_csv(
         }
         rows += 1;
         for (i, value) in record.iter().enumerate() {
-            if let Some(s) = suspect(value, pseudonym_cols[i]) {
+            if let Some(s) = suspect(value, columns.is_pseudonym(i)) {
                 issues.add(
                     format!("in column {}: values {}", header[i], s.describe()),
                     rows,
@@ -81,12 +93,38 @@ pub(super) fn scan_csv(
     Some(Scan { rows, kind })
 }
 
+/// The file, failing a read once it runs past `allowance` bytes from its start.
+struct Bounded {
+    file: fs::File,
+    read: u64,
+    allowance: Rc<Cell<u64>>,
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.allowance.get().saturating_sub(self.read);
+        if left == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "record too long",
+            ));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..want])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 fn csv_problem(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("has {len} fields where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "is not UTF-8".to_owned(),
+        csv::ErrorKind::Io(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            format!("a record is longer than {} MiB", MAX_RECORD >> 20)
+        }
         csv::ErrorKind::Io(e) => format!("cannot be read ({})", e.kind()),
         _ => "is not well-formed CSV".to_owned(),
     }
@@ -129,48 +167,31 @@ enum Acc {
 }
 
 impl Acc {
-    /// Finds the columns the plan names; `None`, with a failure line for each missing one,
-    /// when any is missing.
-    fn new(plan: Option<&Plan>, header: &[String], name: &str, out: &mut Failures) -> Option<Acc> {
-        let column = |col: &str, out: &mut Failures| {
-            let found = header.iter().position(|h| h == col);
-            if found.is_none() {
-                out.push(format!(
-                    "{name}: column {col} named in {MANIFEST} is missing"
-                ));
-            }
-            found
-        };
-        let columns = |cols: &[String], out: &mut Failures| -> Option<Vec<usize>> {
-            let found: Vec<Option<usize>> = cols.iter().map(|c| column(c, out)).collect();
-            found.into_iter().collect()
-        };
-        Some(match plan {
-            None => Acc::Unplanned,
-            Some(Plan::Microdata {
-                k,
-                quasi_identifiers,
-                ..
-            }) => Acc::Microdata {
+    fn new(plan: Option<&Plan>, columns: &Columns) -> Acc {
+        match (plan, columns) {
+            (Some(Plan::Microdata { k }), Columns::Microdata { quasi, .. }) => Acc::Microdata {
                 k: *k,
-                qi: columns(quasi_identifiers, out)?,
+                qi: quasi.clone(),
                 classes: HashMap::new(),
                 key: String::new(),
             },
-            Some(Plan::Table { k, dims, .. }) => {
-                let dim_cols = columns(dims, out);
-                let count = column("count", out);
-                let suppressed = column("suppressed", out);
-                Acc::Table {
-                    k: *k,
-                    dims: dim_cols?,
-                    count: count?,
-                    suppressed: suppressed?,
-                    cells: Vec::new(),
-                    keys: HashSet::new(),
-                }
-            }
-        })
+            (
+                Some(Plan::Table { k, .. }),
+                Columns::Table {
+                    dims,
+                    count,
+                    suppressed,
+                },
+            ) => Acc::Table {
+                k: *k,
+                dims: dims.clone(),
+                count: *count,
+                suppressed: *suppressed,
+                cells: Vec::new(),
+                keys: HashSet::new(),
+            },
+            _ => Acc::Unplanned,
+        }
     }
 
     fn add(&mut self, record: &csv::StringRecord, row: u64, issues: &mut RowIssues) {

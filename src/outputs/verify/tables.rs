@@ -1,7 +1,7 @@
 //! The checks of a table read back: margins present and adding up, no suppressed cell
 //! recoverable along one line, and the LP audit across the tables of one population.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::Failures;
 use super::identifiers::show_key;
@@ -11,7 +11,7 @@ use crate::privacy::{self, Problem, Published, PublishedCell, TOTAL};
 /// the table passes and can go to the LP audit (which would only repeat these findings).
 pub(super) fn check_lines(table: &Published, out: &mut Failures) -> bool {
     let file = &table.name;
-    let failures_before = out.0.len();
+    let failures_before = out.total;
     let mut missing = 0usize;
     let mut first_missing = None;
     for d in 0..table.dims.len() {
@@ -79,7 +79,33 @@ pub(super) fn check_lines(table: &Published, out: &mut Failures) -> bool {
             show_key(&key)
         ));
     }
-    out.0.len() == failures_before
+    out.total == failures_before && complete(table, out)
+}
+
+/// Whether the file has a row for every combination of its labels and totals. Rows for a few
+/// combinations only, margins and all, can add up line by line, yet the audit would lay out
+/// every combination: (labels + 1)^dims cells.
+fn complete(table: &Published, out: &mut Failures) -> bool {
+    let combinations = (0..table.dims.len()).try_fold(1usize, |n, d| {
+        let labels: HashSet<&str> = table
+            .cells
+            .iter()
+            .filter_map(|c| c.key.get(d).map(String::as_str))
+            .filter(|&l| l != TOTAL)
+            .collect();
+        n.checked_mul(labels.len() + 1)
+    });
+    if combinations == Some(table.cells.len()) {
+        return true;
+    }
+    let combinations = combinations.map_or_else(|| "too many".to_owned(), |n| n.to_string());
+    out.push(format!(
+        "{}: {} rows, but its labels and totals combine into {combinations} cells, each of \
+         which needs a row",
+        table.name,
+        table.cells.len()
+    ));
+    false
 }
 
 /// The gate's LP audit over the tables read back, those of one population together as they

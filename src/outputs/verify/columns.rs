@@ -1,0 +1,130 @@
+//! Which columns a file may have, judged by its kind (an extract or a table), never by the
+//! lists its manifest gives: a manifest that calls nothing a quasi-identifier does not make a
+//! raw name column acceptable.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Failures, Plan};
+use crate::outputs::aggregate::is_dimension;
+use crate::outputs::export::MANIFEST;
+use crate::transform::generalize::Quasi;
+use crate::transform::record::PSEUDONYM_COLUMNS;
+
+const COUNT: &str = "count";
+const SUPPRESSED: &str = "suppressed";
+
+/// The columns of one file, by what the scan does with them.
+pub(super) enum Columns {
+    /// No privacy facts: rows are only counted and searched for identifiers.
+    Unplanned,
+    Microdata {
+        /// Per column: holds pseudonyms.
+        pseudonym: Vec<bool>,
+        quasi: Vec<usize>,
+    },
+    Table {
+        /// In the order of the manifest's dims.
+        dims: Vec<usize>,
+        count: usize,
+        suppressed: usize,
+    },
+}
+
+impl Columns {
+    /// Sorts the header's columns out, with a failure line for each column the file's kind
+    /// does not have and each it lacks; `None` when there is any.
+    pub(super) fn judge(
+        plan: Option<&Plan>,
+        header: &[String],
+        name: &str,
+        out: &mut Failures,
+    ) -> Option<Columns> {
+        let failures_before = out.total;
+        let mut position = HashMap::new();
+        for (i, column) in header.iter().enumerate() {
+            if position.insert(column.as_str(), i).is_some() {
+                out.push(format!("{name}: column {column} appears twice"));
+            }
+        }
+        let columns = match plan {
+            None => Columns::Unplanned,
+            Some(Plan::Microdata { .. }) => extract_columns(header, name, out),
+            Some(Plan::Table { dims, .. }) => table_columns(dims, header, &position, name, out)?,
+        };
+        (out.total == failures_before).then_some(columns)
+    }
+
+    pub(super) fn is_pseudonym(&self, column: usize) -> bool {
+        match self {
+            Columns::Microdata { pseudonym, .. } => pseudonym[column],
+            Columns::Unplanned | Columns::Table { .. } => false,
+        }
+    }
+}
+
+/// A research extract has pseudonym and quasi-identifier columns, nothing else.
+fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns {
+    let mut pseudonym = vec![false; header.len()];
+    let mut quasi = Vec::new();
+    for (i, column) in header.iter().enumerate() {
+        if PSEUDONYM_COLUMNS.iter().any(|(p, ..)| p == column) {
+            pseudonym[i] = true;
+        } else if Quasi::ALL.iter().any(|q| q.name() == column) {
+            quasi.push(i);
+        } else {
+            out.push(format!(
+                "{name}: column {column} is not one a research extract has"
+            ));
+        }
+    }
+    Columns::Microdata { pseudonym, quasi }
+}
+
+/// A table has the dimensions its manifest names, each one certanon publishes, then `count`
+/// and `suppressed`.
+fn table_columns(
+    dims: &[String],
+    header: &[String],
+    position: &HashMap<&str, usize>,
+    name: &str,
+    out: &mut Failures,
+) -> Option<Columns> {
+    let named: HashSet<&str> = dims.iter().map(String::as_str).collect();
+    for column in header {
+        let column = column.as_str();
+        if column == COUNT || column == SUPPRESSED || named.contains(column) {
+            continue;
+        }
+        if is_dimension(column) {
+            out.push(format!(
+                "{name}: column {column} is not among the dims {MANIFEST} lists"
+            ));
+        } else {
+            out.push(format!(
+                "{name}: column {column} is not one a statistics table has"
+            ));
+        }
+    }
+    for dim in dims.iter().filter(|d| !is_dimension(d)) {
+        out.push(format!(
+            "{name}: {MANIFEST} lists dim {dim}, which is not one a statistics table has"
+        ));
+    }
+    let mut column = |col: &str| {
+        let found = position.get(col).copied();
+        if found.is_none() {
+            out.push(format!(
+                "{name}: column {col} named in {MANIFEST} is missing"
+            ));
+        }
+        found
+    };
+    let dims: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
+    let count = column(COUNT);
+    let suppressed = column(SUPPRESSED);
+    Some(Columns::Table {
+        dims: dims.into_iter().collect::<Option<_>>()?,
+        count: count?,
+        suppressed: suppressed?,
+    })
+}

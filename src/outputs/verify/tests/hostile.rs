@@ -1,0 +1,308 @@
+//! `verify` on exports crafted by someone who controls every file, manifest and checksums
+//! included: what it reads is bounded, what a file may hold follows from its kind, and nothing
+//! it prints can fake a line or drive the terminal.
+
+use super::*;
+use crate::outputs::manifest::TableFacts;
+
+/// Rewrites the manifest (sizes and checksums of the files as they now are, then `edit`) and
+/// SHA256SUMS, as an attacker who controls the whole directory would.
+fn reseal(dir: &Path, edit: impl FnOnce(&mut Manifest)) {
+    let mut manifest: Manifest =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    for entry in &mut manifest.files {
+        let (sha256, bytes) = export::sha256_file(&dir.join(&entry.name)).unwrap();
+        entry.sha256 = sha256;
+        entry.bytes = bytes;
+        entry.rows = None;
+    }
+    edit(&mut manifest);
+    fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let mut sums = String::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name != SUMS {
+            let (sha, _) = export::sha256_file(&dir.join(&name)).unwrap();
+            sums.push_str(&format!("{sha}  {name}\n"));
+        }
+    }
+    fs::write(dir.join(SUMS), sums).unwrap();
+}
+
+fn microdata(manifest: &mut Manifest) -> &mut MicrodataFacts {
+    match manifest.privacy.get_mut(EXTRACT) {
+        Some(FileFacts::Microdata(m)) => m,
+        _ => panic!("no extract facts"),
+    }
+}
+
+fn table(manifest: &mut Manifest) -> &mut TableFacts {
+    match manifest.privacy.get_mut(TABLE) {
+        Some(FileFacts::Table(t)) => t,
+        _ => panic!("no table facts"),
+    }
+}
+
+#[test]
+fn raw_columns_fail_whatever_the_manifest_calls_them() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let mut body = "certificate,full_name,home_address,region\r\n".to_owned();
+    for i in 0..10 {
+        body.push_str(&format!("{},Name {i},Street {i},13\r\n", pseudonym(i)));
+    }
+    fs::write(dir.join(EXTRACT), body).unwrap();
+    let table = fs::read_to_string(dir.join(TABLE))
+        .unwrap()
+        .replace(
+            "month,channel,count,suppressed",
+            "month,channel,count,suppressed,note",
+        )
+        .replace("\r\n", ",x\r\n")
+        .replacen(",x\r\n", "\r\n", 1);
+    fs::write(dir.join(TABLE), table).unwrap();
+    reseal(&dir, |m| {
+        let facts = microdata(m);
+        facts.quasi_identifiers.clear();
+        facts.pseudonym_columns.clear();
+    });
+    let lines = failures(&dir);
+    for column in ["full_name", "home_address"] {
+        assert!(
+            has(
+                &lines,
+                &format!("{EXTRACT}: column {column} is not one a research extract has")
+            ),
+            "{lines:?}"
+        );
+    }
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: column note is not one a statistics table has")
+        ),
+        "{lines:?}"
+    );
+    assert!(!lines.join("\n").contains("Street"), "{lines:?}");
+}
+
+#[test]
+fn an_extract_is_checked_on_the_quasi_identifiers_it_has_not_those_the_manifest_lists() {
+    let mut extract = good_extract();
+    extract[9][4] = "DV".into();
+    let (_root, dir) = export(&extract, good_table());
+    reseal(&dir, |m| microdata(m).quasi_identifiers.clear());
+    assert!(has(
+        &failures(&dir),
+        "2 combination(s) of the quasi-identifiers occur in fewer than k=5 rows"
+    ));
+}
+
+#[test]
+fn a_table_dimension_the_manifest_leaves_out_fails() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    reseal(&dir, |m| table(m).dims = vec!["month".into()]);
+    assert!(has(
+        &failures(&dir),
+        &format!("{TABLE}: column channel is not among the dims manifest.json lists")
+    ));
+}
+
+#[test]
+fn min_k_holds_the_export_to_the_recipients_k() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let demand = |min_k| verify_with(&dir, Demands { min_k: Some(min_k) });
+    assert!(demand(5).is_ok());
+    let Err(Error::Verify(lines)) = demand(6) else {
+        panic!("--min-k 6 passed an export made with k=5");
+    };
+    assert!(
+        has(&lines, "manifest.json: policy.k is 5, below --min-k 6"),
+        "{lines:?}"
+    );
+    assert!(has(
+        &lines,
+        &format!("{EXTRACT}: achieved k is 5, below --min-k 6")
+    ));
+    assert!(has(&lines, &format!("{TABLE}: k is 5, below --min-k 6")));
+    // The files themselves, not only the stated k: classes of 5 rows are too small for 6.
+    assert!(has(
+        &lines,
+        &format!("{EXTRACT}: 2 combination(s) of the quasi-identifiers occur in fewer than k=6")
+    ));
+}
+
+#[test]
+fn names_and_headers_are_printed_escaped() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let crafted = "x\u{1b}[2J\nverify: ok: all good\u{202e}.csv";
+    fs::write(dir.join(crafted), "a\r\n").unwrap();
+    let table = fs::read_to_string(dir.join(TABLE))
+        .unwrap()
+        .replace("month,channel", "month,\"chan\u{1b}]0;\u{7}\nverify: ok\"");
+    fs::write(dir.join(TABLE), table).unwrap();
+    reseal(&dir, |_| {});
+    let lines = failures(&dir);
+    for line in &lines {
+        assert!(
+            !line.contains(['\u{1b}', '\n', '\u{7}', '\u{202e}']),
+            "{line:?}"
+        );
+        assert!(!line.starts_with("verify: ok"), "{line:?}");
+    }
+    assert!(
+        has(
+            &lines,
+            "x\\u{1b}[2J\\nverify: ok: all good\\u{202e}.csv: not listed in manifest.json"
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(&lines, "column chan\\u{1b}]0;\\u{7}\\nverify: ok is not"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_record_longer_than_the_limit_is_refused_not_buffered() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let mut body = fs::read(dir.join(TABLE)).unwrap();
+    body.extend(std::iter::repeat_n(b'7', 3 << 20));
+    fs::write(dir.join(TABLE), body).unwrap();
+    reseal(&dir, |_| {});
+    assert!(has(
+        &failures(&dir),
+        &format!("{TABLE} row 13: a record is longer than 1 MiB")
+    ));
+}
+
+#[test]
+fn a_file_larger_than_announced_is_not_read() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(TABLE))
+        .unwrap();
+    file.set_len(1 << 40).unwrap();
+    let lines = failures(&dir);
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: 1099511627776 bytes, manifest.json says")
+        ),
+        "{lines:?}"
+    );
+    assert!(!has(&lines, &format!("{TABLE}: checksum")), "{lines:?}");
+}
+
+/// Cells only along the diagonal, each with its margins: every line adds up, yet the labels
+/// combine into (n + 1)^dims cells.
+fn diagonal(dims: &[&str], n: usize) -> String {
+    let totals = vec![TOTAL; dims.len()].join(",");
+    let mut body = format!(
+        "{},count,suppressed\r\n{totals},{},false\r\n",
+        dims.join(","),
+        5 * n
+    );
+    for i in 0..n {
+        for mask in 0..(1u32 << dims.len()) - 1 {
+            let key: Vec<String> = (0..dims.len())
+                .map(|d| {
+                    if mask >> d & 1 == 1 {
+                        TOTAL.to_owned()
+                    } else {
+                        format!("l{i}")
+                    }
+                })
+                .collect();
+            body.push_str(&format!("{},5,false\r\n", key.join(",")));
+        }
+    }
+    body
+}
+
+#[test]
+fn a_table_missing_label_combinations_is_refused_before_the_audit() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let dims = ["month", "channel", "key_type"];
+    fs::write(dir.join(TABLE), diagonal(&dims, 3)).unwrap();
+    reseal(&dir, |m| {
+        table(m).dims = dims.iter().map(|&d| d.to_owned()).collect()
+    });
+    let lines = failures(&dir);
+    assert_eq!(
+        lines,
+        [format!(
+            "{TABLE}: 22 rows, but its labels and totals combine into 64 cells, each of which \
+             needs a row"
+        )]
+    );
+}
+
+#[test]
+fn failure_lines_are_capped() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    fs::write(dir.join(SUMS), "garbage\n".repeat(10_000)).unwrap();
+    let lines = failures(&dir);
+    assert_eq!(lines.len(), MAX_LINES + 1);
+    assert!(
+        lines[MAX_LINES].starts_with("... and ")
+            && lines[MAX_LINES].ends_with("more failure(s) not shown"),
+        "{}",
+        lines[MAX_LINES]
+    );
+}
+
+/// What verify may answer about any directory: a report, or failure lines (exit 65).
+fn verdict(dir: &Path) -> Result<(), TestCaseError> {
+    match verify(dir) {
+        Ok(_) => {}
+        Err(Error::Verify(lines)) => {
+            for line in &lines {
+                prop_assert!(!line.chars().any(char::is_control), "{line:?}");
+            }
+        }
+        Err(e) => prop_assert!(false, "not a verification failure: {e}"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Arbitrary bytes in place of each file verify parses, sealed like a genuine export so
+    /// that the parsers see them, and unsealed.
+    #[test]
+    fn arbitrary_files_give_a_verdict(
+        extract in proptest::collection::vec(any::<u8>(), 0..300),
+        table in "[a-z0-9,\"\r\nTOTAL\u{1b}]{0,300}",
+        sums in proptest::collection::vec(any::<u8>(), 0..200),
+        manifest in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let (_root, dir) = export(&good_extract(), good_table());
+        fs::write(dir.join(EXTRACT), &extract).unwrap();
+        fs::write(
+            dir.join(TABLE),
+            format!("month,channel,count,suppressed\r\n{table}"),
+        )
+        .unwrap();
+        verdict(&dir)?;
+        reseal(&dir, |_| {});
+        verdict(&dir)?;
+        fs::write(dir.join(SUMS), &sums).unwrap();
+        verdict(&dir)?;
+        fs::write(dir.join(MANIFEST), &manifest).unwrap();
+        verdict(&dir)?;
+    }
+
+    /// A genuine manifest with one stretch of its text replaced.
+    #[test]
+    fn a_damaged_manifest_gives_a_verdict(start in 0usize..2000, len in 0usize..20, with in "\\PC{0,8}") {
+        let (_root, dir) = export(&good_extract(), good_table());
+        let mut bytes = fs::read(dir.join(MANIFEST)).unwrap();
+        let start = start.min(bytes.len());
+        let end = (start + len).min(bytes.len());
+        bytes.splice(start..end, with.bytes());
+        fs::write(dir.join(MANIFEST), bytes).unwrap();
+        verdict(&dir)?;
+    }
+}
