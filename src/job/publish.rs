@@ -19,6 +19,7 @@ use crate::outputs::extract::{self, ExtractSpill};
 use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
+use crate::transform::record::NQI;
 
 /// The tasks one scan serves and what they share.
 pub(super) struct ScanGroup<'a> {
@@ -118,9 +119,13 @@ impl ScanGroup<'_> {
     fn sinks(&self, pseudonymizer: &Pseudonymizer) -> Result<Sinks> {
         let root = &self.config.export.root;
         let any = |wanted: fn(&TaskKind) -> bool| self.tasks.iter().any(|t| wanted(&t.kind));
+        let extract_mode = self.tasks.iter().find_map(|t| match t.kind {
+            TaskKind::ResearchExtract { mode, .. } => Some(mode),
+            _ => None,
+        });
         Ok(Sinks {
-            extract: any(|k| matches!(k, TaskKind::ResearchExtract { .. }))
-                .then(|| ExtractSpill::new(root, pseudonymizer.key_id()))
+            extract: extract_mode
+                .map(|mode| ExtractSpill::new(root, pseudonymizer.key_id(), mode, self.k()))
                 .transpose()?,
             aggregates: any(|k| matches!(k, TaskKind::Aggregates))
                 .then(|| Aggregates::new(root, self.started))
@@ -142,6 +147,7 @@ impl ScanGroup<'_> {
             export.as_deref_mut(),
             self.k(),
             self.config.privacy.max_suppression,
+            &[0; NQI],
         )?;
         stats.rows_written = facts.rows_written;
         stats.rows_suppressed = facts.rows_suppressed;

@@ -8,7 +8,7 @@ use super::identifiers::{Suspect, suspect};
 use super::*;
 use crate::outputs::aggregate;
 use crate::outputs::export::Export;
-use crate::outputs::manifest::{MicrodataFacts, MicrodataKind};
+use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts};
 use crate::privacy::{Published, PublishedCell, TOTAL};
 
 const EXTRACT: &str = "research_extract.csv";
@@ -111,6 +111,7 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
         rows_in: 10,
         rows_released: 10,
         rows_suppressed: 0,
+        subjects: SubjectFacts::default(),
     };
     manifest
         .privacy
