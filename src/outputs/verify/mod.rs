@@ -292,6 +292,10 @@ enum Plan<'a> {
         k: u64,
         quasi_identifiers: &'a [String],
         pseudonyms: &'a [String],
+        /// An anonymous release promises every subject's profile is shared by k subjects.
+        anonymous: bool,
+        /// Subjects below k the manifest reports, which the file must bear out.
+        profile_below_k: u64,
     },
     Table {
         k: u64,
@@ -314,6 +318,8 @@ fn plan<'a>(manifest: &'a Manifest, name: &str, out: &mut Failures) -> Option<Pl
             k: m.k.max(k),
             quasi_identifiers: &m.quasi_identifiers,
             pseudonyms: &m.pseudonym_columns,
+            anonymous: manifest.policy.mode == "anonymous",
+            profile_below_k: m.subjects.profile_below_k,
         }),
         FileFacts::Table(t) if t.dims.is_empty() => {
             out.push(format!("{name}: {MANIFEST} lists no dims"));
