@@ -60,6 +60,8 @@ pub(crate) struct ExtractFacts {
     pub(crate) rows_written: u64,
     pub(crate) rows_suppressed: u64,
     pub(crate) achieved_k: u64,
+    /// The k the gate enforced, of rows and of distinct subscribers.
+    pub(crate) k: u64,
     pub(crate) levels: Vec<(String, String)>,
     pub(crate) pseudonym_columns: Vec<String>,
     pub(crate) subjects: SubjectFacts,
@@ -195,7 +197,7 @@ impl ExtractSpill {
                 self.rows - choice.suppressed_rows
             )));
         }
-        let facts = facts(&choice, self.rows, self.mode, released.subjects);
+        let facts = facts(&choice, k, self.mode, released.subjects);
         tracing::info!(
             rows = self.rows,
             suppressed = choice.suppressed_rows,
@@ -613,11 +615,12 @@ impl Floors {
     }
 }
 
-fn facts(choice: &Choice, rows: u64, mode: ReleaseMode, subjects: SubjectFacts) -> ExtractFacts {
+fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> ExtractFacts {
     ExtractFacts {
-        rows_written: rows - choice.suppressed_rows,
+        rows_written: choice.total_rows - choice.suppressed_rows,
         rows_suppressed: choice.suppressed_rows,
         achieved_k: choice.achieved_k,
+        k,
         levels: Quasi::ALL
             .iter()
             .zip(&choice.levels)

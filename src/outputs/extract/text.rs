@@ -18,8 +18,11 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
          values of the same class within this release; they cannot be reversed without the key. \
          `erased` means the subject's personal data was erased under the retention policy; an \
          empty field means the source had no value.\n\n\
+         {}\n\n\
          | column | type | meaning | privacy rule |\n|---|---|---|---|\n",
-        facts.rows_written, facts.rows_suppressed
+        facts.rows_written,
+        facts.rows_suppressed,
+        subject_summary(facts),
     );
     let pseudonym_meaning = [
         (
@@ -73,7 +76,10 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
             "direct identifier replaced by a keyed pseudonym",
         ),
     ];
-    for (name, meaning, rule) in pseudonym_meaning {
+    for (name, meaning, rule) in pseudonym_meaning
+        .into_iter()
+        .filter(|(name, ..)| facts.pseudonym_columns.iter().any(|c| c == name))
+    {
         out.push_str(&format!("| `{name}` | pseudonym | {meaning} | {rule} |\n"));
     }
     for (q, (_, level)) in Quasi::ALL.iter().zip(&facts.levels) {
@@ -97,7 +103,7 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
             Quasi::Revocation => "not_revoked or the RFC 5280 revocation reason",
         };
         out.push_str(&format!(
-            "| `{}` | text | {meaning}; released at level `{level}` | quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {} rows (k-anonymity) |\n",
+            "| `{}` | text | {meaning}; released at level `{level}` | quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {} rows from at least k distinct subscribers (k-anonymity) |\n",
             q.name(),
             facts.achieved_k.max(1),
         ));
@@ -109,28 +115,52 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
     out
 }
 
-/// PUBLIC_NOTICE.md of an anonymous release.
+/// The subscribers behind the rows, in plain words.
+fn subject_summary(facts: &ExtractFacts) -> String {
+    let s = &facts.subjects;
+    format!(
+        "Subscribers: {} in the snapshot, {} with rows released, {} suppressed whole, {} with \
+         some rows suppressed. Every released combination of quasi-identifiers holds rows of at \
+         least k distinct subscribers. Following the released pseudonym columns other than \
+         `certificate`, the file shows {} subjects; {} of them have a profile (the \
+         quasi-identifiers of all their rows) that fewer than k subjects share; the largest \
+         re-identification risk of a profile is {:.3}.",
+        s.subscribers_scanned,
+        s.subscribers_released,
+        s.subscribers_suppressed,
+        s.subscribers_partly_suppressed,
+        s.in_file,
+        s.profile_below_k,
+        s.max_reidentification_risk,
+    )
+}
+
+/// PUBLIC_NOTICE.md of an anonymous release: the items and levels of this release.
 pub(crate) fn public_notice(facts: &ExtractFacts) -> String {
+    let items: Vec<String> = Quasi::ALL
+        .iter()
+        .zip(&facts.levels)
+        .filter(|(_, (_, level))| level != "*")
+        .map(|(q, (_, level))| format!("{} ({level})", q.name().replace('_', " ")))
+        .collect();
+    let items = if items.is_empty() {
+        "none beyond the pseudonym".to_string()
+    } else {
+        items.join("; ")
+    };
     format!(
         "# Public notice: anonymously processed information\n\n\
          This release holds anonymously processed information (匿名加工情報) made from the \
          certificate authority's certificate information.\n\n\
-         Items released: certificate and subscriber pseudonyms, pseudonyms of e-mail addresses, \
-         phone numbers, person and organization names; subscriber kind; region; order channel; \
-         validation type; month of issue; validity bucket; key type; domain class; revocation \
-         reason.\n\n\
-         How it was processed: names, e-mail addresses, phone numbers and ACME contacts were \
-         replaced by pseudonyms computed with a random key drawn for this release only and \
-         never stored, so they link to nothing outside this release; row ids, serial numbers, \
-         DER, exact times and domain names were removed; addresses were reduced to a region, \
-         times to {}; every combination of the released attributes occurs in at least {} rows \
-         ({} rows that would have been rare were removed).\n",
-        facts
-            .levels
-            .iter()
-            .find(|(q, _)| q == "issued")
-            .map_or("months", |(_, l)| l.as_str()),
-        facts.achieved_k,
-        facts.rows_suppressed
+         Items released: a pseudonym of each certificate, which links to nothing else; and, \
+         at the level given: {items}.\n\n\
+         How it was processed: the certificate's row id was replaced by a pseudonym computed \
+         with a random key drawn for this release only and never stored, so it links to nothing \
+         outside this release; subscriber, name, e-mail, phone and ACME identifiers were \
+         removed, so no two rows can be linked to one subscriber; serial numbers, DER, exact \
+         times and domain names were removed; addresses were reduced to a region; every \
+         combination of the released attributes occurs in at least {} rows of at least {} \
+         distinct subscribers ({} rows that would have been rare were removed).\n",
+        facts.achieved_k, facts.k, facts.rows_suppressed
     )
 }
