@@ -7,3 +7,4 @@ mod extract;
 mod operations;
 mod retention;
 mod seed;
+mod subjects;
