@@ -67,6 +67,26 @@ pub(crate) struct ExtractFacts {
     pub(crate) subjects: SubjectFacts,
 }
 
+/// The coarsest of the recorded `(quasi-identifier, level)` pairs, per quasi-identifier, as
+/// level indices: the finest levels a release under the same key may publish. A level this
+/// version does not know counts as the top, the safe side.
+pub(crate) fn minimum_levels(recorded: &[(String, String)]) -> [u8; NQI] {
+    std::array::from_fn(|d| {
+        let q = Quasi::ALL[d];
+        recorded
+            .iter()
+            .filter(|(name, _)| name == q.name())
+            .map(|(_, level)| {
+                q.levels()
+                    .iter()
+                    .position(|l| l == level)
+                    .map_or(q.top_level(), |i| i as u8)
+            })
+            .max()
+            .unwrap_or(0)
+    })
+}
+
 /// Indices into `PSEUDONYM_COLUMNS` of the columns a mode releases.
 fn released_pseudonyms(mode: ReleaseMode) -> &'static [usize] {
     const ALL: [usize; NPSEUDO] = {

@@ -170,3 +170,134 @@ async fn an_anonymous_extract_links_no_rows_and_verify_finds_no_rare_profile() {
     assert!(!notice.contains("subscriber pseudonym"), "{notice}");
     verify_ok(&dir);
 }
+
+/// One subscriber with one certificate per `(first id, count, address, month)` group.
+async fn add_subscribers(db: &TestDb, groups: &[(i64, i64, &str, &str)]) {
+    for &(first, count, address, month) in groups {
+        db.client
+            .execute(
+                "WITH s AS (
+                   INSERT INTO certinfo.subscribers (id, kind, organization_name, postal_address, country, created_at, updated_at)
+                   SELECT i, 'organization', 'Org ' || i, $3, 'JP', '2019-01-01', '2019-01-01'
+                     FROM generate_series($1::bigint, $1::bigint + $2::bigint - 1) i RETURNING id),
+                 a AS (
+                   INSERT INTO certinfo.applications (id, subscriber_id, channel, product, submitted_at, status)
+                   SELECT id, id, 'other', 'DV', '2019-01-01', 'issued' FROM s RETURNING id)
+                 INSERT INTO certinfo.certificates (id, application_id, serial_number, common_name, subject_alt_names,
+                        validation_type, key_algorithm, key_size, signature_algorithm,
+                        not_before, not_after, issued_at, ct_precert_logged, der)
+                 SELECT id, id, lpad(to_hex(id), 16, '0'), 'w' || id || '.example.co.jp', ARRAY['w' || id || '.example.co.jp'],
+                        'DV', 'ECDSA', 256, 'ecdsa-with-SHA256',
+                        ($4 || '-10')::timestamptz, ($4 || '-10')::timestamptz + interval '90 days',
+                        ($4 || '-10')::timestamptz, true, '\\x00'::bytea
+                   FROM a",
+                &[&first, &count, &address, &month],
+            )
+            .await
+            .expect("purpose-built rows");
+    }
+}
+
+fn level_rank(q: &str, level: &str) -> usize {
+    let levels: &[&str] = match q {
+        "region" => &["prefecture", "region", "japan_or_abroad", "*"],
+        "issued" => &["month", "quarter", "year", "*"],
+        _ => &[],
+    };
+    levels
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or(usize::MAX)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_release_under_the_same_key_is_never_finer_and_the_join_keeps_k() {
+    const TOKYO: &str = "東京都千代田区丸の内1-1";
+    const OSAKA: &str = "大阪府大阪市北区1-1";
+    let db = TestDb::reference().await;
+    // Months are affordable, prefectures are not: Osaka holds 2 subscribers a month.
+    add_subscribers(
+        &db,
+        &[
+            (1, 10, TOKYO, "2020-01"),
+            (11, 10, TOKYO, "2020-02"),
+            (21, 2, OSAKA, "2020-01"),
+            (23, 2, OSAKA, "2020-02"),
+        ],
+    )
+    .await;
+    let setup = Setup::new(&task("pseudonymous"));
+    let release = |setup: &Setup| {
+        let (code, _, stderr) =
+            setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+        assert_eq!(code, 0, "{stderr}");
+        setup.exports_of("research_extract").last().unwrap().clone()
+    };
+    let first = release(&setup);
+    let (_, _, facts1) = read(&first);
+    let levels1 = facts1["levels"].clone();
+    assert_eq!(levels1["issued"], "month", "{levels1}");
+    assert_ne!(levels1["region"], "prefecture", "{levels1}");
+
+    // Osaka grows, spread over the year: prefectures become affordable, months do not.
+    let mut id = 100;
+    for month in 3..=12 {
+        add_subscribers(&db, &[(id, 3, OSAKA, &format!("2020-{month:02}"))]).await;
+        id += 3;
+    }
+    // A new key_id is a new pseudonym space, which no earlier release pins.
+    let fresh_key = Setup::new(&task("pseudonymous"));
+    let config = std::fs::read_to_string(&fresh_key.config).unwrap();
+    std::fs::write(
+        &fresh_key.config,
+        config.replace("key_id = \"t1\"", "key_id = \"t2\""),
+    )
+    .unwrap();
+    let (_, _, free) = read(&release(&fresh_key));
+    assert_eq!(
+        free["levels"]["region"], "prefecture",
+        "the data must tempt the search: {}",
+        free["levels"]
+    );
+
+    let second = release(&setup);
+    let (header2, rows2, facts2) = read(&second);
+    for q in ["region", "issued"] {
+        let (was, now) = (
+            levels1[q].as_str().unwrap(),
+            facts2["levels"][q].as_str().unwrap(),
+        );
+        assert!(
+            level_rank(q, now) >= level_rank(q, was),
+            "{q}: {was} then {now}"
+        );
+    }
+    verify_ok(&second);
+
+    // Join on the certificate pseudonym: each certificate's finer region and month of the
+    // two releases together still fall in classes of at least k.
+    let (header1, rows1, _) = read(&first);
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    let by_cert: HashMap<&str, &Vec<String>> = rows1
+        .iter()
+        .map(|r| (r[col(&header1, "certificate")].as_str(), r))
+        .collect();
+    let mut joined: HashMap<Vec<&str>, u64> = HashMap::new();
+    for r in &rows2 {
+        if let Some(r1) = by_cert.get(r[col(&header2, "certificate")].as_str()) {
+            let mut key: Vec<&str> = ["region", "issued"]
+                .iter()
+                .map(|q| r1[col(&header1, q)].as_str())
+                .collect();
+            key.extend(
+                ["region", "issued"]
+                    .iter()
+                    .map(|q| r[col(&header2, q)].as_str()),
+            );
+            *joined.entry(key).or_default() += 1;
+        }
+    }
+    assert!(!joined.is_empty());
+    let smallest = joined.values().min().copied().unwrap();
+    assert!(smallest >= 5, "a joined class of {smallest}");
+}
