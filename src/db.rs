@@ -237,6 +237,7 @@ macro_rules! migration {
 const BOOKKEEPING: &[Migration] = &[
     migration!("migrations", 1, "0001_certanon_bookkeeping"),
     migration!("migrations", 2, "0002_abandoned_runs"),
+    migration!("migrations", 3, "0003_released_levels"),
 ];
 
 const REFERENCE: &[Migration] = &[

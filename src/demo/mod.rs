@@ -114,8 +114,35 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
         if matches!(r.kind, TaskKind::Retention { .. }) {
             println!("  report: {}", s.details);
         }
+        if let Some(extract) = s.details.get(crate::outputs::extract::FILE_NAME) {
+            print_subjects(extract);
+        }
     }
     println!("\nRe-check an export any time with: certanon verify <export dir>");
     drop(cluster);
     job::check_reports(&reports)
+}
+
+/// The extract's subject-level figures and levels, from its manifest facts.
+fn print_subjects(facts: &serde_json::Value) {
+    let s = &facts["subjects"];
+    println!(
+        "  subscribers {} scanned, {} released ({} suppressed whole, {} in part); rows released {}; \
+         subjects the file shows {}, {} with a profile fewer than k share (max risk {})",
+        s["subscribers_scanned"],
+        s["subscribers_released"],
+        s["subscribers_suppressed"],
+        s["subscribers_partly_suppressed"],
+        facts["rows_released"],
+        s["in_file"],
+        s["profile_below_k"],
+        s["max_reidentification_risk"],
+    );
+    if let Some(levels) = facts["levels"].as_object() {
+        let levels: Vec<String> = levels
+            .iter()
+            .map(|(q, l)| format!("{q}={}", l.as_str().unwrap_or("?")))
+            .collect();
+        println!("  levels: {}", levels.join(", "));
+    }
 }

@@ -222,3 +222,45 @@ pub(crate) async fn record_export_deletion(
         .during("recording an export deletion")?;
     Ok(())
 }
+
+/// The levels earlier releases of `task` under `key_id` published in `file`, as
+/// (quasi-identifier, level) pairs.
+pub(crate) async fn released_levels(
+    client: &impl GenericClient,
+    task: &str,
+    key_id: &str,
+    file: &str,
+) -> Result<Vec<(String, String)>> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT quasi_identifier, level FROM certanon.released_levels \
+              WHERE task = $1 AND key_id = $2 AND file = $3",
+            &[&task, &key_id, &file],
+        )
+        .await
+        .during("reading the released levels")?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Records the levels a committed release published, so later releases under its key stay at
+/// least as coarse.
+pub(crate) async fn record_levels(
+    client: &impl GenericClient,
+    run_id: &str,
+    task: &str,
+    key_id: &str,
+    file: &str,
+    levels: &[(String, String)],
+) -> Result<()> {
+    let (names, values): (Vec<&str>, Vec<&str>) =
+        levels.iter().map(|(q, l)| (q.as_str(), l.as_str())).unzip();
+    client
+        .execute(
+            "INSERT INTO certanon.released_levels (run_id, task, key_id, file, quasi_identifier, level) \
+             SELECT $1, $2, $3, $4, q, l FROM unnest($5::text[], $6::text[]) AS u(q, l)",
+            &[&run_id, &task, &key_id, &file, &names, &values],
+        )
+        .await
+        .during("recording the released levels")?;
+    Ok(())
+}

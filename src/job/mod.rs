@@ -190,7 +190,7 @@ async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskRepor
             }
         }
     }
-    if let Err(e) = group.scan_and_publish(&mut reports).await {
+    if let Err(e) = group.scan_and_publish(&mut reports, client).await {
         for r in &mut reports {
             r.fail(&e, clock);
         }

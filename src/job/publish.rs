@@ -5,13 +5,14 @@
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
+use tokio_postgres::Client;
 
 use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
 use crate::db::ConnectOptions;
 use crate::error::{Error, Result};
 use crate::job::TaskReport;
 use crate::job::due::group_key;
-use crate::job::ledger::RunStats;
+use crate::job::ledger::{self, RunStats};
 use crate::job::scan::{Sinks, scan_snapshot};
 use crate::outputs::aggregate::{self, Aggregates};
 use crate::outputs::export::{self, Export};
@@ -19,6 +20,7 @@ use crate::outputs::extract::{self, ExtractSpill};
 use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
+use crate::transform::record::NQI;
 
 /// The tasks one scan serves and what they share.
 pub(super) struct ScanGroup<'a> {
@@ -36,6 +38,8 @@ pub(super) struct ScanGroup<'a> {
 struct ExportFacts {
     privacy: Privacy,
     key_id: String,
+    /// The extract's released levels, which later releases under the key must not undercut.
+    levels: Option<Vec<(String, String)>>,
     /// The manifest's `policy.mode`: the release mode, or the kind for aggregate statistics.
     mode: &'static str,
 }
@@ -43,7 +47,11 @@ struct ExportFacts {
 impl ScanGroup<'_> {
     /// Scans once and publishes every task's export; `reports` holds one report per task, in
     /// order, whose run ids name the exports.
-    pub(super) async fn scan_and_publish(&self, reports: &mut [TaskReport]) -> Result<()> {
+    pub(super) async fn scan_and_publish(
+        &self,
+        reports: &mut [TaskReport],
+        client: &Client,
+    ) -> Result<()> {
         let pseudonymizer = group_key(self.managed, self.tasks, &reports[0].run_id)?;
         let sinks = self.sinks(&pseudonymizer)?;
         let scanned = scan_snapshot(
@@ -75,12 +83,20 @@ impl ScanGroup<'_> {
                     let spill = spill.take().ok_or_else(|| {
                         Error::Other("a scan group holds two research extracts".into())
                     })?;
+                    let pinned = ledger::released_levels(
+                        client,
+                        &task.name,
+                        pseudonymizer.key_id(),
+                        extract::FILE_NAME,
+                    )
+                    .await?;
                     self.publish_extract(
                         spill,
                         *mode,
                         export.as_mut(),
                         &pseudonymizer,
                         &mut report.stats,
+                        &extract::minimum_levels(&pinned),
                     )?
                 }
                 TaskKind::Aggregates => self.publish_aggregates(
@@ -99,10 +115,23 @@ impl ScanGroup<'_> {
             report.stats.details = serde_json::to_value(&facts.privacy)
                 .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
             if let Some(export) = export {
+                let levels = facts.levels.clone();
+                let key_id = facts.key_id.clone();
                 let manifest = self.manifest(task, &report.run_id, &scanned.snapshot, facts);
                 let dir = export.commit(manifest)?;
                 report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
                 report.stats.export_dir = Some(dir.display().to_string());
+                if let Some(levels) = levels {
+                    ledger::record_levels(
+                        client,
+                        &report.run_id,
+                        &task.name,
+                        &key_id,
+                        extract::FILE_NAME,
+                        &levels,
+                    )
+                    .await?;
+                }
             }
         }
         Ok(())
@@ -118,9 +147,13 @@ impl ScanGroup<'_> {
     fn sinks(&self, pseudonymizer: &Pseudonymizer) -> Result<Sinks> {
         let root = &self.config.export.root;
         let any = |wanted: fn(&TaskKind) -> bool| self.tasks.iter().any(|t| wanted(&t.kind));
+        let extract_mode = self.tasks.iter().find_map(|t| match t.kind {
+            TaskKind::ResearchExtract { mode, .. } => Some(mode),
+            _ => None,
+        });
         Ok(Sinks {
-            extract: any(|k| matches!(k, TaskKind::ResearchExtract { .. }))
-                .then(|| ExtractSpill::new(root, pseudonymizer.key_id()))
+            extract: extract_mode
+                .map(|mode| ExtractSpill::new(root, pseudonymizer.key_id(), mode, self.k()))
                 .transpose()?,
             aggregates: any(|k| matches!(k, TaskKind::Aggregates))
                 .then(|| Aggregates::new(root, self.started))
@@ -137,11 +170,13 @@ impl ScanGroup<'_> {
         mut export: Option<&mut Export>,
         pseudonymizer: &Pseudonymizer,
         stats: &mut RunStats,
+        minimum: &[u8; NQI],
     ) -> Result<ExportFacts> {
         let (facts, privacy) = spill.finish(
             export.as_deref_mut(),
             self.k(),
             self.config.privacy.max_suppression,
+            minimum,
         )?;
         stats.rows_written = facts.rows_written;
         stats.rows_suppressed = facts.rows_suppressed;
@@ -160,6 +195,7 @@ impl ScanGroup<'_> {
         Ok(ExportFacts {
             privacy,
             key_id: pseudonymizer.key_id().to_string(),
+            levels: Some(facts.levels),
             mode: mode.as_str(),
         })
     }
@@ -182,6 +218,7 @@ impl ScanGroup<'_> {
         Ok(ExportFacts {
             privacy: aggregate::privacy_facts(tables, self.k()),
             key_id: "none".to_string(),
+            levels: None,
             mode: TaskKind::Aggregates.as_str(),
         })
     }

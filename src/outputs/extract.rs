@@ -1,10 +1,18 @@
 //! The research extract: spills each pseudonymized row to disk during the scan, lets the
-//! privacy gate choose generalization levels from the class counts, then writes the released
+//! privacy gate choose generalization levels from the class tallies, then writes the released
 //! rows, generalized and sorted by certificate pseudonym, to `research_extract.csv`.
 //!
-//! Memory holds only the histogram of quasi-identifier combinations (bounded: see `Floors`) and one
-//! spill bucket at a time: rows go to 256 bucket files by the first characters of their
-//! certificate pseudonym, so sorting one bucket at a time yields a sorted file.
+//! The gate protects subscribers: a class is released only when its rows come from at least k
+//! distinct subscribers. In `anonymous` mode the file carries no pseudonym that links rows
+//! (only the certificate's, which never repeats), so every released row is a subject on its
+//! own and its class holds k subscribers; `pseudonymous` mode keeps the linking columns and
+//! reports, in the manifest, how many subjects the file alone lets one tell apart.
+//!
+//! Memory holds the histogram of quasi-identifier combinations (bounded: see `Floors`), up to k
+//! subscriber ids per class, one bucket of the spill at a time, and while the released rows are
+//! written, one entry per subscriber and two `u32` per released row (see `Profiles`): rows go to
+//! 256 bucket files by the first characters of their certificate pseudonym, so sorting one
+//! bucket at a time yields a sorted file.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -14,14 +22,20 @@ use std::path::Path;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use crate::config::ReleaseMode;
 use crate::error::{Error, IoContext, Result};
-use crate::outputs::export::Export;
 use crate::outputs::export::push_csv_field;
-use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy};
-use crate::privacy::{self, Choice, Dimension};
+use crate::outputs::export::{CsvFile, Export};
+use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
+use crate::privacy::{self, Choice, Dimension, Profiles, Tally};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
-use crate::transform::record::{CERTIFICATE, NQI, PSEUDONYM_COLUMNS, Pseudo, Record};
+use crate::transform::record::{
+    CERTIFICATE, NPSEUDO, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SUBSCRIBER,
+};
+
+mod text;
+pub(crate) use text::{NOTICE, dictionary, public_notice};
 
 pub(crate) const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
@@ -30,8 +44,11 @@ const BUCKETS: usize = 256;
 pub(crate) struct ExtractSpill {
     dir: tempfile::TempDir,
     key_id: String,
+    mode: ReleaseMode,
+    /// Subscriber ids a class keeps: k.
+    cap: usize,
     buckets: Vec<BufWriter<File>>,
-    hist: FxHashMap<[u16; NQI], u64>,
+    hist: FxHashMap<[u16; NQI], Tally>,
     floors: Floors,
     rows: u64,
     scratch: Vec<u8>,
@@ -43,13 +60,78 @@ pub(crate) struct ExtractFacts {
     pub(crate) rows_written: u64,
     pub(crate) rows_suppressed: u64,
     pub(crate) achieved_k: u64,
+    /// The k the gate enforced, of rows and of distinct subscribers.
+    pub(crate) k: u64,
     pub(crate) levels: Vec<(String, String)>,
+    pub(crate) pseudonym_columns: Vec<String>,
+    pub(crate) subjects: SubjectFacts,
+}
+
+/// The coarsest of the recorded `(quasi-identifier, level)` pairs, per quasi-identifier, as
+/// level indices: the finest levels a release under the same key may publish. A level this
+/// version does not know counts as the top, the safe side.
+pub(crate) fn minimum_levels(recorded: &[(String, String)]) -> [u8; NQI] {
+    std::array::from_fn(|d| {
+        let q = Quasi::ALL[d];
+        recorded
+            .iter()
+            .filter(|(name, _)| name == q.name())
+            .map(|(_, level)| {
+                q.levels()
+                    .iter()
+                    .position(|l| l == level)
+                    .map_or(q.top_level(), |i| i as u8)
+            })
+            .max()
+            .unwrap_or(0)
+    })
+}
+
+/// Indices into `PSEUDONYM_COLUMNS` of the columns a mode releases.
+fn released_pseudonyms(mode: ReleaseMode) -> &'static [usize] {
+    const ALL: [usize; NPSEUDO] = {
+        let mut all = [0; NPSEUDO];
+        let mut i = 0;
+        while i < NPSEUDO {
+            all[i] = i;
+            i += 1;
+        }
+        all
+    };
+    match mode {
+        ReleaseMode::Pseudonymous => &ALL,
+        // Every other column repeats across a subscriber's rows, or across subscribers.
+        ReleaseMode::Anonymous => &[CERTIFICATE],
+    }
+}
+
+/// The subscriber of a row as the gate counts it: 32 bits of its pseudonym. Two subscribers
+/// that collide count as one, which only suppresses more.
+fn subscriber_id(p: &Pseudo) -> u32 {
+    match p {
+        Pseudo::Value(raw) => u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]),
+        Pseudo::Null | Pseudo::Erased => 0,
+    }
+}
+
+/// A linking value of a released pseudonym: 64 bits of it. Pseudonyms of different classes
+/// differ, equal ones link rows whichever columns they are in.
+fn link(p: &Pseudo) -> Option<u64> {
+    match p {
+        Pseudo::Value(raw) => Some(u64::from_le_bytes(raw[..8].try_into().unwrap_or_default())),
+        Pseudo::Null | Pseudo::Erased => None,
+    }
 }
 
 impl ExtractSpill {
     /// Spill files live in a hidden `.tmp-spill-*` directory under `parent`, which the next run
     /// removes if this one crashes.
-    pub(crate) fn new(parent: &Path, key_id: &str) -> Result<ExtractSpill> {
+    pub(crate) fn new(
+        parent: &Path,
+        key_id: &str,
+        mode: ReleaseMode,
+        k: u64,
+    ) -> Result<ExtractSpill> {
         std::fs::create_dir_all(parent).at(parent)?;
         let dir = tempfile::Builder::new()
             .prefix(".tmp-spill-")
@@ -66,6 +148,8 @@ impl ExtractSpill {
         Ok(ExtractSpill {
             dir,
             key_id: key_id.to_string(),
+            mode,
+            cap: usize::try_from(k).unwrap_or(usize::MAX),
             buckets,
             hist: FxHashMap::default(),
             floors: Floors::default(),
@@ -75,44 +159,71 @@ impl ExtractSpill {
     }
 
     pub(crate) fn add(&mut self, r: &Record) -> Result<()> {
-        *self.hist.entry(self.floors.canonical(&r.qi)).or_insert(0) += 1;
+        let subscriber = subscriber_id(&r.pseudonyms[SUBSCRIBER]);
+        let tally = self.hist.entry(self.floors.canonical(&r.qi)).or_default();
+        tally.rows += 1;
+        tally.subjects.insert(subscriber, self.cap);
         if self.hist.len() > HISTOGRAM_CLASSES {
-            self.floors.raise(&mut self.hist);
+            self.floors.raise(&mut self.hist, self.cap);
         }
         self.rows += 1;
         self.scratch.clear();
-        SpillEntry::write(r, &self.key_id, &mut self.scratch);
+        SpillEntry::write(r, &self.key_id, self.mode, &mut self.scratch);
         let b = bucket(&r.pseudonyms[CERTIFICATE]);
         self.buckets[b].write_all(&self.scratch).at(self.dir.path())
     }
 
-    /// Chooses levels and, given an `export`, writes the released rows into it. Returns the
-    /// facts and the manifest's privacy facts of the extract file.
+    /// Chooses levels, no finer than `minimum` (absolute levels per quasi-identifier), and,
+    /// given an `export`, writes the released rows into it. Returns the facts and the
+    /// manifest's privacy facts of the extract file.
     pub(crate) fn finish(
         mut self,
         export: Option<&mut Export>,
         k: u64,
         max_suppression: f64,
+        minimum: &[u8; NQI],
     ) -> Result<(ExtractFacts, Privacy)> {
         for (i, b) in self.buckets.iter_mut().enumerate() {
             b.flush().at(self.dir.path().join(format!("{i:03}")))?;
         }
         self.buckets.clear();
         let dims = self.floors.dimensions();
-        let hist: HashMap<Vec<u16>, u64> = std::mem::take(&mut self.hist)
+        let hist: HashMap<Vec<u16>, Tally> = std::mem::take(&mut self.hist)
             .into_iter()
             .map(|(k, v)| (k.to_vec(), v))
             .collect();
-        let mut choice = privacy::choose_levels(&hist, &dims, k, max_suppression)?;
+        let above_floor: Vec<u8> = minimum
+            .iter()
+            .zip(self.floors.level)
+            .zip(&dims)
+            .map(|((&m, floor), d)| m.saturating_sub(floor).min(d.levels - 1))
+            .collect();
+        let mut choice = privacy::choose_levels(&hist, &dims, k, max_suppression, &above_floor)?;
         let gate_levels = choice.levels.clone();
         for (level, floor) in choice.levels.iter_mut().zip(self.floors.level) {
             *level += floor;
         }
-        let facts = facts(&choice, self.rows);
+        let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
+        let classes = released_classes(&hist, &choice.levels, &release);
+        let csv = match export {
+            Some(export) => Some((export.csv(FILE_NAME, &self.header())?, export)),
+            None => None,
+        };
+        let released = self.release(csv, &classes, k)?;
+        if released.rows != self.rows - choice.suppressed_rows {
+            return Err(Error::Other(format!(
+                "research extract: released {} rows, the privacy gate released {}",
+                released.rows,
+                self.rows - choice.suppressed_rows
+            )));
+        }
+        let facts = facts(&choice, k, self.mode, released.subjects);
         tracing::info!(
             rows = self.rows,
             suppressed = choice.suppressed_rows,
             achieved_k = choice.achieved_k,
+            subjects_in_file = facts.subjects.in_file,
+            subjects_below_k = facts.subjects.profile_below_k,
             levels = %facts.levels.iter().map(|(q, l)| format!("{q}={l}")).collect::<Vec<_>>().join(","),
             "k-anonymity levels chosen"
         );
@@ -127,56 +238,56 @@ impl ExtractSpill {
             k,
             kind: MicrodataKind::Microdata,
             levels: facts.levels.iter().cloned().collect(),
-            pseudonym_columns: PSEUDONYM_COLUMNS
-                .iter()
-                .map(|(name, ..)| name.to_string())
-                .collect(),
+            pseudonym_columns: facts.pseudonym_columns.clone(),
             quasi_identifiers: Quasi::ALL.iter().map(|q| q.name().to_string()).collect(),
             rows_in: self.rows,
             rows_released: facts.rows_written,
             rows_suppressed: choice.suppressed_rows,
+            subjects: facts.subjects.clone(),
         };
         let privacy = Privacy::from([(FILE_NAME.to_string(), FileFacts::Microdata(microdata))]);
-        if let Some(export) = export {
-            let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
-            let classes = released_classes(&hist, &choice.levels, &release);
-            let written = self.write(export, &classes)?;
-            if written != facts.rows_written {
-                return Err(Error::Other(format!(
-                    "research extract: wrote {written} rows, the privacy gate released {}",
-                    facts.rows_written
-                )));
-            }
-        }
         Ok((facts, privacy))
+    }
+
+    fn header(&self) -> Vec<&'static str> {
+        released_pseudonyms(self.mode)
+            .iter()
+            .map(|&i| PSEUDONYM_COLUMNS[i].0)
+            .chain(Quasi::ALL.iter().map(|q| q.name()))
+            .collect()
     }
 
     /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
     /// finished ones in bucket order: the file is the concatenation of the sorted buckets.
-    fn write(&self, export: &mut Export, classes: &Classes) -> Result<u64> {
-        let header: Vec<&str> = PSEUDONYM_COLUMNS
-            .iter()
-            .map(|(name, ..)| *name)
-            .chain(Quasi::ALL.iter().map(|q| q.name()))
-            .collect();
-        let mut csv = export.csv(FILE_NAME, &header)?;
+    /// Without an export, the rows are rendered for the subject figures only.
+    fn release(
+        &self,
+        csv: Option<(CsvFile, &mut Export)>,
+        classes: &Classes,
+        k: u64,
+    ) -> Result<Released> {
+        let mut tally = SubjectTally::default();
         let window = 2 * rayon::current_num_threads();
+        let (csv, export) = csv.unzip();
         let csv = std::thread::scope(|scope| -> Result<_> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(window);
             let writer = scope.spawn(move || -> Result<_> {
+                let Some(mut csv) = csv else { return Ok(None) };
                 for (lines, rows) in rx {
                     csv.write_chunk(lines, rows)?;
                 }
-                Ok(csv)
+                Ok(Some(csv))
             });
             'buckets: for first in (0..BUCKETS).step_by(window) {
-                let rendered: Vec<Result<(Vec<u8>, u64)>> = (first..BUCKETS.min(first + window))
+                let rendered: Vec<Result<Bucket>> = (first..BUCKETS.min(first + window))
                     .into_par_iter()
                     .map(|b| self.render_bucket(b, classes))
                     .collect();
                 for bucket in rendered {
-                    if tx.send(bucket?).is_err() {
-                        // The writer stopped on an error, which its join returns.
+                    let bucket = bucket?;
+                    tally.add(&bucket);
+                    if tx.send((bucket.lines, bucket.rows)).is_err() {
+                        // The writer stopped on an error, or writes nothing; its join says which.
                         break 'buckets;
                     }
                 }
@@ -186,14 +297,25 @@ impl ExtractSpill {
                 .join()
                 .map_err(|_| Error::Other("the extract writer panicked".into()))?
         })?;
-        let entry = csv.finish()?;
-        let written = entry.rows.unwrap_or(0);
-        export.add(entry);
-        Ok(written)
+        if let (Some(csv), Some(export)) = (csv, export) {
+            let entry = csv.finish()?;
+            if entry.rows != Some(tally.rows) {
+                return Err(Error::Other(format!(
+                    "research extract: wrote {:?} rows, rendered {}",
+                    entry.rows, tally.rows
+                )));
+            }
+            export.add(entry);
+        }
+        Ok(Released {
+            rows: tally.rows,
+            subjects: tally.facts(k),
+        })
     }
 
-    /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym.
-    fn render_bucket(&self, b: usize, classes: &Classes) -> Result<(Vec<u8>, u64)> {
+    /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym, and
+    /// what the subject figures need of every row.
+    fn render_bucket(&self, b: usize, classes: &Classes) -> Result<Bucket> {
         let path = self.dir.path().join(format!("{b:03}"));
         let mut buf = Vec::new();
         File::open(&path)
@@ -202,55 +324,143 @@ impl ExtractSpill {
         // Removed now, on this worker, rather than all at once when the spill is dropped.
         std::fs::remove_file(&path).at(&path)?;
         let mut rows = Vec::new();
+        let mut subscribers = Vec::new();
         let mut rest = buf.as_slice();
         while !rest.is_empty() {
             let entry = SpillEntry::read(&mut rest).ok_or_else(|| {
                 Error::Other(format!("{}: truncated spill entry", path.display()))
             })?;
-            if let Some(fields) = classes.get(&self.floors.lookup(&entry.qi)) {
-                rows.push((entry.key, entry.pseudonyms, fields.as_slice()));
+            let class = classes.get(&self.floors.lookup(&entry.qi));
+            subscribers.push((entry.subscriber, class.is_some()));
+            if let Some((id, fields)) = class {
+                rows.push((
+                    entry.key,
+                    entry.pseudonyms,
+                    fields.as_slice(),
+                    *id,
+                    entry.links,
+                ));
             }
         }
-        // Rows are a key and two slices into the bucket, small enough to sort directly; the
-        // sort is stable, so rows with equal keys stay in spill order.
+        // Rows are a key and slices into the bucket, small enough to sort directly; the sort
+        // is stable, so rows with equal keys stay in spill order.
         rows.sort_by_key(|row| row.0);
         let bytes = rows.iter().map(|r| r.1.len() + r.2.len() + 2).sum();
-        let mut out = Vec::with_capacity(bytes);
-        for &(_, pseudonyms, fields) in &rows {
-            out.extend_from_slice(pseudonyms);
-            out.extend_from_slice(fields);
-            out.extend_from_slice(b"\r\n");
+        let mut lines = Vec::with_capacity(bytes);
+        let mut linked = Vec::with_capacity(rows.len());
+        for &(_, pseudonyms, fields, class, links) in &rows {
+            lines.extend_from_slice(pseudonyms);
+            lines.extend_from_slice(fields);
+            lines.extend_from_slice(b"\r\n");
+            linked.push((class, links));
         }
-        Ok((out, rows.len() as u64))
+        Ok(Bucket {
+            lines,
+            rows: rows.len() as u64,
+            subscribers,
+            linked,
+        })
     }
 }
 
-/// A row as the scan spills it: its finest quasi-identifier codes, its sort key, and its
-/// pseudonym columns already rendered as CSV, so that after the scan only the
-/// quasi-identifier fields, which depend on the chosen levels, are left to write.
+/// One bucket rendered: its CSV lines, each spilled row's subscriber and whether it was
+/// released, and each released row's class and linking values, in file order.
+struct Bucket {
+    lines: Vec<u8>,
+    rows: u64,
+    subscribers: Vec<(u32, bool)>,
+    linked: Vec<(u32, [u64; NLINKS])>,
+}
+
+/// What `release` found.
+struct Released {
+    rows: u64,
+    subjects: SubjectFacts,
+}
+
+/// Subscribers seen (bit 0: a row released, bit 1: a row suppressed) and the released rows'
+/// profiles, fed bucket by bucket in file order.
+#[derive(Default)]
+struct SubjectTally {
+    rows: u64,
+    subscribers: FxHashMap<u32, u8>,
+    profiles: Profiles,
+}
+
+impl SubjectTally {
+    fn add(&mut self, bucket: &Bucket) {
+        self.rows += bucket.rows;
+        for &(subscriber, released) in &bucket.subscribers {
+            *self.subscribers.entry(subscriber).or_default() |= if released { 1 } else { 2 };
+        }
+        for (class, links) in &bucket.linked {
+            self.profiles
+                .add(*class, links.iter().copied().filter(|&l| l != NO_LINK));
+        }
+    }
+
+    fn facts(self, k: u64) -> SubjectFacts {
+        let count = |flags: u8| self.subscribers.values().filter(|&&f| f == flags).count() as u64;
+        let profiles = self.profiles.figures(k);
+        SubjectFacts {
+            in_file: profiles.subjects,
+            max_reidentification_risk: match profiles.smallest_profile_class {
+                0 => 0.0,
+                n => 1.0 / n as f64,
+            },
+            profile_below_k: profiles.below_k,
+            subscribers_partly_suppressed: count(3),
+            subscribers_released: count(1) + count(3),
+            subscribers_scanned: self.subscribers.len() as u64,
+            subscribers_suppressed: count(2),
+        }
+    }
+}
+
+/// Linking columns: every pseudonym column but the certificate's.
+const NLINKS: usize = NPSEUDO - 1;
+/// A linking slot with no value (not released, empty or erased).
+const NO_LINK: u64 = 0;
+
+/// A row as the scan spills it: its finest quasi-identifier codes, its sort key, its subscriber,
+/// its linking values, and its released pseudonym columns already rendered as CSV, so that
+/// after the scan only the quasi-identifier fields, which depend on the chosen levels, are left
+/// to write.
 struct SpillEntry<'a> {
     qi: [u16; NQI],
     key: SortKey,
+    subscriber: u32,
+    links: [u64; NLINKS],
     pseudonyms: &'a [u8],
 }
 
 impl SpillEntry<'_> {
-    /// Layout: the codes (u16 LE each), the key (two u128 BE), the text's length (u32 LE),
-    /// the text.
-    fn write(r: &Record, key_id: &str, out: &mut Vec<u8>) {
+    /// Layout: the codes (u16 LE each), the key (two u128 BE), the subscriber (u32 LE), the
+    /// linking values (u64 LE each, `NO_LINK` for a column the mode does not release), the
+    /// text's length (u32 LE), the text.
+    fn write(r: &Record, key_id: &str, mode: ReleaseMode, out: &mut Vec<u8>) {
         for q in r.qi {
             out.extend_from_slice(&q.to_le_bytes());
         }
         let (high, low) = sort_key(&r.pseudonyms[CERTIFICATE]);
         out.extend_from_slice(&high.to_be_bytes());
         out.extend_from_slice(&low.to_be_bytes());
+        out.extend_from_slice(&subscriber_id(&r.pseudonyms[SUBSCRIBER]).to_le_bytes());
+        let released = released_pseudonyms(mode);
+        for column in 1..NPSEUDO {
+            let value = released
+                .contains(&column)
+                .then(|| link(&r.pseudonyms[column]))
+                .flatten();
+            out.extend_from_slice(&value.unwrap_or(NO_LINK).to_le_bytes());
+        }
         let len_at = out.len();
         out.extend_from_slice(&[0; 4]);
-        for (column, p) in r.pseudonyms.iter().enumerate() {
-            if column > 0 {
+        for (n, &column) in released.iter().enumerate() {
+            if n > 0 {
                 out.push(b',');
             }
-            format_pseudonym(key_id, p, out);
+            format_pseudonym(key_id, &r.pseudonyms[column], out);
         }
         let len = u32::try_from(out.len() - len_at - 4).unwrap_or(u32::MAX);
         out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
@@ -260,6 +470,8 @@ impl SpillEntry<'_> {
     fn read<'a>(buf: &mut &'a [u8]) -> Option<SpillEntry<'a>> {
         let (codes, rest) = buf.split_at_checked(NQI * 2)?;
         let (key, rest) = rest.split_at_checked(32)?;
+        let (subscriber, rest) = rest.split_at_checked(4)?;
+        let (links, rest) = rest.split_at_checked(NLINKS * 8)?;
         let (len, rest) = rest.split_at_checked(4)?;
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         let (pseudonyms, rest) = rest.split_at_checked(len)?;
@@ -269,6 +481,10 @@ impl SpillEntry<'_> {
         Some(SpillEntry {
             qi: std::array::from_fn(|i| u16::from_le_bytes([codes[2 * i], codes[2 * i + 1]])),
             key: (u128_at(0), u128_at(16)),
+            subscriber: u32::from_le_bytes(subscriber.try_into().ok()?),
+            links: std::array::from_fn(|i| {
+                u64::from_le_bytes(links[8 * i..8 * i + 8].try_into().unwrap_or_default())
+            }),
             pseudonyms,
         })
     }
@@ -276,18 +492,21 @@ impl SpillEntry<'_> {
 
 /// Released classes (keyed as the histogram keys them) → their quasi-identifier fields at the
 /// chosen levels, each with its leading comma. A row whose class is absent is suppressed.
-type Classes = FxHashMap<[u16; NQI], Vec<u8>>;
+/// Each class also has an id, for the subject profiles.
+type Classes = FxHashMap<[u16; NQI], (u32, Vec<u8>)>;
 
 /// Spilled rows carry finest codes, not their class's representative, but both generalize to
 /// the same code at or above the floor, so a class's fields are its rows' fields.
 fn released_classes(
-    hist: &HashMap<Vec<u16>, u64>,
+    hist: &HashMap<Vec<u16>, Tally>,
     levels: &[u8],
     release: &privacy::Release,
 ) -> Classes {
     // Per quasi-identifier: generalized code → its label as a CSV field, rendered once.
     let mut labels: [FxHashMap<u16, Vec<u8>>; NQI] = Default::default();
     let mut classes = Classes::default();
+    // Ids follow the generalized fields, so equal released classes share one.
+    let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     for key in hist.keys().filter(|key| release.is_released(key)) {
         let Ok(key) = <[u16; NQI]>::try_from(key.as_slice()) else {
             continue;
@@ -303,7 +522,9 @@ fn released_classes(
             fields.push(b',');
             fields.extend_from_slice(label);
         }
-        classes.insert(key, fields);
+        let next = ids.len() as u32;
+        let id = *ids.entry(fields.clone()).or_insert(next);
+        classes.insert(key, (id, fields));
     }
     classes
 }
@@ -361,7 +582,7 @@ impl Floors {
     }
 
     /// Raises the dimension with the most distinct values at its floor and merges the classes.
-    fn raise(&mut self, hist: &mut FxHashMap<[u16; NQI], u64>) {
+    fn raise(&mut self, hist: &mut FxHashMap<[u16; NQI], Tally>, cap: usize) {
         let distinct = |d: usize| {
             hist.keys()
                 .map(|k| k[d])
@@ -377,16 +598,16 @@ impl Floors {
         self.level[d] += 1;
         let q = Quasi::ALL[d];
         let mut representative = FxHashMap::default();
-        let merged: FxHashMap<[u16; NQI], u64> =
-            std::mem::take(hist)
-                .into_iter()
-                .fold(FxHashMap::default(), |mut acc, (mut key, n)| {
-                    key[d] = *representative
-                        .entry(q.generalize(key[d], self.level[d]))
-                        .or_insert(key[d]);
-                    *acc.entry(key).or_insert(0) += n;
-                    acc
-                });
+        let merged: FxHashMap<[u16; NQI], Tally> = std::mem::take(hist).into_iter().fold(
+            FxHashMap::default(),
+            |mut acc, (mut key, tally)| {
+                key[d] = *representative
+                    .entry(q.generalize(key[d], self.level[d]))
+                    .or_insert(key[d]);
+                acc.entry(key).or_default().absorb(&tally, cap);
+                acc
+            },
+        );
         // Every group seen so far has a class in the histogram, so this covers them all.
         self.representative[d] = representative;
         tracing::debug!(
@@ -414,16 +635,22 @@ impl Floors {
     }
 }
 
-fn facts(choice: &Choice, rows: u64) -> ExtractFacts {
+fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> ExtractFacts {
     ExtractFacts {
-        rows_written: rows - choice.suppressed_rows,
+        rows_written: choice.total_rows - choice.suppressed_rows,
         rows_suppressed: choice.suppressed_rows,
         achieved_k: choice.achieved_k,
+        k,
         levels: Quasi::ALL
             .iter()
             .zip(&choice.levels)
             .map(|(q, &l)| (q.name().to_string(), q.levels()[usize::from(l)].to_string()))
             .collect(),
+        pseudonym_columns: released_pseudonyms(mode)
+            .iter()
+            .map(|&i| PSEUDONYM_COLUMNS[i].0.to_string())
+            .collect(),
+        subjects,
     }
 }
 
@@ -446,138 +673,6 @@ fn bucket(p: &Pseudo) -> usize {
     rank(c0) * 8 + rank(c1) / 4
 }
 
-/// The public notice an anonymous release carries (APPI: the items the data holds and how it
-/// was processed).
-pub(crate) const NOTICE: &str = "PUBLIC_NOTICE.md";
-
-/// DATA_DICTIONARY.md for the research extract: every column, its meaning and the rule it meets.
-pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
-    let mut out = format!(
-        "# Research extract: data dictionary\n\n\
-         One row per certificate in the source snapshot, {} rows released, {} suppressed by the \
-         k-anonymity gate. Release mode: `{mode}`. Rows are sorted by `certificate`.\n\n\
-         Pseudonyms are `<key id>_<26 base32 characters>`: the first 128 bits of \
-         HMAC-SHA256(key, class 0x1f normalized value). Equal pseudonyms mean equal normalized \
-         values of the same class within this release; they cannot be reversed without the key. \
-         `erased` means the subject's personal data was erased under the retention policy; an \
-         empty field means the source had no value.\n\n\
-         | column | type | meaning | privacy rule |\n|---|---|---|---|\n",
-        facts.rows_written, facts.rows_suppressed
-    );
-    let pseudonym_meaning = [
-        (
-            "certificate",
-            "the certificate (its row id)",
-            "linking code replaced by a keyed pseudonym; serial numbers and DER are not released",
-        ),
-        (
-            "subscriber",
-            "the subscriber (its row id)",
-            "linking code replaced by a keyed pseudonym",
-        ),
-        (
-            "subscriber_email",
-            "the subscriber's e-mail address, lower-cased",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "subscriber_phone",
-            "the subscriber's phone number in E.164",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "person_name",
-            "the subscriber's person name, spaces folded",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "organization",
-            "the subscriber's organization name",
-            "identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "applicant_email",
-            "the applicant's e-mail (same pseudonym as the same address elsewhere)",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "approver_email",
-            "the domain-validation approver's e-mail",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "acme_account",
-            "the ACME account (its row id)",
-            "linking code replaced by a keyed pseudonym",
-        ),
-        (
-            "acme_contact",
-            "the ACME account's contact e-mail",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-    ];
-    for (name, meaning, rule) in pseudonym_meaning {
-        out.push_str(&format!("| `{name}` | pseudonym | {meaning} | {rule} |\n"));
-    }
-    for (q, (_, level)) in Quasi::ALL.iter().zip(&facts.levels) {
-        let meaning = match q {
-            Quasi::SubscriberKind => "individual or organization",
-            Quasi::Region => {
-                "where the subscriber is: two-digit JIS X 0401 prefecture code, ISO 3166 country code abroad, or a coarser level; the postal address itself is not released"
-            }
-            Quasi::Channel => "how the certificate was ordered: operator, acme, other",
-            Quasi::ValidationType => "DV or OV",
-            Quasi::Issued => {
-                "when the certificate was issued (month, quarter or year; exact times are not released)"
-            }
-            Quasi::Validity => {
-                "validity period bucket on the CA/Browser Forum limits (<=47d, <=100d, <=200d, <=398d, >398d)"
-            }
-            Quasi::KeyType => "public key algorithm and size",
-            Quasi::DomainClass => {
-                "class of the common name's domain (co.jp, ac.jp, go.jp, or.jp, ne.jp, gr.jp, ed.jp, lg.jp, general.jp, prefecture.jp, other); the name itself is not released"
-            }
-            Quasi::Revocation => "not_revoked or the RFC 5280 revocation reason",
-        };
-        out.push_str(&format!(
-            "| `{}` | text | {meaning}; released at level `{level}` | quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {} rows (k-anonymity) |\n",
-            q.name(),
-            facts.achieved_k.max(1),
-        ));
-    }
-    out.push_str(
-        "\nNot released at all: serial numbers, DER, exact timestamps, full domain names, \
-         postal addresses and codes, phone and e-mail values, kana readings, row ids.\n",
-    );
-    out
-}
-
-/// PUBLIC_NOTICE.md of an anonymous release.
-pub(crate) fn public_notice(facts: &ExtractFacts) -> String {
-    format!(
-        "# Public notice: anonymously processed information\n\n\
-         This release holds anonymously processed information (匿名加工情報) made from the \
-         certificate authority's certificate information.\n\n\
-         Items released: certificate and subscriber pseudonyms, pseudonyms of e-mail addresses, \
-         phone numbers, person and organization names; subscriber kind; region; order channel; \
-         validation type; month of issue; validity bucket; key type; domain class; revocation \
-         reason.\n\n\
-         How it was processed: names, e-mail addresses, phone numbers and ACME contacts were \
-         replaced by pseudonyms computed with a random key drawn for this release only and \
-         never stored, so they link to nothing outside this release; row ids, serial numbers, \
-         DER, exact times and domain names were removed; addresses were reduced to a region, \
-         times to {}; every combination of the released attributes occurs in at least {} rows \
-         ({} rows that would have been rare were removed).\n",
-        facts
-            .levels
-            .iter()
-            .find(|(q, _)| q == "issued")
-            .map_or("months", |(_, l)| l.as_str()),
-        facts.achieved_k,
-        facts.rows_suppressed
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,17 +687,18 @@ mod tests {
             .map(|m| [1, 13, 1, 1, 300 + m, 4, 1, 1, 1])
             .collect();
         for r in &rows {
-            *hist.entry(floors.canonical(r)).or_insert(0) += 1;
+            let tally: &mut Tally = hist.entry(floors.canonical(r)).or_default();
+            tally.rows += 1;
         }
         assert_eq!(hist.len(), 36);
         let issued = Quasi::ALL.iter().position(|q| *q == Quasi::Issued).unwrap();
-        floors.raise(&mut hist);
+        floors.raise(&mut hist, 5);
         assert_eq!(
             floors.level[issued], 1,
             "months have the most distinct values"
         );
         assert_eq!(hist.len(), 12, "quarters");
-        assert_eq!(hist.values().sum::<u64>(), 36);
+        assert_eq!(hist.values().map(|t| t.rows).sum::<u64>(), 36);
         for r in &rows {
             let c = floors.lookup(r);
             assert!(hist.contains_key(&c));
@@ -635,9 +731,9 @@ mod tests {
             region: 13,
         };
         let mut buf = Vec::new();
-        SpillEntry::write(&record, "k1", &mut buf);
+        SpillEntry::write(&record, "k1", ReleaseMode::Pseudonymous, &mut buf);
         let one = buf.len();
-        SpillEntry::write(&record, "k1", &mut buf);
+        SpillEntry::write(&record, "k1", ReleaseMode::Anonymous, &mut buf);
         let mut text = Vec::new();
         for (column, p) in pseudonyms.iter().enumerate() {
             if column > 0 {
@@ -646,13 +742,24 @@ mod tests {
             format_pseudonym("k1", p, &mut text);
         }
         let mut rest = buf.as_slice();
-        for _ in 0..2 {
-            let entry = SpillEntry::read(&mut rest).expect("an entry");
+        let full = SpillEntry::read(&mut rest).expect("an entry");
+        let anonymous = SpillEntry::read(&mut rest).expect("an entry");
+        assert!(rest.is_empty());
+        for entry in [&full, &anonymous] {
             assert_eq!(entry.qi, record.qi);
             assert_eq!(entry.key, sort_key(&pseudonyms[CERTIFICATE]));
-            assert_eq!(entry.pseudonyms, text.as_slice());
+            assert_eq!(entry.subscriber, subscriber_id(&pseudonyms[SUBSCRIBER]));
         }
-        assert!(rest.is_empty());
+        assert_eq!(full.pseudonyms, text.as_slice());
+        assert_eq!(full.links[2], link(&pseudonyms[3]).unwrap());
+        assert_eq!(full.links[0], NO_LINK, "an erased subscriber links nothing");
+        let mut certificate = Vec::new();
+        format_pseudonym("k1", &pseudonyms[CERTIFICATE], &mut certificate);
+        assert_eq!(anonymous.pseudonyms, certificate.as_slice());
+        assert_eq!(
+            anonymous.links, [NO_LINK; NLINKS],
+            "anonymous mode links nothing"
+        );
         let mut cut = &buf[..one - 1];
         assert!(SpillEntry::read(&mut cut).is_none());
     }

@@ -62,6 +62,28 @@ pub(crate) struct MicrodataFacts {
     pub(crate) rows_in: u64,
     pub(crate) rows_released: u64,
     pub(crate) rows_suppressed: u64,
+    pub(crate) subjects: SubjectFacts,
+}
+
+/// The subjects (subscribers) behind a microdata file's rows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct SubjectFacts {
+    /// Subjects as the file alone shows them: rows linked through any released pseudonym
+    /// column other than the certificate's are one subject.
+    pub(crate) in_file: u64,
+    /// 1 / the fewest subjects in the file sharing one profile (the sorted quasi-identifier
+    /// rows of a subject); 0 for an empty file.
+    pub(crate) max_reidentification_risk: f64,
+    /// Subjects in the file whose profile fewer than k subjects share.
+    pub(crate) profile_below_k: u64,
+    /// Subscribers with some rows released and some suppressed.
+    pub(crate) subscribers_partly_suppressed: u64,
+    /// Subscribers with at least one row released.
+    pub(crate) subscribers_released: u64,
+    /// Subscribers in the scanned snapshot.
+    pub(crate) subscribers_scanned: u64,
+    /// Subscribers all of whose rows were suppressed.
+    pub(crate) subscribers_suppressed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +178,15 @@ mod tests {
                 rows_in: 10,
                 rows_released: 9,
                 rows_suppressed: 1,
+                subjects: SubjectFacts {
+                    in_file: 9,
+                    max_reidentification_risk: 0.2,
+                    profile_below_k: 0,
+                    subscribers_partly_suppressed: 1,
+                    subscribers_released: 4,
+                    subscribers_scanned: 4,
+                    subscribers_suppressed: 0,
+                },
             }),
         );
         manifest.privacy.insert(
@@ -225,7 +256,16 @@ mod tests {
       ],
       "rows_in": 10,
       "rows_released": 9,
-      "rows_suppressed": 1
+      "rows_suppressed": 1,
+      "subjects": {
+        "in_file": 9,
+        "max_reidentification_risk": 0.2,
+        "profile_below_k": 0,
+        "subscribers_partly_suppressed": 1,
+        "subscribers_released": 4,
+        "subscribers_scanned": 4,
+        "subscribers_suppressed": 0
+      }
     }
   },
   "files": [

@@ -2,6 +2,11 @@
 //! per quasi-identifier) for the node that loses the least information while suppressing at most
 //! the allowed share of rows, the way ARX's optimal lattice search does.
 //!
+//! The unit of protection is the subject (a subscriber), not the row: a class is released only
+//! when its rows come from at least k distinct subjects. Each histogram entry carries, beside its
+//! row count, up to k of its subjects' ids ([`Subjects`]); a roll-up unions them, capped at k,
+//! which answers "at least k distinct?" exactly at every node.
+//!
 //! Information loss is ARX's "Loss" metric (Iyengar 2002): a released row loses, in each
 //! dimension, `(leaves in its group − 1) / (leaves in the domain − 1)`, a suppressed row loses 1 in
 //! every dimension; the node's loss is the mean over rows and dimensions, in `[0, 1]`. Leaves are
@@ -65,6 +70,80 @@ impl fmt::Debug for Dimension {
     }
 }
 
+/// Up to `cap` distinct subject ids of a class, sorted. Ids are hashes of the subject, so two
+/// subjects may share one: that can only undercount, which suppresses more, never less.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Subjects(Vec<u32>);
+
+impl Subjects {
+    /// Distinct ids held, at most the cap of the merges that built the set.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Adds one id, unless the set already holds `cap`.
+    pub(crate) fn insert(&mut self, id: u32, cap: usize) {
+        if self.0.len() < cap
+            && let Err(at) = self.0.binary_search(&id)
+        {
+            self.0.insert(at, id);
+        }
+    }
+
+    /// Adds `other`'s ids, keeping at most `cap`: enough to tell whether the union holds at
+    /// least `cap`.
+    pub(crate) fn merge(&mut self, other: &Subjects, cap: usize) {
+        if self.0.len() >= cap || other.0.is_empty() {
+            return;
+        }
+        if other.0.len() >= cap {
+            self.0.clone_from(&other.0);
+            return;
+        }
+        let mut merged = Vec::with_capacity((self.0.len() + other.0.len()).min(cap));
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        while merged.len() < cap {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x == y => {
+                    a.next();
+                    b.next();
+                    x
+                }
+                (Some(&&x), Some(&&y)) if x < y => {
+                    a.next();
+                    x
+                }
+                (_, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.0 = merged;
+    }
+}
+
+/// One histogram entry: a class's rows and up to k of its subjects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) rows: u64,
+    pub(crate) subjects: Subjects,
+}
+
+impl Tally {
+    /// Adds `other` into this tally, keeping at most `cap` subject ids.
+    pub(crate) fn absorb(&mut self, other: &Tally, cap: usize) {
+        self.rows += other.rows;
+        self.subjects.merge(&other.subjects, cap);
+    }
+}
+
 /// The node chosen by [`choose_levels`].
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Choice {
@@ -106,21 +185,30 @@ impl Release {
     }
 }
 
-/// Chooses the generalization levels: among the nodes whose suppressed rows are at most
-/// `max_suppression × total`, the one with the least loss; the top node when none qualifies.
+/// Chooses the generalization levels: among the nodes at least as coarse as `minimum` (one
+/// level per dimension, e.g. the levels an earlier release published) whose suppressed rows are
+/// at most `max_suppression × total`, the one with the least loss; the top node when none
+/// qualifies.
 pub(crate) fn choose_levels(
-    hist: &HashMap<Vec<u16>, u64>,
+    hist: &HashMap<Vec<u16>, Tally>,
     dims: &[Dimension],
     k: u64,
     max_suppression: f64,
+    minimum: &[u8],
 ) -> Result<Choice> {
     let lattice = Lattice::new(hist, dims, k, max_suppression)?;
-    Ok(lattice.search())
+    if minimum.len() != dims.len() || minimum.iter().zip(dims).any(|(&l, d)| l >= d.levels) {
+        return Err(Error::Other(format!(
+            "k-anonymity: minimum levels {minimum:?} do not fit the dimensions {:?}",
+            dims.iter().map(|d| &d.name).collect::<Vec<_>>()
+        )));
+    }
+    Ok(lattice.search(minimum))
 }
 
 /// The classes released at `levels` (as chosen by [`choose_levels`]) for writing the extract.
 pub(crate) fn released_classes(
-    hist: &HashMap<Vec<u16>, u64>,
+    hist: &HashMap<Vec<u16>, Tally>,
     dims: &[Dimension],
     levels: &[u8],
     k: u64,
@@ -132,17 +220,12 @@ pub(crate) fn released_classes(
             dims.iter().map(|d| &d.name).collect::<Vec<_>>()
         )));
     }
-    let mut hist = lattice.finest.clone();
-    for (d, &target) in levels.iter().enumerate() {
-        for level in 0..target {
-            hist = hist.raise(&lattice.hierarchies[d], level, lattice.key_bits);
-        }
-    }
+    let hist = lattice.node(levels);
     // Roll-ups keep entries sorted, so this is sorted too.
     let released = hist
         .entries
         .iter()
-        .filter(|&&(_, c)| c >= k)
+        .filter(|(_, t)| lattice.releases(t))
         .map(|&(key, _)| key)
         .collect();
     Ok(Release {
@@ -266,46 +349,51 @@ impl Hierarchy {
     }
 }
 
-/// Class sizes at one lattice node, sorted by key.
+/// Class tallies at one lattice node, sorted by key.
 #[derive(Clone)]
 struct Hist {
-    entries: Vec<(Key, u64)>,
+    entries: Vec<(Key, Tally)>,
 }
 
 impl Hist {
     /// The histogram one level up in `h`'s dimension, from `level`; `bits` is the key width.
     /// Merging by radix sort rather than hashing: the tables of the finer nodes hold up to a few
     /// hundred thousand classes, and random probes into them cost a cache miss each.
-    fn raise(&self, h: &Hierarchy, level: u8, bits: u32) -> Hist {
+    fn raise(&self, h: &Hierarchy, level: u8, bits: u32, cap: usize) -> Hist {
         let up = &h.up[usize::from(level)];
         let clear = !(h.mask << h.shift);
-        let mut entries: Vec<(Key, u64)> = self
+        let mut entries: Vec<(Key, Tally)> = self
             .entries
             .iter()
-            .map(|&(key, count)| {
+            .map(|(key, tally)| {
                 (
-                    (key & clear) | (u64::from(up[h.digit(key)]) << h.shift),
-                    count,
+                    (key & clear) | (u64::from(up[h.digit(*key)]) << h.shift),
+                    tally.clone(),
                 )
             })
             .collect();
         radix_sort(&mut entries, bits);
-        entries.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                kept.1 += next.1;
-            }
-            same
-        });
+        merge_equal_keys(&mut entries, cap);
         Hist { entries }
     }
 }
 
+/// Merges the tallies of adjacent entries with equal keys.
+fn merge_equal_keys(entries: &mut Vec<(Key, Tally)>, cap: usize) {
+    entries.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1.absorb(&next.1, cap);
+        }
+        same
+    });
+}
+
 /// Stable LSD radix sort on the low `bits` bits of the keys.
-fn radix_sort(entries: &mut Vec<(Key, u64)>, bits: u32) {
+fn radix_sort(entries: &mut Vec<(Key, Tally)>, bits: u32) {
     const DIGIT: u32 = 11;
     const MASK: u64 = (1 << DIGIT) - 1;
-    let mut scratch = vec![(0, 0); entries.len()];
+    let mut scratch = vec![(0, Tally::default()); entries.len()];
     let mut shift = 0;
     while shift < bits {
         let mut slots = vec![0usize; 1 << DIGIT];
@@ -317,9 +405,9 @@ fn radix_sort(entries: &mut Vec<(Key, u64)>, bits: u32) {
             for slot in &mut slots {
                 (*slot, sum) = (sum, sum + *slot);
             }
-            for &entry in entries.iter() {
+            for entry in entries.iter_mut() {
                 let digit = ((entry.0 >> shift) & MASK) as usize;
-                scratch[slots[digit]] = entry;
+                std::mem::swap(&mut scratch[slots[digit]], entry);
                 slots[digit] += 1;
             }
             std::mem::swap(entries, &mut scratch);
@@ -339,6 +427,8 @@ struct Lattice {
     hierarchies: Vec<Hierarchy>,
     finest: Hist,
     k: u64,
+    /// Subject ids a tally needs to hold to show k distinct subjects.
+    cap: usize,
     total: u64,
     allowed: f64,
     dims: usize,
@@ -357,7 +447,7 @@ struct Best {
 
 impl Lattice {
     fn new(
-        hist: &HashMap<Vec<u16>, u64>,
+        hist: &HashMap<Vec<u16>, Tally>,
         dims: &[Dimension],
         k: u64,
         max_suppression: f64,
@@ -370,7 +460,8 @@ impl Lattice {
         }
         let mut leaf_rows = vec![BTreeMap::<u16, u64>::new(); dims.len()];
         let mut total = 0u64;
-        for (key, &count) in hist {
+        for (key, tally) in hist {
+            let count = tally.rows;
             if key.len() != dims.len() {
                 return Err(Error::Other(format!(
                     "k-anonymity: a histogram key has {} codes for {} quasi-identifiers",
@@ -407,27 +498,24 @@ impl Lattice {
             )));
         }
         // Sorted so that every roll-up, and so every floating-point sum, runs in the same order.
-        let mut entries: Vec<(Key, u64)> = hist
+        let cap = usize::try_from(k).unwrap_or(usize::MAX);
+        let mut entries: Vec<(Key, Tally)> = hist
             .iter()
-            .filter(|&(_, &c)| c > 0)
-            .map(|(codes, &count)| {
+            .filter(|(_, t)| t.rows > 0)
+            .map(|(codes, tally)| {
                 let key = codes
                     .iter()
                     .zip(&hierarchies)
                     .map(|(code, h)| u64::from(h.group[0][usize::from(h.leaf_of[code])]) << h.shift)
                     .fold(0, |a, b| a | b);
-                (key, count)
+                (key, tally.clone())
             })
             .collect();
-        entries.sort_unstable();
+        // A merged tally's row count and number of subjects (all a node's choice depends on)
+        // do not depend on the order of its parts.
+        entries.sort_unstable_by_key(|e| e.0);
         // Level 0 may already merge codes, so equal keys can follow each other.
-        entries.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                kept.1 += next.1;
-            }
-            same
-        });
+        merge_equal_keys(&mut entries, cap);
         let finest = Hist { entries };
         let share = if max_suppression.is_nan() {
             0.0
@@ -438,6 +526,7 @@ impl Lattice {
             hierarchies,
             finest,
             k,
+            cap,
             total,
             allowed: share * total as f64,
             dims: dims.len(),
@@ -454,13 +543,30 @@ impl Lattice {
             .sum()
     }
 
+    /// Whether a class is released: at least k rows from at least k distinct subjects.
+    fn releases(&self, tally: &Tally) -> bool {
+        tally.rows >= self.k && tally.subjects.len() >= self.cap
+    }
+
+    /// The histogram at `levels`, rolled up from the finest.
+    fn node(&self, levels: &[u8]) -> Hist {
+        let mut hist = self.finest.clone();
+        for (d, &target) in levels.iter().enumerate() {
+            for level in 0..target {
+                hist = hist.raise(&self.hierarchies[d], level, self.key_bits, self.cap);
+            }
+        }
+        hist
+    }
+
     fn count(&self, hist: &Hist) -> Count {
         let mut count = Count {
             suppressed: 0,
             min_released: 0,
         };
-        for &(_, rows) in &hist.entries {
-            if rows < self.k {
+        for (_, tally) in &hist.entries {
+            let rows = tally.rows;
+            if !self.releases(tally) {
                 count.suppressed += rows;
             } else if count.min_released == 0 || rows < count.min_released {
                 count.min_released = rows;
@@ -473,8 +579,9 @@ impl Lattice {
     /// suppressed classes' keys.
     fn loss(&self, levels: &[u8], hist: &Hist) -> f64 {
         let mut loss = self.base(levels);
-        for &(key, rows) in &hist.entries {
-            if rows < self.k {
+        for (key, tally) in &hist.entries {
+            let (key, rows) = (*key, tally.rows);
+            if !self.releases(tally) {
                 let kept: f64 = self
                     .hierarchies
                     .iter()
@@ -530,19 +637,14 @@ impl Lattice {
     }
 
     fn raise(&self, hist: &Hist, levels: &[u8], d: usize) -> Hist {
-        hist.raise(&self.hierarchies[d], levels[d], self.key_bits)
+        hist.raise(&self.hierarchies[d], levels[d], self.key_bits, self.cap)
     }
 
-    fn search(&self) -> Choice {
+    /// Searches the nodes at least as coarse as `minimum`: they form the sub-lattice rooted
+    /// there, walked the same way as the whole lattice from the finest node.
+    fn search(&self, minimum: &[u8]) -> Choice {
         let top = self.top();
-        let mut top_hist = self.finest.clone();
-        let mut levels = vec![0u8; self.dims];
-        for (d, &t) in top.iter().enumerate() {
-            while levels[d] < t {
-                top_hist = self.raise(&top_hist, &levels, d);
-                levels[d] += 1;
-            }
-        }
+        let top_hist = self.node(&top);
         let count = self.count(&top_hist);
         let loss = self.loss(&top, &top_hist);
         let mut best = Best {
@@ -553,8 +655,9 @@ impl Lattice {
         // The top node qualifies whenever any node does (suppression only shrinks upwards), and
         // it is the answer when none does.
         if self.acceptable(&count) {
-            self.greedy(&mut best);
-            self.explore(&mut vec![0u8; self.dims], &self.finest, &mut best);
+            let root = self.node(minimum);
+            self.greedy(minimum, &root, &mut best);
+            self.explore(minimum, &mut minimum.to_vec(), &root, &mut best);
         }
         let denominator = self.total as f64 * self.dims as f64;
         Choice {
@@ -573,9 +676,9 @@ impl Lattice {
     /// Climbs from the finest node, one level at a time in the dimension whose step promises the
     /// least loss (counting suppressed rows as fully lost), until the suppression bound holds: a
     /// good first bound for the pruning.
-    fn greedy(&self, best: &mut Best) {
-        let mut levels = vec![0u8; self.dims];
-        let mut hist = self.finest.clone();
+    fn greedy(&self, minimum: &[u8], root: &Hist, best: &mut Best) {
+        let mut levels = minimum.to_vec();
+        let mut hist = root.clone();
         loop {
             let count = self.count(&hist);
             if self.acceptable(&count) {
@@ -603,13 +706,17 @@ impl Lattice {
     }
 
     /// Depth-first walk of the subtree rooted at `levels` (see the module comment).
-    fn explore(&self, levels: &mut Vec<u8>, hist: &Hist, best: &mut Best) {
+    fn explore(&self, minimum: &[u8], levels: &mut Vec<u8>, hist: &Hist, best: &mut Best) {
         let count = self.count(hist);
         self.offer(levels, hist, count, best);
         if count.suppressed == 0 {
             return;
         }
-        let first = levels.iter().rposition(|&l| l > 0).unwrap_or(0);
+        let first = levels
+            .iter()
+            .zip(minimum)
+            .rposition(|(&l, &m)| l > m)
+            .unwrap_or(0);
         let mut children: Vec<(f64, usize)> = (first..self.dims)
             .filter(|&d| usize::from(levels[d]) + 1 < self.hierarchies[d].group.len())
             .map(|d| {
@@ -626,7 +733,7 @@ impl Lattice {
             }
             let next = self.raise(hist, levels, d);
             levels[d] += 1;
-            self.explore(levels, &next, best);
+            self.explore(minimum, levels, &next, best);
             levels[d] -= 1;
         }
     }

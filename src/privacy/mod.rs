@@ -8,9 +8,11 @@ mod cells;
 mod disclosure;
 mod grid;
 mod kanon;
+mod subjects;
 mod table;
 
 pub(crate) use audit::audit_linked;
 pub(crate) use cells::suppress_tables;
-pub(crate) use kanon::{Choice, Dimension, Release, choose_levels, released_classes};
+pub(crate) use kanon::{Choice, Dimension, Release, Tally, choose_levels, released_classes};
+pub(crate) use subjects::Profiles;
 pub(crate) use table::{Problem, Published, PublishedCell, TOTAL, Table};

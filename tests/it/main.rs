@@ -8,4 +8,5 @@ mod extract;
 mod operations;
 mod retention;
 mod seed;
+mod subjects;
 mod verify;

@@ -12,9 +12,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 fn sha256(path: &Path) -> (String, u64) {
-    let mut hasher = Sha256::new();
-    let bytes = std::io::copy(&mut fs::File::open(path).unwrap(), &mut hasher).unwrap();
-    (hex::encode(hasher.finalize()), bytes)
+    let contents = fs::read(path).unwrap();
+    (
+        hex::encode(Sha256::digest(&contents)),
+        contents.len() as u64,
+    )
 }
 
 /// Writes manifest.json (k = 5, each CSV a table with `dims`) and SHA256SUMS over whatever

@@ -368,6 +368,10 @@ fn check_manifest_files(
 enum Plan<'a> {
     Microdata {
         k: u64,
+        /// An anonymous release promises every subject's profile is shared by k subjects.
+        anonymous: bool,
+        /// Subjects below k the manifest reports, which the file must bear out.
+        profile_below_k: u64,
     },
     Table {
         k: u64,
@@ -391,7 +395,11 @@ fn plan<'a>(
     // The policy's k, a larger one the file claims, or a larger one the recipient demands.
     let k = manifest.policy.k.max(demands.min_k.unwrap_or(0));
     match facts {
-        FileFacts::Microdata(m) => Some(Plan::Microdata { k: m.k.max(k) }),
+        FileFacts::Microdata(m) => Some(Plan::Microdata {
+            k: m.k.max(k),
+            anonymous: manifest.policy.mode == "anonymous",
+            profile_below_k: m.subjects.profile_below_k,
+        }),
         FileFacts::Table(t) if t.dims.is_empty() => {
             out.push(format!("{name}: {MANIFEST} lists no dims"));
             None

@@ -12,7 +12,8 @@ use std::rc::Rc;
 use super::columns::Columns;
 use super::identifiers::suspect;
 use super::{Failures, Plan};
-use crate::privacy::{Published, PublishedCell};
+use crate::outputs::export::MANIFEST;
+use crate::privacy::{Profiles, Published, PublishedCell};
 
 pub(super) enum Scanned {
     Microdata,
@@ -62,7 +63,7 @@ pub(super) fn scan_csv(
         }
     };
     let columns = Columns::judge(plan.as_ref(), &header, name, out)?;
-    let mut acc = Acc::new(plan.as_ref(), &columns);
+    let mut acc = Acc::new(plan.as_ref(), &columns, &header);
     let mut issues = RowIssues::default();
     let mut rows = 0u64;
     let mut record = csv::StringRecord::new();
@@ -116,6 +117,58 @@ impl Read for Bounded {
     }
 }
 
+/// The per-certificate pseudonym column: it never repeats, so it links no rows.
+const CERTIFICATE_COLUMN: &str = "certificate";
+
+/// Subjects rebuilt from the file alone: rows sharing a value in any pseudonym column (judged
+/// by its name, not by the manifest) other than the certificate's are one subject (see
+/// `Profiles`).
+struct Subjects {
+    links: Vec<usize>,
+    /// Each distinct pseudonym value, numbered: values are compared whole, so a crafted file
+    /// cannot merge two subjects through a hash collision.
+    values: HashMap<String, u64>,
+    profiles: Profiles,
+}
+
+impl Subjects {
+    fn add(&mut self, record: &csv::StringRecord, class: u32) {
+        let mut links = Vec::with_capacity(self.links.len());
+        for &i in &self.links {
+            // Empty and erased fields are no value, so they link nothing.
+            let value = record.get(i).unwrap_or("");
+            if value.is_empty() || value == "erased" {
+                continue;
+            }
+            let next = self.values.len() as u64;
+            let id = match self.values.get(value) {
+                Some(&id) => id,
+                None => *self.values.entry(value.to_owned()).or_insert(next),
+            };
+            links.push(id);
+        }
+        self.profiles.add(class, links);
+    }
+
+    fn check(self, name: &str, k: u64, anonymous: bool, reported: u64, out: &mut Failures) {
+        let figures = self.profiles.figures(k);
+        if anonymous && figures.below_k > 0 {
+            out.push(format!(
+                "{name}: {} subject(s), rebuilt through the pseudonym columns, have a profile \
+                 fewer than k={k} subjects share (smallest: {})",
+                figures.below_k, figures.smallest_profile_class
+            ));
+        }
+        if figures.below_k != reported {
+            out.push(format!(
+                "{name}: {MANIFEST} reports {reported} subject(s) with a profile fewer than k \
+                 share, the file shows {}",
+                figures.below_k
+            ));
+        }
+    }
+}
+
 fn csv_problem(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -153,8 +206,10 @@ enum Acc {
     Microdata {
         k: u64,
         qi: Vec<usize>,
-        classes: HashMap<String, u64>,
+        /// Class key → (rows, class id).
+        classes: HashMap<String, (u64, u32)>,
         key: String,
+        subjects: Subjects,
     },
     Table {
         k: u64,
@@ -167,13 +222,20 @@ enum Acc {
 }
 
 impl Acc {
-    fn new(plan: Option<&Plan>, columns: &Columns) -> Acc {
+    fn new(plan: Option<&Plan>, columns: &Columns, header: &[String]) -> Acc {
         match (plan, columns) {
-            (Some(Plan::Microdata { k }), Columns::Microdata { quasi, .. }) => Acc::Microdata {
+            (Some(Plan::Microdata { k, .. }), Columns::Microdata { quasi, .. }) => Acc::Microdata {
                 k: *k,
                 qi: quasi.clone(),
                 classes: HashMap::new(),
                 key: String::new(),
+                subjects: Subjects {
+                    links: (0..header.len())
+                        .filter(|&i| columns.is_pseudonym(i) && header[i] != CERTIFICATE_COLUMN)
+                        .collect(),
+                    values: HashMap::new(),
+                    profiles: Profiles::default(),
+                },
             },
             (
                 Some(Plan::Table { k, .. }),
@@ -199,7 +261,11 @@ impl Acc {
         match self {
             Acc::Unplanned => {}
             Acc::Microdata {
-                qi, classes, key, ..
+                qi,
+                classes,
+                key,
+                subjects,
+                ..
             } => {
                 // Length-prefixed values, so no two classes share a key whatever the fields
                 // hold; the buffer is reused so a row of a known class allocates nothing.
@@ -208,12 +274,18 @@ impl Acc {
                     let value = field(i);
                     let _ = write!(key, "{}:{value}", value.len());
                 }
-                match classes.get_mut(key.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        classes.insert(key.clone(), 1);
+                let class = match classes.get_mut(key.as_str()) {
+                    Some((n, id)) => {
+                        *n += 1;
+                        *id
                     }
-                }
+                    None => {
+                        let id = classes.len() as u32;
+                        classes.insert(key.clone(), (1, id));
+                        id
+                    }
+                };
+                subjects.add(record, class);
             }
             Acc::Table {
                 k,
@@ -263,14 +335,31 @@ impl Acc {
     fn finish(self, name: &str, plan: Option<Plan>, out: &mut Failures) -> Scanned {
         match self {
             Acc::Unplanned => Scanned::Unplanned,
-            Acc::Microdata { k, classes, .. } => {
-                let small: Vec<u64> = classes.values().copied().filter(|&n| n < k).collect();
+            Acc::Microdata {
+                k,
+                classes,
+                subjects,
+                ..
+            } => {
+                let small: Vec<u64> = classes
+                    .values()
+                    .map(|&(n, _)| n)
+                    .filter(|&n| n < k)
+                    .collect();
                 if let Some(smallest) = small.iter().min() {
                     out.push(format!(
                         "{name}: {} combination(s) of the quasi-identifiers occur in fewer than \
                          k={k} rows (smallest: {smallest})",
                         small.len()
                     ));
+                }
+                if let Some(Plan::Microdata {
+                    anonymous,
+                    profile_below_k,
+                    ..
+                }) = plan
+                {
+                    subjects.check(name, k, anonymous, profile_below_k, out);
                 }
                 Scanned::Microdata
             }

@@ -10,7 +10,7 @@ use super::identifiers::{Suspect, suspect};
 use super::*;
 use crate::outputs::aggregate;
 use crate::outputs::export::Export;
-use crate::outputs::manifest::{MicrodataFacts, MicrodataKind};
+use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts};
 use crate::privacy::{Published, PublishedCell, TOTAL};
 
 const EXTRACT: &str = "research_extract.csv";
@@ -69,8 +69,33 @@ fn good_extract() -> Vec<[String; 5]> {
         .collect()
 }
 
+/// Subjects (grouped by the subscriber column, the fixture's only linking column) whose
+/// profile, the sorted quasi-identifier tuples of their rows, fewer than 5 subjects share.
+fn naive_below_5(extract: &[[String; 5]]) -> u64 {
+    let mut profiles: BTreeMap<&str, Vec<&[String]>> = BTreeMap::new();
+    for row in extract {
+        profiles.entry(&row[1]).or_default().push(&row[2..]);
+    }
+    let mut sharing: BTreeMap<Vec<&[String]>, u64> = BTreeMap::new();
+    for mut profile in profiles.into_values() {
+        profile.sort();
+        *sharing.entry(profile).or_default() += 1;
+    }
+    sharing.values().filter(|&&n| n < 5).sum()
+}
+
 /// A committed export holding a research extract and one table, as the run writes them.
 fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::TempDir, PathBuf) {
+    export_as(extract, table, "pseudonymous", naive_below_5(extract))
+}
+
+/// An export in `mode` whose manifest reports `below_k` subjects with a rare profile.
+fn export_as(
+    extract: &[[String; 5]],
+    table: Vec<PublishedCell>,
+    mode: &str,
+    below_k: u64,
+) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let mut export = Export::begin(root.path(), "t", "r1").unwrap();
     let mut csv = export
@@ -99,6 +124,7 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
     };
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
+    manifest.policy.mode = mode.into();
     manifest.privacy = aggregate::privacy_facts(&[published], 5);
     let strings = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect();
     let microdata = MicrodataFacts {
@@ -113,6 +139,10 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
         rows_in: 10,
         rows_released: 10,
         rows_suppressed: 0,
+        subjects: SubjectFacts {
+            profile_below_k: below_k,
+            ..SubjectFacts::default()
+        },
     };
     manifest
         .privacy
@@ -330,6 +360,41 @@ fn fails_on_an_extract_class_smaller_than_k() {
         lines,
         [format!(
             "{EXTRACT}: 2 combination(s) of the quasi-identifiers occur in fewer than k=5 rows (smallest: 1)"
+        )]
+    );
+}
+
+#[test]
+fn anonymous_extract_fails_when_a_pseudonym_links_rows_into_a_rare_profile() {
+    // Subscribers 100..103 hold rows of both classes; each profile is shared by fewer than 5.
+    let (_root, dir) = export_as(&good_extract(), good_table(), "anonymous", 3);
+    let lines = failures(&dir);
+    assert_eq!(
+        lines,
+        [format!(
+            "{EXTRACT}: 3 subject(s), rebuilt through the pseudonym columns, have a profile fewer than k=5 subjects share (smallest: 1)"
+        )]
+    );
+    // Ten subscribers, one row each: every profile is a class of 5.
+    let mut unlinked = good_extract();
+    for (i, row) in unlinked.iter_mut().enumerate() {
+        row[1] = pseudonym(200 + i);
+    }
+    let (_root, dir) = export_as(&unlinked, good_table(), "anonymous", 0);
+    verify(&dir).unwrap();
+}
+
+#[test]
+fn a_manifest_that_misreports_the_subjects_below_k_fails() {
+    let extract = good_extract();
+    let actual = naive_below_5(&extract);
+    let (_root, dir) = export_as(&extract, good_table(), "pseudonymous", actual + 1);
+    let lines = failures(&dir);
+    assert_eq!(
+        lines,
+        [format!(
+            "{EXTRACT}: manifest.json reports {} subject(s) with a profile fewer than k share, the file shows {actual}",
+            actual + 1
         )]
     );
 }

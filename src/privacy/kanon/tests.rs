@@ -22,6 +22,42 @@ fn region() -> Dimension {
     })
 }
 
+/// Row counts as tallies in which every row is its own subject.
+fn tallies(h: &HashMap<Vec<u16>, u64>) -> HashMap<Vec<u16>, Tally> {
+    let mut next = 0u32;
+    let mut keys: Vec<_> = h.iter().collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|(key, &rows)| {
+            let mut subjects = Subjects::default();
+            for _ in 0..rows.min(64) {
+                subjects.insert(next, usize::MAX);
+                next += 1;
+            }
+            (key.clone(), Tally { rows, subjects })
+        })
+        .collect()
+}
+
+/// The search over row counts, every row its own subject, with no minimum levels.
+fn choose_levels(
+    h: &HashMap<Vec<u16>, u64>,
+    dims: &[Dimension],
+    k: u64,
+    max_suppression: f64,
+) -> Result<Choice> {
+    super::choose_levels(&tallies(h), dims, k, max_suppression, &vec![0; dims.len()])
+}
+
+fn released_classes(
+    h: &HashMap<Vec<u16>, u64>,
+    dims: &[Dimension],
+    levels: &[u8],
+    k: u64,
+) -> Result<Release> {
+    super::released_classes(&tallies(h), dims, levels, k)
+}
+
 fn hist(rows: &[(&[u16], u64)]) -> HashMap<Vec<u16>, u64> {
     let mut h = HashMap::new();
     for (key, count) in rows {
@@ -32,7 +68,7 @@ fn hist(rows: &[(&[u16], u64)]) -> HashMap<Vec<u16>, u64> {
 
 /// Every node of the lattice scored the slow way, from the finest histogram.
 fn brute_force(h: &HashMap<Vec<u16>, u64>, dims: &[Dimension], k: u64, max_sup: f64) -> Choice {
-    let lattice = Lattice::new(h, dims, k, max_sup).expect("valid input");
+    let lattice = Lattice::new(&tallies(h), dims, k, max_sup).expect("valid input");
     let node = |levels: &[u8]| {
         let mut node = lattice.finest.clone();
         let mut at = vec![0u8; dims.len()];
@@ -276,4 +312,71 @@ proptest::proptest! {
             proptest::prop_assert!(fast.achieved_k >= k);
         }
     }
+}
+
+/// Tallies of (codes, subject) rows.
+fn subject_rows(rows: &[(&[u16], u32)], cap: usize) -> HashMap<Vec<u16>, Tally> {
+    let mut h: HashMap<Vec<u16>, Tally> = HashMap::new();
+    for &(key, subject) in rows {
+        let t = h.entry(key.to_vec()).or_default();
+        t.rows += 1;
+        t.subjects.insert(subject, cap);
+    }
+    h
+}
+
+#[test]
+fn a_class_needs_k_distinct_subjects_not_k_rows() {
+    // Month 0 holds 40 rows of subject 1 and one row each of subjects 2..4: 44 rows, 4
+    // subjects. Month 1 holds one row each of subjects 10..15.
+    let mut rows: Vec<(&[u16], u32)> = vec![(&[0], 1); 40];
+    rows.extend((2..5).map(|s| (&[0u16][..], s)));
+    rows.extend((10..16).map(|s| (&[1u16][..], s)));
+    let h = subject_rows(&rows, 5);
+    let choice = super::choose_levels(&h, &[month()], 5, 0.9, &[0]).expect("valid");
+    assert_eq!(choice.levels, vec![0]);
+    assert_eq!(
+        choice.suppressed_rows, 43,
+        "the dominated month is suppressed"
+    );
+    assert_eq!(choice.achieved_k, 6);
+    let release = super::released_classes(&h, &[month()], &[0], 5).expect("valid");
+    assert!(!release.is_released(&[0]));
+    assert!(release.is_released(&[1]));
+    // Without the suppression allowance the months merge (quarter 0 holds 10 subjects).
+    let strict = super::choose_levels(&h, &[month()], 5, 0.0, &[0]).expect("valid");
+    assert_eq!((strict.levels, strict.suppressed_rows), (vec![1], 0));
+}
+
+#[test]
+fn merged_subject_sets_count_each_subject_once() {
+    let mut a = Subjects::default();
+    let mut b = Subjects::default();
+    for id in [5, 1, 3] {
+        a.insert(id, 4);
+    }
+    for id in [3, 5, 9, 7] {
+        b.insert(id, 4);
+    }
+    assert_eq!(b.len(), 4);
+    let mut c = a.clone();
+    c.merge(&a, 4);
+    assert_eq!(c.len(), 3, "a set merged with itself is unchanged");
+    let mut d = Subjects::default();
+    d.insert(9, 4);
+    d.merge(&c, 4);
+    assert_eq!(d, Subjects(vec![1, 3, 5, 9]));
+    a.merge(&b, 4);
+    assert_eq!(a.len(), 4, "capped");
+}
+
+#[test]
+fn minimum_levels_bound_the_search_from_below() {
+    let h = hist(&[(&[0, 0], 10), (&[1, 0], 10), (&[0, 1], 10), (&[1, 1], 10)]);
+    let dims = [month(), region()];
+    let free = choose_levels(&h, &dims, 5, 0.0).expect("valid");
+    assert_eq!(free.levels, vec![0, 0]);
+    let pinned = super::choose_levels(&tallies(&h), &dims, 5, 0.0, &[2, 1]).expect("valid");
+    assert_eq!(pinned.levels, vec![2, 1]);
+    assert!(super::choose_levels(&tallies(&h), &dims, 5, 0.0, &[4, 0]).is_err());
 }

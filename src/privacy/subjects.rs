@@ -1,0 +1,117 @@
+//! Subject-level figures of a released extract: rows that share any linking pseudonym value
+//! (a subscriber, e-mail, phone, name or ACME pseudonym; never the per-certificate one) belong
+//! to one subject, found by union-find over the values. A subject's profile is the sorted
+//! multiset of the released classes of its rows; a profile that fewer than k subjects share
+//! singles those subjects out.
+//!
+//! Memory: two `u32` per row (union-find parent, class id) and one entry per distinct linking
+//! value, so it grows with the released rows, not with their width.
+
+use rustc_hash::FxHashMap;
+
+/// Rows added one at a time, in any order.
+#[derive(Default)]
+pub(crate) struct Profiles {
+    first_row: FxHashMap<u64, u32>,
+    parent: Vec<u32>,
+    class: Vec<u32>,
+}
+
+/// What the profiles say about the subjects of a release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SubjectFigures {
+    pub(crate) subjects: u64,
+    /// Subjects whose profile fewer than k subjects share.
+    pub(crate) below_k: u64,
+    /// Fewest subjects sharing one profile (0 when there are no subjects): the largest
+    /// re-identification risk is its inverse.
+    pub(crate) smallest_profile_class: u64,
+}
+
+impl Profiles {
+    /// Adds a row of released class `class`, linked to every earlier row sharing any of `links`.
+    pub(crate) fn add(&mut self, class: u32, links: impl IntoIterator<Item = u64>) {
+        let row = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
+        self.parent.push(row);
+        self.class.push(class);
+        for link in links {
+            match self.first_row.get(&link) {
+                Some(&other) => self.union(row, other),
+                None => {
+                    self.first_row.insert(link, row);
+                }
+            }
+        }
+    }
+
+    fn find(&mut self, mut row: u32) -> u32 {
+        while self.parent[row as usize] != row {
+            let up = self.parent[self.parent[row as usize] as usize];
+            self.parent[row as usize] = up;
+            row = up;
+        }
+        row
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            let (low, high) = (a.min(b), a.max(b));
+            self.parent[high as usize] = low;
+        }
+    }
+
+    pub(crate) fn figures(mut self, k: u64) -> SubjectFigures {
+        let rows = self.parent.len();
+        let mut members: Vec<(u32, u32)> = (0..rows as u32)
+            .map(|row| (self.find(row), self.class[row as usize]))
+            .collect();
+        members.sort_unstable();
+        // A profile is its classes, sorted (the sort above orders them within a subject).
+        let mut profiles: FxHashMap<Vec<u32>, u64> = FxHashMap::default();
+        let mut subjects = 0u64;
+        for subject in members.chunk_by(|a, b| a.0 == b.0) {
+            subjects += 1;
+            *profiles
+                .entry(subject.iter().map(|&(_, class)| class).collect())
+                .or_default() += 1;
+        }
+        let below_k = profiles.values().filter(|&&n| n < k).sum();
+        SubjectFigures {
+            subjects,
+            below_k,
+            smallest_profile_class: profiles.values().copied().min().unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_linked_through_any_value_form_one_subject() {
+        let mut p = Profiles::default();
+        p.add(1, [10]);
+        p.add(2, [20]);
+        p.add(1, [30, 20]);
+        p.add(2, [30]);
+        p.add(1, []);
+        let f = p.figures(2);
+        assert_eq!(f.subjects, 3, "rows 1, 2, 3 are linked through 20 and 30");
+        assert_eq!(f.below_k, 1, "rows 0 and 4 share the profile [1]");
+        assert_eq!(f.smallest_profile_class, 1);
+    }
+
+    #[test]
+    fn equal_profiles_count_together() {
+        let mut p = Profiles::default();
+        for subject in 0..3u64 {
+            p.add(7, [subject]);
+            p.add(8, [subject]);
+        }
+        p.add(7, [99]);
+        let f = p.figures(3);
+        assert_eq!((f.subjects, f.below_k, f.smallest_profile_class), (4, 1, 1));
+    }
+}
