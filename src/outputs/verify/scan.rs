@@ -269,6 +269,7 @@ impl Acc {
                     dims,
                     cells,
                     primary: 0,
+                    by_rule: Default::default(),
                     secondary: suppressed,
                 })
             }

@@ -93,11 +93,12 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
         dims: vec!["month".into(), "channel".into()],
         cells: table,
         primary: 2,
+        by_rule: Default::default(),
         secondary: 2,
     };
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
-    manifest.privacy = aggregate::privacy_facts(&[published], 5);
+    manifest.privacy = aggregate::privacy_facts(&[published], crate::privacy::Rules::K5);
     let strings = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect();
     let microdata = MicrodataFacts {
         achieved_k: 5,
