@@ -502,7 +502,10 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
         .iter()
         .map(|(&key, stat)| {
             let codes = tally::unpack(key);
-            ((0..dims.len()).map(|d| label(d, codes[d])).collect(), stat.who)
+            (
+                (0..dims.len()).map(|d| label(d, codes[d])).collect(),
+                stat.who,
+            )
         })
         .collect();
     Table {

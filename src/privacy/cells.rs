@@ -131,14 +131,15 @@ impl Work {
         let primary: Vec<Option<Rule>> = (0..grid.len())
             .map(|index| {
                 let count = values[index];
-                let who = table
-                    .contributors
-                    .get(&grid.key(index))
-                    .copied()
-                    .unwrap_or(Contributors {
-                        distinct: count,
-                        largest: count.min(1),
-                    });
+                let who =
+                    table
+                        .contributors
+                        .get(&grid.key(index))
+                        .copied()
+                        .unwrap_or(Contributors {
+                            distinct: count,
+                            largest: count.min(1),
+                        });
                 rules.broken(count, who)
             })
             .collect();

@@ -13,6 +13,4 @@ mod table;
 pub(crate) use audit::audit_linked;
 pub(crate) use cells::suppress_tables;
 pub(crate) use kanon::{Choice, Dimension, Release, choose_levels, released_classes};
-pub(crate) use table::{
-    Contributors, Problem, Published, PublishedCell, Rules, TOTAL, Table,
-};
+pub(crate) use table::{Contributors, Problem, Published, PublishedCell, Rules, TOTAL, Table};
