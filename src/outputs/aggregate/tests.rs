@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::outputs::manifest::Manifest;
-use crate::privacy::PublishedCell;
+use crate::privacy::{Contributors, PublishedCell};
 use crate::transform::category::{Channel, SubscriberKind, ValidationType};
 use crate::transform::domain::DomainClass;
 use crate::transform::key_type::KeyType;
@@ -406,4 +406,69 @@ proptest! {
         }
         prop_assert_eq!(nonzero(&t["subscribers_new_by_month"]), want_new);
     }
+}
+
+/// One subscriber with 40 OV certificates in 鳥取県 and three with one each: every cell and
+/// margin knows its 4 subscribers and the 40, and the gate suppresses what the count (43)
+/// alone would publish.
+#[test]
+fn contributors_of_cells_and_margins_are_exact() {
+    let ov = ValidationType::Ov.code();
+    let mut records: Vec<Record> = (0..40u32)
+        .map(|i| cert(1, utc(2019, 1 + i % 4, 5, 0)))
+        .chain((2..=4).map(|s| cert(s, utc(2019, 6, 5, 0))))
+        .collect();
+    for r in &mut records {
+        set(r, Quasi::ValidationType, ov);
+        r.region = 31;
+    }
+    let t = run(&records, utc(2026, 1, 1, 0));
+    let who = |t: &Table, key: &[&str]| {
+        let key: Vec<String> = key.iter().map(|s| s.to_string()).collect();
+        t.contributors[&key]
+    };
+    let pref = &t["issued_by_year_prefecture_type"];
+    let cell_key = ["2019", "31 鳥取県", "OV"];
+    assert_eq!(cell(pref, &cell_key), 43);
+    let dominated = Contributors {
+        distinct: 4,
+        largest: 40,
+    };
+    assert_eq!(who(pref, &cell_key), dominated);
+    assert_eq!(who(pref, &[TOTAL, TOTAL, TOTAL]), dominated);
+    let by_month = &t["issued_by_month_type_channel"];
+    assert_eq!(
+        who(by_month, &["2019-01", "OV", "acme"]),
+        Contributors {
+            distinct: 1,
+            largest: 10
+        }
+    );
+    assert_eq!(
+        who(by_month, &["2019-06", TOTAL, TOTAL]),
+        Contributors {
+            distinct: 3,
+            largest: 1
+        }
+    );
+    assert_eq!(
+        who(&t["subscribers_new_by_month"], &[TOTAL]),
+        Contributors {
+            distinct: 4,
+            largest: 1
+        }
+    );
+    let tables: Vec<Table> = t.into_values().collect();
+    let published = crate::privacy::suppress_tables(&tables, Rules::K5).unwrap();
+    let pref = published
+        .iter()
+        .find(|p| p.name == "issued_by_year_prefecture_type")
+        .unwrap();
+    let hidden = pref
+        .cells
+        .iter()
+        .find(|c| c.key == cell_key)
+        .is_some_and(|c| c.count.is_none() && c.primary);
+    assert!(hidden, "43 certificates from 4 subscribers");
+    assert!(pref.by_rule.few_contributors > 0);
 }

@@ -91,10 +91,10 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
         name: "issued_by_month_channel".into(),
         population: "issued_certificates".into(),
         dims: vec!["month".into(), "channel".into()],
-        cells: table,
-        primary: 2,
+        primary: 0,
         by_rule: Default::default(),
-        secondary: 2,
+        secondary: table.iter().filter(|c| c.count.is_none()).count(),
+        cells: table,
     };
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
@@ -489,4 +489,44 @@ proptest! {
         fs::write(dir.join(MANIFEST), &manifest_text).unwrap();
         prop_assert!(verify(&dir).is_err());
     }
+}
+
+#[test]
+fn manifest_suppression_facts_must_match_the_file() {
+    let table = good_table();
+    let published = Published {
+        name: TABLE.into(),
+        population: "issued_certificates".into(),
+        dims: vec!["month".into(), "channel".into()],
+        primary: 0,
+        by_rule: Default::default(),
+        secondary: table.iter().filter(|c| c.count.is_none()).count(),
+        cells: table,
+    };
+    let facts =
+        aggregate::privacy_facts(std::slice::from_ref(&published), crate::privacy::Rules::K5);
+    let Some(FileFacts::Table(mut facts)) = facts.into_values().next() else {
+        panic!("table facts")
+    };
+    let check = |facts: &crate::outputs::manifest::TableFacts| {
+        let mut out = Failures::default();
+        tables::check_facts(&published, facts, &mut out);
+        out.0
+    };
+    assert_eq!(check(&facts), Vec::<String>::new());
+    facts.primary_suppressed = 1;
+    let lines = check(&facts);
+    assert!(
+        has(&lines, "says 5 cells are suppressed, the file hides 4"),
+        "{lines:?}"
+    );
+    assert!(has(&lines, "do not add up"), "{lines:?}");
+    facts.primary_suppressed = 0;
+    facts.dominance = Some(1.5);
+    assert_eq!(
+        check(&facts),
+        [format!(
+            "{TABLE}: manifest.json gives dominance 1.5, not a share in (0, 1]"
+        )]
+    );
 }

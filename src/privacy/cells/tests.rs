@@ -417,3 +417,51 @@ proptest! {
         assert_safe(&tables, &out, 5);
     }
 }
+
+/// Counts of at least k suppressed for their contributors: one from too few, one where a
+/// single contributor dominates; a margin that meets every rule stays published.
+#[test]
+fn contributor_rules_suppress_cells_the_count_alone_would_publish() {
+    let mut t = matrix("t", &[&[43, 20, 30], &[45, 25, 35], &[50, 60, 70]]);
+    let who = |distinct, largest| Contributors { distinct, largest };
+    for (r, row) in [
+        [(4, 40), (9, 3), (9, 4)],
+        [(6, 40), (9, 3), (9, 4)],
+        [(9, 6); 3],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, &(distinct, largest)) in row.iter().enumerate() {
+            let key = vec![format!("r{r}"), format!("c{c}")];
+            t.contributors.insert(key, who(distinct, largest));
+        }
+    }
+    let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid table");
+    let p = &out[0];
+    assert!(cell(p, &["r0", "c0"]).primary, "43 from 4 contributors");
+    assert!(
+        cell(p, &["r1", "c0"]).primary,
+        "40 of 45 from one contributor"
+    );
+    assert_eq!(
+        p.by_rule,
+        ByRule {
+            small_count: 0,
+            few_contributors: 1,
+            dominance: 1,
+        }
+    );
+    assert_eq!(
+        cell(p, &[TOTAL, TOTAL]).count,
+        Some(378),
+        "margins not listed pass"
+    );
+    assert!(audit(p).is_empty(), "{:?}", audit(p));
+    let lenient = Rules {
+        k: 5,
+        dominance: 0.95,
+    };
+    let out = suppress_tables(std::slice::from_ref(&t), lenient).expect("valid table");
+    assert_eq!(out[0].by_rule.dominance, 0);
+}
