@@ -67,6 +67,19 @@ fn good_extract() -> Vec<[String; 5]> {
         .collect()
 }
 
+/// The table by month and channel, its hidden cells all secondary.
+fn published(table: Vec<PublishedCell>) -> Published {
+    Published {
+        name: "issued_by_month_channel".into(),
+        population: "issued_certificates".into(),
+        dims: vec!["month".into(), "channel".into()],
+        primary: 0,
+        by_rule: Default::default(),
+        secondary: table.iter().filter(|c| c.count.is_none()).count(),
+        cells: table,
+    }
+}
+
 /// A committed export holding a research extract and one table, as the run writes them.
 fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
@@ -87,15 +100,7 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
         csv.write(row).unwrap();
     }
     export.add(csv.finish().unwrap());
-    let published = Published {
-        name: "issued_by_month_channel".into(),
-        population: "issued_certificates".into(),
-        dims: vec!["month".into(), "channel".into()],
-        primary: 0,
-        by_rule: Default::default(),
-        secondary: table.iter().filter(|c| c.count.is_none()).count(),
-        cells: table,
-    };
+    let published = published(table);
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
     manifest.privacy = aggregate::privacy_facts(&[published], crate::privacy::Rules::K5);
@@ -493,16 +498,9 @@ proptest! {
 
 #[test]
 fn manifest_suppression_facts_must_match_the_file() {
-    let table = good_table();
-    let published = Published {
-        name: TABLE.into(),
-        population: "issued_certificates".into(),
-        dims: vec!["month".into(), "channel".into()],
-        primary: 0,
-        by_rule: Default::default(),
-        secondary: table.iter().filter(|c| c.count.is_none()).count(),
-        cells: table,
-    };
+    // As read back, a table is named by its file.
+    let mut published = published(good_table());
+    published.name = TABLE.into();
     let facts =
         aggregate::privacy_facts(std::slice::from_ref(&published), crate::privacy::Rules::K5);
     let Some(FileFacts::Table(mut facts)) = facts.into_values().next() else {
