@@ -472,3 +472,40 @@ fn contributors_of_cells_and_margins_are_exact() {
     assert!(hidden, "43 certificates from 4 subscribers");
     assert!(pref.by_rule.few_contributors > 0);
 }
+
+/// The cost the contributor tally adds after the scan, on a million certificates of 200,000
+/// subscribers (one holding 1 %, a few hundred with 100 or more).
+#[test]
+#[ignore = "performance check, run in release"]
+fn a_million_certificates_are_tallied_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agg = Aggregates::new(dir.path(), utc(2026, 11, 1, 0)).unwrap();
+    let start = std::time::Instant::now();
+    for i in 0..1_000_000u64 {
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let subscriber = match i % 100 {
+            0 => 0,
+            1..=9 => 1 + h % 500,
+            _ => 1 + h % 200_000,
+        };
+        let nb = utc(2015, 1, 1, 0) + chrono::Duration::hours((h >> 20) as i64 % 100_000);
+        let mut r = cert(0, nb);
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&subscriber.wrapping_mul(0xD1B5_4A32_D192_ED03).to_le_bytes());
+        r.pseudonyms[SUBSCRIBER] = Pseudo::Value(id);
+        r.region = (h % 47 + 1) as u16;
+        agg.add(&r).unwrap();
+    }
+    let scanned = start.elapsed();
+    let start = std::time::Instant::now();
+    let tables = agg.finish().unwrap();
+    let finished = start.elapsed();
+    let start = std::time::Instant::now();
+    let published = crate::privacy::suppress_tables(&tables, Rules::K5).unwrap();
+    eprintln!(
+        "add: {scanned:?}, finish: {finished:?}, suppress: {:?}, primary {:?}",
+        start.elapsed(),
+        published.iter().map(|p| p.by_rule).collect::<Vec<_>>()
+    );
+    assert!(finished < std::time::Duration::from_secs(5), "{finished:?}");
+}
