@@ -57,6 +57,7 @@ const DATABASE_URL_ENV: &str = "CERTANON_DATABASE_URL";
 const DEFAULT_EXPORT_ROOT: &str = "/var/lib/certanon/exports";
 const DEFAULT_K: u32 = 5;
 const DEFAULT_MAX_SUPPRESSION: f64 = 0.05;
+const DEFAULT_DOMINANCE: f64 = 0.5;
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Clone, Debug)]
@@ -113,6 +114,8 @@ pub(crate) struct ExportConfig {
 pub(crate) struct PrivacyConfig {
     pub(crate) k: u32,
     pub(crate) max_suppression: f64,
+    /// The largest share of a published table count one subscriber may hold.
+    pub(crate) dominance: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -404,6 +407,7 @@ struct RawExport {
 struct RawPrivacy {
     k: Option<Spanned<i64>>,
     max_suppression: Option<Spanned<f64>>,
+    dominance: Option<Spanned<f64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -545,6 +549,21 @@ impl RawPrivacy {
             }
             None => DEFAULT_MAX_SUPPRESSION,
         };
-        Ok(PrivacyConfig { k, max_suppression })
+        let dominance = match self.dominance {
+            Some(p) if *p.get_ref() > 0.0 && *p.get_ref() <= 1.0 => *p.get_ref(),
+            Some(p) => {
+                return Err(src.error(
+                    &p.span(),
+                    "privacy.dominance",
+                    "must be a share in (0, 1], e.g. 0.5",
+                ));
+            }
+            None => DEFAULT_DOMINANCE,
+        };
+        Ok(PrivacyConfig {
+            k,
+            max_suppression,
+            dominance,
+        })
     }
 }

@@ -70,8 +70,12 @@ fn the_example_loads() {
     assert_eq!(config.keys.key_id, "k2026a");
     assert_eq!(config.export.root, Path::new("/var/lib/certanon/exports"));
     assert_eq!(
-        (config.privacy.k, config.privacy.max_suppression),
-        (5, 0.05)
+        (
+            config.privacy.k,
+            config.privacy.max_suppression,
+            config.privacy.dominance
+        ),
+        (5, 0.05, 0.5)
     );
     assert_eq!(
         config.tasks.keys().collect::<Vec<_>>(),
@@ -201,6 +205,7 @@ fn a_small_config_gets_defaults() {
     let config = load(KEYS).expect("loads");
     assert_eq!(config.privacy.k, DEFAULT_K);
     assert_eq!(config.privacy.max_suppression, DEFAULT_MAX_SUPPRESSION);
+    assert_eq!(config.privacy.dominance, DEFAULT_DOMINANCE);
     assert_eq!(config.export.root, Path::new(DEFAULT_EXPORT_ROOT));
     assert_eq!(config.database.sslmode, None);
     assert_eq!(config.database.url_file, None);
@@ -349,6 +354,21 @@ fn privacy_settings_out_of_range_are_refused() {
             format!("{KEYS}[privacy]\nmax_suppression = nan\n"),
             ":5:",
             "privacy.max_suppression: must be",
+        ),
+        (
+            format!("{KEYS}[privacy]\ndominance = 0.0\n"),
+            ":5:",
+            "privacy.dominance: must be a share in (0, 1]",
+        ),
+        (
+            format!("{KEYS}[privacy]\ndominance = 1.5\n"),
+            ":5:",
+            "privacy.dominance: must be",
+        ),
+        (
+            format!("{KEYS}[privacy]\ndominance = nan\n"),
+            ":5:",
+            "privacy.dominance: must be",
         ),
     ]);
 }

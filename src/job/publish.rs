@@ -65,7 +65,7 @@ impl ScanGroup<'_> {
             extract: mut spill,
             aggregates,
         } = scanned.sinks;
-        let mut statistics = Statistics::start(aggregates, self.k());
+        let mut statistics = Statistics::start(aggregates, self.table_rules());
         for (task, report) in self.tasks.iter().zip(reports.iter_mut()) {
             report.stats.rows_read = scanned.rows;
             report.stats.snapshot = Some(scanned.snapshot.clone());
@@ -139,6 +139,13 @@ impl ScanGroup<'_> {
 
     fn k(&self) -> u64 {
         u64::from(self.config.privacy.k)
+    }
+
+    fn table_rules(&self) -> privacy::Rules {
+        privacy::Rules {
+            k: self.k(),
+            dominance: self.config.privacy.dominance,
+        }
     }
 
     /// The sinks the group's tasks read from the scan. Spills live in hidden `.tmp-*`
@@ -216,7 +223,7 @@ impl ScanGroup<'_> {
             aggregate::write(export, tables)?;
         }
         Ok(ExportFacts {
-            privacy: aggregate::privacy_facts(tables, self.k()),
+            privacy: aggregate::privacy_facts(tables, self.table_rules()),
             key_id: "none".to_string(),
             levels: None,
             mode: TaskKind::Aggregates.as_str(),
@@ -260,12 +267,12 @@ struct Statistics {
 }
 
 impl Statistics {
-    fn start(aggregates: Option<Aggregates>, k: u64) -> Statistics {
+    fn start(aggregates: Option<Aggregates>, rules: privacy::Rules) -> Statistics {
         Statistics {
             pending: aggregates.map(|a| {
                 std::thread::spawn(move || {
                     a.finish()
-                        .and_then(|tables| privacy::suppress_tables(&tables, k))
+                        .and_then(|tables| privacy::suppress_tables(&tables, rules))
                 })
             }),
             tables: Vec::new(),

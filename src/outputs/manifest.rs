@@ -97,12 +97,33 @@ pub(crate) enum MicrodataKind {
 pub(crate) struct TableFacts {
     pub(crate) cells: usize,
     pub(crate) dims: Vec<String>,
+    /// `privacy.dominance`: the largest share one subscriber may hold of a published count
+    /// (absent in manifests written before the contributor rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dominance: Option<f64>,
     pub(crate) k: u64,
     pub(crate) kind: TableKind,
     /// What the table counts; tables of one population share margins.
     pub(crate) population: String,
     pub(crate) primary_suppressed: usize,
     pub(crate) secondary_suppressed: usize,
+    /// The suppressed cells by the rule that hid them (absent in manifests written before the
+    /// contributor rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) suppressed_by_rule: Option<SuppressedByRule>,
+}
+
+/// Suppressed cells of a table by rule; the first three make up `primary_suppressed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SuppressedByRule {
+    /// Counts of at least k from one subscriber holding more than `dominance` of them.
+    pub(crate) dominance: usize,
+    /// Counts of at least k from fewer than k distinct subscribers.
+    pub(crate) few_subscribers: usize,
+    /// Hidden so that no primary-suppressed cell can be worked out.
+    pub(crate) secondary: usize,
+    /// Counts in 1..k.
+    pub(crate) small_count: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,11 +215,18 @@ mod tests {
             FileFacts::Table(TableFacts {
                 cells: 3,
                 dims: strings(&["month"]),
+                dominance: Some(0.5),
                 k: 5,
                 kind: TableKind::Table,
                 population: "issued_certificates".into(),
                 primary_suppressed: 1,
                 secondary_suppressed: 0,
+                suppressed_by_rule: Some(SuppressedByRule {
+                    dominance: 1,
+                    few_subscribers: 0,
+                    secondary: 0,
+                    small_count: 0,
+                }),
             }),
         );
         manifest.files.push(FileEntry {
@@ -228,11 +256,18 @@ mod tests {
       "dims": [
         "month"
       ],
+      "dominance": 0.5,
       "k": 5,
       "kind": "table",
       "population": "issued_certificates",
       "primary_suppressed": 1,
-      "secondary_suppressed": 0
+      "secondary_suppressed": 0,
+      "suppressed_by_rule": {
+        "dominance": 1,
+        "few_subscribers": 0,
+        "secondary": 0,
+        "small_count": 0
+      }
     },
     "research_extract.csv": {
       "achieved_k": 6,

@@ -73,6 +73,7 @@ pub(super) mod tests {
             dims: vec!["row".into(), "col".into()],
             cells,
             primary: 0,
+            by_rule: Default::default(),
             secondary: suppressed.len(),
         }
     }
@@ -196,6 +197,7 @@ pub(super) mod tests {
             dims: vec!["row".into()],
             cells: vec![row("0", 16), row("1", 50), row(TOTAL, 66)],
             primary: 0,
+            by_rule: Default::default(),
             secondary: 0,
         };
         let linked = audit_linked(&[a.clone(), b.clone()]);

@@ -1,6 +1,7 @@
 //! Cell suppression for aggregate tables: every table is published with its full hypercube of
-//! margins; counts in `1..k` are suppressed (primary), then enough other cells (secondary) that
-//! no suppressed cell can be worked out, checked by the LP audit.
+//! margins; a non-zero count is suppressed (primary) when it is below k, comes from fewer than k
+//! distinct contributors, or one contributor holds more than p of it ([`Rules`]); then enough
+//! other cells (secondary) that no suppressed cell can be worked out, checked by the LP audit.
 //!
 //! Secondary cells are chosen the way tau-ARGUS's hypercube method does: each suppressed cell is
 //! made a corner of a (hyper)rectangle of suppressed non-zero cells, cheapest in the counts it
@@ -16,14 +17,16 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::disclosure::locate;
 use super::grid::{CellId, Grid};
-use super::table::{Problem, Published, PublishedCell, TOTAL, Table};
+use super::table::{
+    ByRule, Contributors, Problem, Published, PublishedCell, Rule, Rules, TOTAL, Table,
+};
 use crate::error::{Error, Result};
 
 /// Suppresses the tables together; the result is in the order of `tables`.
-pub(crate) fn suppress_tables(tables: &[Table], k: u64) -> Result<Vec<Published>> {
+pub(crate) fn suppress_tables(tables: &[Table], rules: Rules) -> Result<Vec<Published>> {
     let mut works = tables
         .iter()
-        .map(|t| Work::new(t, k))
+        .map(|t| Work::new(t, rules))
         .collect::<Result<Vec<_>>>()?;
     let links = links(&works)?;
     loop {
@@ -68,13 +71,15 @@ struct Work {
     grid: Grid,
     values: Vec<u64>,
     k: u64,
+    /// The rule each primary-suppressed cell broke.
+    primary: Vec<Option<Rule>>,
     suppressed: Vec<bool>,
     /// Covered by a protection chosen in this table.
     protected: Vec<bool>,
 }
 
 impl Work {
-    fn new(table: &Table, k: u64) -> Result<Work> {
+    fn new(table: &Table, rules: Rules) -> Result<Work> {
         let fail = |why: String| Error::Other(format!("aggregate table {}: {why}", table.name));
         let width = table.dims.len();
         if table.dims.iter().collect::<HashSet<_>>().len() != width {
@@ -124,15 +129,30 @@ impl Work {
                     .sum();
             }
         }
-        let suppressed = values.iter().map(|&v| v >= 1 && v < k).collect();
+        let primary: Vec<Option<Rule>> = (0..grid.len())
+            .map(|index| {
+                let count = values[index];
+                let who =
+                    table
+                        .contributors
+                        .get(&grid.key(index))
+                        .copied()
+                        .unwrap_or(Contributors {
+                            distinct: count,
+                            largest: count.min(1),
+                        });
+                rules.broken(count, who)
+            })
+            .collect();
         Ok(Work {
             name: table.name.clone(),
             population: table.population.clone(),
             protected: vec![false; grid.len()],
             grid,
             values,
-            k,
-            suppressed,
+            k: rules.k,
+            suppressed: primary.iter().map(Option::is_some).collect(),
+            primary,
         })
     }
 
@@ -149,18 +169,23 @@ impl Work {
                 }
             })
             .collect();
+        let mut by_rule = ByRule::default();
+        for &rule in self.primary.iter().flatten() {
+            by_rule.add(rule);
+        }
         Published {
             name: self.name.clone(),
             population: self.population.clone(),
             dims: self.grid.dims.clone(),
-            primary: cells.iter().filter(|c| c.primary).count(),
+            primary: by_rule.total(),
+            by_rule,
             secondary: cells.iter().filter(|c| c.secondary).count(),
             cells,
         }
     }
 
     fn is_primary(&self, index: usize) -> bool {
-        (1..self.k).contains(&self.values[index])
+        self.primary[index].is_some()
     }
 
     /// Cells to hide so that `target` is no longer pinned within this table: the cheapest

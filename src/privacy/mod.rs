@@ -15,4 +15,4 @@ pub(crate) use audit::audit_linked;
 pub(crate) use cells::suppress_tables;
 pub(crate) use kanon::{Choice, Dimension, Release, Tally, choose_levels, released_classes};
 pub(crate) use subjects::Profiles;
-pub(crate) use table::{Problem, Published, PublishedCell, TOTAL, Table};
+pub(crate) use table::{Contributors, Problem, Published, PublishedCell, Rules, TOTAL, Table};

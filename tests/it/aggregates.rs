@@ -155,3 +155,217 @@ fn assert_tampered_copy_fails(setup: &Setup, export: &std::path::Path) {
     assert_eq!(code, 65, "{out}{err}");
     assert!(err.contains("issued_by_month_channel.csv"), "{err}");
 }
+
+const STATISTICS: &str =
+    "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n";
+
+/// Purpose-built subscribers in years the seed does not reach: each with `certificates`
+/// certificates of one validation type issued in `year`, at an address in one prefecture.
+async fn add_subscribers(
+    client: &tokio_postgres::Client,
+    first_id: i64,
+    year: i32,
+    address: &str,
+    validation: &str,
+    certificates: &[i64],
+) {
+    for (i, &n) in certificates.iter().enumerate() {
+        let id = first_id + i as i64;
+        client
+            .execute(
+                "INSERT INTO certinfo.subscribers (id, kind, organization_name, postal_address, \
+                 country, created_at, updated_at) \
+                 VALUES ($1, 'organization', 'Org ' || $1::bigint, $2, 'JP', make_timestamptz($3, 1, 1, 0, 0, 0, 'UTC'), \
+                 make_timestamptz($3, 1, 1, 0, 0, 0, 'UTC'))",
+                &[&id, &address, &year],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "INSERT INTO certinfo.applications (id, subscriber_id, channel, product, submitted_at, status) \
+                 VALUES ($1, $1, 'other', $2, make_timestamptz($3, 1, 1, 0, 0, 0, 'UTC'), 'issued')",
+                &[&id, &validation, &year],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "INSERT INTO certinfo.certificates (id, application_id, serial_number, common_name, \
+                 subject_alt_names, subject_organization, validation_type, key_algorithm, key_size, \
+                 signature_algorithm, not_before, not_after, issued_at, ct_precert_logged, der) \
+                 SELECT $1::bigint * 1000 + g, $1, lpad(to_hex($1 * 1000 + g), 20, '0'), 'host' || $1 || '-' || g || '.example.co.jp', \
+                        '{}', 'Org', $2, 'RSA', 2048, 'sha256WithRSAEncryption', t, t + interval '90 days', t, true, '\\x00' \
+                   FROM generate_series(1, $3::bigint) g, \
+                        LATERAL (SELECT make_timestamptz($4, 1 + (g % 12)::int, 10, 0, 0, 0, 'UTC') AS t) ts",
+                &[&id, &validation, &n, &year],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// One subscriber with 40 OV certificates in 鳥取県 in 2012 and three with one each: 43
+/// certificates, enough for the small-count rule, from 4 subscribers. In 2013 the same
+/// organisation with five others holding one each: 45 from 6 subscribers, 40 of them its own.
+/// In 2013 three subscribers with four DV certificates each in 東京都: 12 from 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn contributor_rules_suppress_what_subscribers_dominate() {
+    let db = TestDb::seeded().await;
+    let tottori = "鳥取県鳥取市東町1丁目220";
+    add_subscribers(
+        &db.client,
+        9_000_000_000,
+        2012,
+        tottori,
+        "OV",
+        &[40, 1, 1, 1],
+    )
+    .await;
+    add_subscribers(
+        &db.client,
+        9_000_000_100,
+        2013,
+        tottori,
+        "OV",
+        &[40, 1, 1, 1, 1, 1],
+    )
+    .await;
+    let tokyo = "東京都千代田区丸の内1丁目1";
+    add_subscribers(&db.client, 9_000_000_200, 2013, tokyo, "DV", &[4, 4, 4]).await;
+    let setup = Setup::new(STATISTICS);
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let export = &setup.exports_of("monthly_statistics")[0];
+    let table = read_table(&export.join("issued_by_year_prefecture_type.csv"));
+    for key in [
+        ["2012", "31 鳥取県", "OV"],
+        ["2013", "31 鳥取県", "OV"],
+        ["2013", "13 東京都", "DV"],
+    ] {
+        let key: Vec<String> = key.map(str::to_owned).to_vec();
+        assert_eq!(table.get(&key), Some(&None), "{key:?} must be suppressed");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(export.join("manifest.json")).unwrap()).unwrap();
+    let facts = &manifest["privacy"]["issued_by_year_prefecture_type.csv"];
+    let by_rule = &facts["suppressed_by_rule"];
+    assert_eq!(facts["dominance"], 0.5);
+    assert!(by_rule["few_subscribers"].as_u64().unwrap() >= 2, "{facts}");
+    assert!(by_rule["dominance"].as_u64().unwrap() >= 1, "{facts}");
+    let by_rule_sum: u64 = ["small_count", "few_subscribers", "dominance"]
+        .iter()
+        .map(|r| by_rule[r].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_rule_sum, facts["primary_suppressed"].as_u64().unwrap());
+    let (code, out, err) = crate::common::certanon_cmd(&["verify", export.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "verify: {out}{err}");
+    assert_published_cells_meet_the_rules(&db.client, export).await;
+}
+
+/// A table read back: cell labels to count, None where suppressed.
+fn read_table(path: &std::path::Path) -> std::collections::BTreeMap<Vec<String>, Option<u64>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            let n = row.len();
+            let key = row.iter().take(n - 2).map(str::to_owned).collect();
+            (key, row[n - 2].parse().ok())
+        })
+        .collect()
+}
+
+/// The truth, computed in SQL from certificates → applications → subscribers: every published
+/// non-zero count of issued_by_month_type_channel (margins included), and of the cells of
+/// issued_by_year_prefecture_type that sum over the prefecture, comes from at least 5 distinct
+/// subscribers, none holding more than half of it.
+async fn assert_published_cells_meet_the_rules(
+    client: &tokio_postgres::Client,
+    export: &std::path::Path,
+) {
+    let month = "to_char(coalesce(c.issued_at, c.not_before) AT TIME ZONE 'UTC', 'YYYY-MM')";
+    let year = "to_char(coalesce(c.issued_at, c.not_before) AT TIME ZONE 'UTC', 'YYYY')";
+    for (file, dims, summed) in [
+        (
+            "issued_by_month_type_channel.csv",
+            format!("{month}, c.validation_type, a.channel"),
+            0b000,
+        ),
+        (
+            "issued_by_year_prefecture_type.csv",
+            format!("{year}, 'TOTAL', c.validation_type"),
+            0b010,
+        ),
+    ] {
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT ARRAY[{dims}], s.id, count(*) \
+                       FROM certinfo.certificates c \
+                       JOIN certinfo.applications a ON a.id = c.application_id \
+                       JOIN certinfo.subscribers s ON s.id = a.subscriber_id \
+                      WHERE coalesce(c.issued_at, c.not_before) <= now() \
+                      GROUP BY 1, 2"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        let mut truth: std::collections::BTreeMap<
+            Vec<String>,
+            std::collections::HashMap<i64, u64>,
+        > = Default::default();
+        for row in rows {
+            let key: Vec<String> = row.get(0);
+            let (subscriber, n): (i64, i64) = (row.get(1), row.get(2));
+            for mask in 0..1usize << key.len() {
+                if mask & summed != summed {
+                    continue;
+                }
+                let cell: Vec<String> = (0..key.len())
+                    .map(|d| {
+                        if mask >> d & 1 == 1 {
+                            "TOTAL".to_owned()
+                        } else {
+                            key[d].clone()
+                        }
+                    })
+                    .collect();
+                *truth
+                    .entry(cell)
+                    .or_default()
+                    .entry(subscriber)
+                    .or_default() += n as u64;
+            }
+        }
+        let published = read_table(&export.join(file));
+        let mut checked = 0;
+        for (key, shares) in &truth {
+            let count: u64 = shares.values().sum();
+            let largest = shares.values().copied().max().unwrap_or(0);
+            match published.get(key) {
+                Some(Some(n)) => {
+                    assert_eq!(*n, count, "{file} {key:?}");
+                    assert!(
+                        shares.len() >= 5,
+                        "{file} {key:?}: {} subscribers",
+                        shares.len()
+                    );
+                    assert!(
+                        2 * largest <= count,
+                        "{file} {key:?}: one holds {largest} of {count}"
+                    );
+                    checked += 1;
+                }
+                Some(None) => {}
+                None => panic!("{file} lacks cell {key:?}"),
+            }
+        }
+        assert!(
+            checked >= 20,
+            "{file}: only {checked} published cells checked"
+        );
+    }
+}

@@ -22,7 +22,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
 use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
 use scan::{Scanned, scan_csv};
-use tables::{audit, check_lines};
+use tables::{audit, check_facts, check_lines};
 
 /// What a successful verification checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,6 +124,11 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         match scan.kind {
             Scanned::Microdata => report.microdata_files += 1,
             Scanned::Table(table) => {
+                if let Some(FileFacts::Table(facts)) =
+                    manifest.as_ref().and_then(|m| m.privacy.get(name))
+                {
+                    check_facts(&table, facts, &mut out);
+                }
                 report.tables += 1;
                 report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
                 if check_lines(&table, &mut out) {

@@ -379,6 +379,7 @@ impl Acc {
                     dims,
                     cells,
                     primary: 0,
+                    by_rule: Default::default(),
                     secondary: suppressed,
                 })
             }

@@ -5,7 +5,37 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::Failures;
 use super::identifiers::show_key;
+use crate::outputs::export::MANIFEST;
+use crate::outputs::manifest::TableFacts;
 use crate::privacy::{self, Problem, Published, PublishedCell, TOTAL};
+
+/// The manifest's suppression facts agree with the file: as many hidden cells as it says were
+/// suppressed, the rules adding up to the primary ones, and a dominance share that is one.
+/// Which rule hid a cell needs the subscribers behind it, which no file holds.
+pub(super) fn check_facts(table: &Published, facts: &TableFacts, out: &mut Failures) {
+    let file = &table.name;
+    let hidden = table.cells.iter().filter(|c| c.count.is_none()).count();
+    let claimed = facts.primary_suppressed + facts.secondary_suppressed;
+    if hidden != claimed {
+        out.push(format!(
+            "{file}: {MANIFEST} says {claimed} cells are suppressed, the file hides {hidden}"
+        ));
+    }
+    if let Some(r) = facts.suppressed_by_rule {
+        let primary = r.small_count + r.few_subscribers + r.dominance;
+        if primary != facts.primary_suppressed || r.secondary != facts.secondary_suppressed {
+            out.push(format!(
+                "{file}: {MANIFEST}'s cells suppressed by rule do not add up to its primary and \
+                 secondary counts"
+            ));
+        }
+    }
+    if let Some(p) = facts.dominance.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+        out.push(format!(
+            "{file}: {MANIFEST} gives dominance {p}, not a share in (0, 1]"
+        ));
+    }
+}
 
 /// Margins present and adding up, no cell recoverable by subtraction along one line; true when
 /// the table passes and can go to the LP audit (which would only repeat these findings).

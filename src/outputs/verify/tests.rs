@@ -84,6 +84,19 @@ fn naive_below_5(extract: &[[String; 5]]) -> u64 {
     sharing.values().filter(|&&n| n < 5).sum()
 }
 
+/// The table by month and channel, its hidden cells all secondary.
+fn published(table: Vec<PublishedCell>) -> Published {
+    Published {
+        name: "issued_by_month_channel".into(),
+        population: "issued_certificates".into(),
+        dims: vec!["month".into(), "channel".into()],
+        primary: 0,
+        by_rule: Default::default(),
+        secondary: table.iter().filter(|c| c.count.is_none()).count(),
+        cells: table,
+    }
+}
+
 /// A committed export holding a research extract and one table, as the run writes them.
 fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::TempDir, PathBuf) {
     export_as(extract, table, "pseudonymous", naive_below_5(extract))
@@ -114,18 +127,11 @@ fn export_as(
         csv.write(row).unwrap();
     }
     export.add(csv.finish().unwrap());
-    let published = Published {
-        name: "issued_by_month_channel".into(),
-        population: "issued_certificates".into(),
-        dims: vec!["month".into(), "channel".into()],
-        cells: table,
-        primary: 2,
-        secondary: 2,
-    };
+    let published = published(table);
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
     manifest.policy.mode = mode.into();
-    manifest.privacy = aggregate::privacy_facts(&[published], 5);
+    manifest.privacy = aggregate::privacy_facts(&[published], crate::privacy::Rules::K5);
     let strings = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect();
     let microdata = MicrodataFacts {
         achieved_k: 5,
@@ -565,4 +571,37 @@ proptest! {
         fs::write(dir.join(MANIFEST), &manifest_text).unwrap();
         prop_assert!(verify(&dir).is_err());
     }
+}
+
+#[test]
+fn manifest_suppression_facts_must_match_the_file() {
+    // As read back, a table is named by its file.
+    let mut published = published(good_table());
+    published.name = TABLE.into();
+    let facts =
+        aggregate::privacy_facts(std::slice::from_ref(&published), crate::privacy::Rules::K5);
+    let Some(FileFacts::Table(mut facts)) = facts.into_values().next() else {
+        panic!("table facts")
+    };
+    let check = |facts: &crate::outputs::manifest::TableFacts| {
+        let mut out = Failures::default();
+        tables::check_facts(&published, facts, &mut out);
+        out.lines
+    };
+    assert_eq!(check(&facts), Vec::<String>::new());
+    facts.primary_suppressed = 1;
+    let lines = check(&facts);
+    assert!(
+        has(&lines, "says 5 cells are suppressed, the file hides 4"),
+        "{lines:?}"
+    );
+    assert!(has(&lines, "do not add up"), "{lines:?}");
+    facts.primary_suppressed = 0;
+    facts.dominance = Some(1.5);
+    assert_eq!(
+        check(&facts),
+        [format!(
+            "{TABLE}: manifest.json gives dominance 1.5, not a share in (0, 1]"
+        )]
+    );
 }

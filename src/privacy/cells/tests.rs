@@ -16,6 +16,7 @@ fn table(name: &str, population: &str, dims: &[&str], cells: &[(&[&str], u64)]) 
             .iter()
             .map(|(key, count)| (key.iter().map(|l| l.to_string()).collect(), *count))
             .collect(),
+        contributors: BTreeMap::new(),
     }
 }
 
@@ -31,6 +32,7 @@ fn matrix(name: &str, rows: &[&[u64]]) -> Table {
         population: "certificates".into(),
         dims: vec!["row".into(), "col".into()],
         cells,
+        contributors: BTreeMap::new(),
     }
 }
 
@@ -102,7 +104,7 @@ fn assert_safe(tables: &[Table], published: &[Published], k: u64) {
 #[test]
 fn small_cell_gets_partners_in_its_row_and_column() {
     let t = matrix("t", &[&[40, 3, 50], &[60, 70, 80], &[90, 25, 30]]);
-    let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+    let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid tables");
     let p = &out[0];
     assert!(cell(p, &["r0", "c1"]).primary);
     assert_eq!(cell(p, &["r0", "c1"]).count, None);
@@ -130,7 +132,7 @@ fn pattern_pinned_by_combined_lines_is_repaired() {
     let (truth, pattern) = crate::privacy::audit::tests::bridge();
     let rows: Vec<&[u64]> = truth.iter().map(Vec::as_slice).collect();
     let t = matrix("t", &rows);
-    let mut works = vec![Work::new(&t, 5).expect("valid table")];
+    let mut works = vec![Work::new(&t, Rules::K5).expect("valid table")];
     for &(r, c) in &pattern {
         let index = works[0]
             .grid
@@ -184,7 +186,7 @@ fn linked_tables_share_their_month_margins() {
         ],
     );
     let tables = [months, by_key];
-    let out = suppress_tables(&tables, 5).expect("valid tables");
+    let out = suppress_tables(&tables, Rules::K5).expect("valid tables");
     // January is primary; February is the cheapest partner in the month table, so the
     // per-month table must hide February's total too, though 10 ≥ k.
     assert_eq!(cell(&out[0], &["2026-02"]).count, None);
@@ -206,24 +208,24 @@ fn inconsistent_linked_tables_are_refused() {
         &["month", "key"],
         &[(&["2026-01", "ec"], 31)],
     );
-    let err = suppress_tables(&[a, b], 5).expect_err("grand totals differ");
+    let err = suppress_tables(&[a, b], Rules::K5).expect_err("grand totals differ");
     assert!(err.to_string().contains("disagree"), "{err}");
 }
 
 #[test]
 fn bad_tables_are_refused() {
     let total = table("t", "p", &["m"], &[(&[TOTAL], 30)]);
-    assert!(suppress_tables(&[total], 5).is_err());
+    assert!(suppress_tables(&[total], Rules::K5).is_err());
     let short = table("t", "p", &["m", "n"], &[(&["a"], 30)]);
-    assert!(suppress_tables(&[short], 5).is_err());
+    assert!(suppress_tables(&[short], Rules::K5).is_err());
     let twice = table("t", "p", &["m", "m"], &[(&["a", "b"], 30)]);
-    assert!(suppress_tables(&[twice], 5).is_err());
+    assert!(suppress_tables(&[twice], Rules::K5).is_err());
 }
 
 #[test]
 fn zeros_are_published_and_never_hide_anything() {
     let t = matrix("t", &[&[0, 3, 0], &[0, 9, 40], &[0, 0, 0]]);
-    let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+    let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid tables");
     for c in &out[0].cells {
         let zero = t
             .cells
@@ -255,8 +257,9 @@ fn three_dimensional_table_publishes_all_seven_margin_kinds() {
         population: "issued".into(),
         dims: vec!["month".into(), "validation".into(), "channel".into()],
         cells,
+        contributors: BTreeMap::new(),
     };
-    let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid tables");
+    let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid tables");
     assert_eq!(out[0].cells.len(), 4 * 3 * 4);
     assert_eq!(
         out[0].cells.last().map(|c| c.key.clone()),
@@ -304,12 +307,14 @@ fn large_linked_tables_are_fast() {
             population: "issued".into(),
             dims: vec!["day".into(), "validation".into(), "channel".into()],
             cells: by_channel,
+            contributors: BTreeMap::new(),
         },
         Table {
             name: "b".into(),
             population: "issued".into(),
             dims: vec!["day".into(), "key".into()],
             cells: by_key,
+            contributors: BTreeMap::new(),
         },
     ];
     let cpu = || {
@@ -322,7 +327,7 @@ fn large_linked_tables_are_fast() {
         t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
     };
     let start = cpu();
-    let out = suppress_tables(&tables, 5).expect("valid tables");
+    let out = suppress_tables(&tables, Rules::K5).expect("valid tables");
     let suppress = cpu() - start;
     let start = cpu();
     let findings = audit_linked(&out);
@@ -369,6 +374,7 @@ fn random_table(name: &str, shape: &[usize], counts: &[u64]) -> Table {
         population: "p".into(),
         dims: (0..shape.len()).map(|d| format!("d{d}")).collect(),
         cells,
+        contributors: BTreeMap::new(),
     }
 }
 
@@ -381,7 +387,7 @@ proptest! {
             .prop_flat_map(|(r, c)| (Just(r), Just(c), proptest::collection::vec(0u64..30, r * c)))
     ) {
         let t = random_table("t", &[rows, cols], &counts);
-        let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid table");
+        let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid table");
         assert_safe(&[t], &out, 5);
     }
 
@@ -391,7 +397,7 @@ proptest! {
             .prop_flat_map(|(a, b, c)| (Just(vec![a, b, c]), proptest::collection::vec(0u64..30, a * b * c)))
     ) {
         let t = random_table("t", &shape, &counts);
-        let out = suppress_tables(std::slice::from_ref(&t), 5).expect("valid table");
+        let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid table");
         assert_safe(&[t], &out, 5);
     }
 
@@ -402,12 +408,60 @@ proptest! {
     ) {
         // Table b breaks table a's months down by a second dimension.
         let b = random_table("b", &[months, 2], &counts);
-        let mut a = Table { name: "a".into(), population: "p".into(), dims: vec!["d0".into()], cells: BTreeMap::new() };
+        let mut a = Table { name: "a".into(), population: "p".into(), dims: vec!["d0".into()], cells: BTreeMap::new(), contributors: BTreeMap::new() };
         for (key, v) in &b.cells {
             *a.cells.entry(vec![key[0].clone()]).or_insert(0) += v;
         }
         let tables = [a, b];
-        let out = suppress_tables(&tables, 5).expect("valid tables");
+        let out = suppress_tables(&tables, Rules::K5).expect("valid tables");
         assert_safe(&tables, &out, 5);
     }
+}
+
+/// Counts of at least k suppressed for their contributors: one from too few, one where a
+/// single contributor dominates; a margin that meets every rule stays published.
+#[test]
+fn contributor_rules_suppress_cells_the_count_alone_would_publish() {
+    let mut t = matrix("t", &[&[43, 20, 30], &[45, 25, 35], &[50, 60, 70]]);
+    let who = |distinct, largest| Contributors { distinct, largest };
+    for (r, row) in [
+        [(4, 40), (9, 3), (9, 4)],
+        [(6, 40), (9, 3), (9, 4)],
+        [(9, 6); 3],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, &(distinct, largest)) in row.iter().enumerate() {
+            let key = vec![format!("r{r}"), format!("c{c}")];
+            t.contributors.insert(key, who(distinct, largest));
+        }
+    }
+    let out = suppress_tables(std::slice::from_ref(&t), Rules::K5).expect("valid table");
+    let p = &out[0];
+    assert!(cell(p, &["r0", "c0"]).primary, "43 from 4 contributors");
+    assert!(
+        cell(p, &["r1", "c0"]).primary,
+        "40 of 45 from one contributor"
+    );
+    assert_eq!(
+        p.by_rule,
+        ByRule {
+            small_count: 0,
+            few_contributors: 1,
+            dominance: 1,
+        }
+    );
+    assert_eq!(
+        cell(p, &[TOTAL, TOTAL]).count,
+        Some(378),
+        "margins not listed pass"
+    );
+    assert!(audit(p).is_empty(), "{:?}", audit(p));
+    let lenient = Rules {
+        k: 5,
+        dominance: 0.95,
+    };
+    let out = suppress_tables(std::slice::from_ref(&t), lenient).expect("valid table");
+    assert_eq!(out[0].by_rule.dominance, 0);
 }
