@@ -94,6 +94,12 @@ async fn run_locked(
     }
     let now = Utc::now();
     let tasks = due_tasks(config, lock, opts, now).await?;
+    // A redirected or shared export directory is a deployment mistake (exit 78), found before
+    // any task writes there.
+    crate::outputs::export::check_dir(&config.export.root)?;
+    for task in config.tasks.values() {
+        crate::outputs::export::check_dir(&config.export.root.join(&task.name))?;
+    }
     // We hold the lock, so hidden spill directories at the export root are a crashed run's.
     crate::outputs::export::remove_leftovers(&config.export.root)?;
     if tasks.is_empty() {
