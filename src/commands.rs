@@ -154,6 +154,13 @@ pub fn status(global: &Global) -> Result<()> {
     for line in lines {
         println!("{line}");
     }
+    let unowned = crate::job::retention::unowned_exports(&config)?;
+    if !unowned.is_empty() {
+        println!("export directories that no task owns or that have no manifest (never expired):");
+        for path in unowned {
+            println!("    {}", path.display());
+        }
+    }
     Ok(())
 }
 

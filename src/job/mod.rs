@@ -100,8 +100,11 @@ async fn run_locked(
     for task in config.tasks.values() {
         crate::outputs::export::check_dir(&config.export.root.join(&task.name))?;
     }
-    // We hold the lock, so hidden spill directories at the export root are a crashed run's.
-    crate::outputs::export::remove_leftovers(&config.export.root)?;
+    // We hold the lock, so hidden spill directories at the export root are a crashed run's; a
+    // dry run deletes nothing, not even those.
+    if !opts.dry_run {
+        crate::outputs::export::remove_leftovers(&config.export.root)?;
+    }
     if tasks.is_empty() {
         tracing::info!("no task is due");
         return Ok(Vec::new());

@@ -1,6 +1,7 @@
 //! Retention: expire old exports and erase personal data past its horizon through the contract's erase function.
 //!
-//! Exports: a committed export older than its task's `retain_exports` is first renamed to a
+//! Exports: on every run that is not a dry run, whatever the personal-data mode, a committed
+//! export older than its task's `retain_exports` is first renamed to a
 //! hidden `.tmp-expired-<name>` (so no reader ever sees a half-deleted export), recorded in the
 //! ledger, then removed. Personal data: subjects past the horizon are erased in batches, each
 //! batch one transaction that selects the next eligible subscribers, calls
@@ -77,18 +78,26 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
     let erase = mode == RetentionMode::Erase && !r.dry_run;
     let cutoff = cutoff(r.now, horizon, &r.task.name)?;
 
-    let expired = expired_exports(r.config, r.now, erase)?;
-    if erase {
-        for export in &expired {
+    // Exports expire whatever the personal-data mode: only a dry run keeps them.
+    let delete_exports = !r.dry_run;
+    let expired = expired_exports(r.config, r.now, delete_exports)?;
+    for export in &expired {
+        if delete_exports {
             delete_export(&*r.client, r.run_id, export).await?;
+        } else {
+            tracing::info!(task = %export.task, export = %export.run, "expired export; a run that is not a dry run deletes it");
         }
     }
     tracing::info!(
         task = %r.task.name,
         exports = expired.len(),
         "{}",
-        if erase { "expired exports deleted" } else { "expired exports counted; none deleted (report only)" }
+        if delete_exports { "expired exports deleted" } else { "expired exports counted; none deleted (dry run)" }
     );
+    let unowned = unowned_exports(r.config)?;
+    for path in &unowned {
+        tracing::warn!(path = %path.display(), "export directory that no configured task owns or that has no manifest; left alone");
+    }
 
     let eligible = eligible_count(&*r.client, r.now, horizon).await?;
     let mut details = serde_json::json!({
@@ -96,7 +105,8 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "configured_mode": mode.as_str(),
         "dry_run": r.dry_run,
         "exports_expired": expired.len(),
-        "exports_deleted": if erase { expired.len() } else { 0 },
+        "exports_deleted": if delete_exports { expired.len() } else { 0 },
+        "unowned_exports": unowned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "subjects_eligible": eligible,
         "horizon": describe(horizon),
         "cutoff": cutoff.to_rfc3339(),
@@ -334,6 +344,44 @@ fn expired_exports(config: &Config, now: DateTime<Utc>, clean: bool) -> Result<V
     }
     expired.sort_by(|a, b| (&a.task, &a.run).cmp(&(&b.task, &b.run)));
     Ok(expired)
+}
+
+/// Directories of the export root that no retention rule covers: top-level ones no configured
+/// task is named after, and those in a task's directory without a manifest (not an export, or
+/// one whose manifest was lost). Hidden directories are certanon's own temporary ones.
+pub(crate) fn unowned_exports(config: &Config) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for (name, path) in visible_dirs(&config.export.root)? {
+        if !config.tasks.contains_key(&name) {
+            found.push(path);
+            continue;
+        }
+        for (_, export) in visible_dirs(&path)? {
+            if !export.join(MANIFEST).is_file() {
+                found.push(export);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The non-hidden directories in `dir` (none when it does not exist), with their names.
+fn visible_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && entry.file_type().at(entry.path())?.is_dir() {
+            dirs.push((name, entry.path()));
+        }
+    }
+    Ok(dirs)
 }
 
 /// The manifest's `created`, else the time in the directory's run id.

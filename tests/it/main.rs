@@ -4,6 +4,7 @@ mod aggregates;
 mod common;
 mod database;
 mod extract;
+mod files;
 mod operations;
 mod retention;
 mod seed;

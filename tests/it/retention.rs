@@ -403,7 +403,7 @@ async fn eligibility_follows_the_rules() {
 }
 
 #[tokio::test]
-async fn report_mode_and_dry_run_change_nothing() {
+async fn report_mode_erases_no_one_and_a_dry_run_changes_nothing() {
     let mut db = TestDb::reference().await;
     fixture(&db.client).await;
     let root = tempfile::tempdir().unwrap();
@@ -415,12 +415,29 @@ async fn report_mode_and_dry_run_change_nothing() {
     )
     .unwrap();
     let p = pseudonymizer();
-    let ledgers = ["certanon.erasures", "certanon.export_deletions"];
     let before = (
         source_checksums(&db.client).await,
-        checksums(&db.client, &ledgers).await,
+        checksums(&db.client, &["certanon.erasures", "certanon.export_deletions"]).await,
     );
 
+    // Erase mode, but a dry run: only a report, and nothing changes.
+    let erase = config(root.path(), "erase", 2);
+    let stats = retain(&mut db.client, &erase, &p, "run-dry", true).await;
+    assert_eq!(stats.details["mode"], "report");
+    assert_eq!(stats.details["configured_mode"], "erase");
+    assert_eq!(stats.rows_written, 0);
+    assert_eq!(stats.details["subjects_eligible"], 5);
+    assert_eq!(stats.details["subjects_erased"], 0);
+    assert_eq!(stats.details["exports_expired"], 1);
+    assert_eq!(stats.details["exports_deleted"], 0);
+    let after_dry = (
+        source_checksums(&db.client).await,
+        checksums(&db.client, &["certanon.erasures", "certanon.export_deletions"]).await,
+    );
+    assert_eq!(after_dry, before);
+    assert!(old_export.join("manifest.json").is_file());
+
+    // Report mode erases no one; the expired export goes all the same.
     let report = config(root.path(), "report", 2);
     let stats = retain(&mut db.client, &report, &p, "run-report", false).await;
     assert_eq!(stats.rows_read, 5);
@@ -431,26 +448,14 @@ async fn report_mode_and_dry_run_change_nothing() {
     assert_eq!(stats.details["batches"], 0);
     assert_eq!(stats.details["batches_needed"], 3);
     assert_eq!(stats.details["exports_expired"], 1);
-    assert_eq!(stats.details["exports_deleted"], 0);
+    assert_eq!(stats.details["exports_deleted"], 1);
     assert_eq!(stats.details["horizon"], "1000 days");
-
-    // Erase mode, but a dry run: still only a report.
-    let erase = config(root.path(), "erase", 2);
-    let stats = retain(&mut db.client, &erase, &p, "run-dry", true).await;
-    assert_eq!(stats.details["mode"], "report");
-    assert_eq!(stats.details["configured_mode"], "erase");
-    assert_eq!(stats.rows_written, 0);
-    assert_eq!(stats.details["subjects_eligible"], 5);
-    assert_eq!(stats.details["subjects_erased"], 0);
-    assert_eq!(stats.details["exports_expired"], 1);
-    assert_eq!(stats.details["exports_deleted"], 0);
-
-    let after = (
-        source_checksums(&db.client).await,
-        checksums(&db.client, &ledgers).await,
+    assert_eq!(source_checksums(&db.client).await, before.0);
+    assert_eq!(
+        checksums(&db.client, &["certanon.erasures"]).await,
+        before.1[..1]
     );
-    assert_eq!(after, before);
-    assert!(old_export.join("manifest.json").is_file());
+    assert!(!old_export.exists());
 }
 
 /// Through the binary: a report-mode run's log line and ledger row count the eligible subjects
@@ -774,7 +779,31 @@ async fn exports_expire_after_their_retention() {
         &extract,
     ];
 
+    // A directory no configured task owns.
+    let orphan = export_dir(
+        &root.path().join("old_task"),
+        "20200101T000000Z-0008",
+        Some(&created(4000)),
+    );
+    let orphan_task = root.path().join("old_task");
+
     let p = pseudonymizer();
+    let dry = retain(
+        &mut db.client,
+        &config(root.path(), "report", 10),
+        &p,
+        "run-dry",
+        true,
+    )
+    .await;
+    assert_eq!(dry.details["exports_expired"], 2);
+    assert_eq!(dry.details["exports_deleted"], 0);
+    assert!(
+        all.iter().all(|d| d.is_dir()) && orphan.is_dir(),
+        "a dry run deleted something"
+    );
+
+    // Report mode erases no one, but exports expire all the same.
     let report = retain(
         &mut db.client,
         &config(root.path(), "report", 10),
@@ -784,24 +813,18 @@ async fn exports_expire_after_their_retention() {
     )
     .await;
     assert_eq!(report.details["exports_expired"], 2);
-    assert!(
-        all.iter().all(|d| d.is_dir()),
-        "report mode deleted something"
+    assert_eq!(report.details["exports_deleted"], 2);
+    assert_eq!(
+        report.details["unowned_exports"],
+        serde_json::json!([
+            orphan_task.display().to_string(),
+            no_manifest.display().to_string()
+        ])
     );
-
-    let erase = retain(
-        &mut db.client,
-        &config(root.path(), "erase", 10),
-        &p,
-        "run-erase",
-        false,
-    )
-    .await;
-    assert_eq!(erase.details["exports_expired"], 2);
     assert!(!by_manifest.exists());
     assert!(!by_name.exists());
     assert!(!remains.exists());
-    for dir in [&kept, &no_manifest, &writing, &extract] {
+    for dir in [&kept, &no_manifest, &writing, &extract, &orphan] {
         assert!(
             dir.join("aggregates.csv").is_file(),
             "{} touched",
@@ -828,7 +851,7 @@ async fn exports_expire_after_their_retention() {
         .collect();
     let row = |dir: &Path| {
         (
-            "run-erase".to_string(),
+            "run-report".to_string(),
             "stats".to_string(),
             dir.file_name().unwrap().to_string_lossy().into_owned(),
             dir.display().to_string(),
