@@ -5,6 +5,7 @@ mod common;
 mod database;
 mod extract;
 mod files;
+mod ledgers;
 mod operations;
 mod retention;
 mod seed;

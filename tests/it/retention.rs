@@ -159,7 +159,7 @@ async fn old_customer(c: &Client, id: i64, kind: &str) {
 }
 
 /// Fourteen subscribers, each eligible or not for one stated reason.
-async fn fixture(c: &Client) {
+pub(crate) async fn fixture(c: &Client) {
     c.execute(
         "INSERT INTO certinfo.designated_operators (id, name, corporate_number, created_at) \
          VALUES (1, '取次店', '1234567890123', '2015-01-01Z')",
@@ -192,7 +192,7 @@ async fn fixture(c: &Client) {
     hold(c, 5, None).await;
     // 6: eligible: its legal hold was released.
     old_customer(c, 6, "individual").await;
-    hold(c, 6, Some(at(2028, 1, 1))).await;
+    hold(c, 6, Some(at(2025, 1, 1))).await;
     // 7: a legal hold released only in the future.
     old_customer(c, 7, "individual").await;
     hold(c, 7, Some(at(2031, 1, 1))).await;
@@ -343,7 +343,7 @@ async fn personal_values(c: &Client) -> Vec<String> {
 
 /// A connection as the least-privilege job role: the contract views, the erase function and
 /// the bookkeeping schema, nothing of certinfo.
-async fn job_connection(db: &TestDb) -> Client {
+pub(crate) async fn job_connection(db: &TestDb) -> Client {
     let setup = format!(
         "{}
          DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'certanon_ret_login') THEN
