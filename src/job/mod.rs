@@ -174,7 +174,8 @@ async fn require_bookkeeping(client: &Client) -> Result<()> {
     }
 }
 
-/// Runs one scan group's tasks and records them in the ledger on `client`.
+/// Runs one scan group's tasks and records them in the ledger on `client`, each task's end as
+/// soon as it is known.
 async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskReport> {
     let clock = Instant::now();
     let mut reports: Vec<TaskReport> = group
@@ -183,26 +184,29 @@ async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskRepor
         .map(|t| TaskReport::start(t, ledger::new_run_id(group.started), group.dry_run))
         .collect();
     if !group.dry_run {
-        for r in &reports {
-            if let Err(e) = r.record_start(client, group.config, group.started).await {
-                for r in &mut reports {
+        for started in 0..reports.len() {
+            if let Err(e) = reports[started].record_start(client, group.config, group.started).await {
+                // Tasks whose start is recorded get their end too, so none stays `running`.
+                for (i, r) in reports.iter_mut().enumerate() {
                     r.fail(&e, clock);
+                    if i < started {
+                        r.record_end(client, group.started).await;
+                    }
                 }
                 return reports;
             }
         }
     }
-    if let Err(e) = group.scan_and_publish(&mut reports).await {
-        for r in &mut reports {
-            r.fail(&e, clock);
-        }
-    }
-    for r in &mut reports {
-        if r.duration.is_zero() {
-            r.duration = clock.elapsed();
-        }
+    let record = async |r: &mut TaskReport| {
         if !group.dry_run {
             r.record_end(client, group.started).await;
+        }
+    };
+    // Only the scan fails before any task ends: then it is every task's failure.
+    if let Err(e) = group.scan_and_publish(&mut reports, clock, record).await {
+        for r in &mut reports {
+            r.fail(&e, clock);
+            record(r).await;
         }
     }
     reports

@@ -7,5 +7,6 @@ mod extract;
 mod files;
 mod ledgers;
 mod operations;
+mod outcomes;
 mod retention;
 mod seed;
