@@ -89,8 +89,20 @@ impl Export {
         Ok(())
     }
 
-    /// Writes manifest and SHA256SUMS, fsyncs the directory and renames it into place.
-    pub(crate) fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
+    /// Writes manifest and SHA256SUMS, fsyncs the directory and, once it passes every check
+    /// `certanon verify` makes, renames it into place: the job never publishes an export a
+    /// recipient's `verify` would reject.
+    pub(crate) fn commit(self, manifest: Manifest) -> Result<PathBuf> {
+        self.publish(manifest, true)
+    }
+
+    /// `commit` without the verification, for tests of what the sink writes.
+    #[cfg(test)]
+    pub(crate) fn commit_unverified(self, manifest: Manifest) -> Result<PathBuf> {
+        self.publish(manifest, false)
+    }
+
+    fn publish(mut self, mut manifest: Manifest, verify: bool) -> Result<PathBuf> {
         self.files.sort_by(|a, b| a.name.cmp(&b.name));
         manifest.files = self.files.clone();
         let json = serde_json::to_vec_pretty(&manifest)
@@ -109,12 +121,28 @@ impl Export {
         }
         write_synced(&self.tmp.join(SUMS), sums.as_bytes())?;
         fsync_dir(&self.tmp)?;
+        if verify {
+            check_before_publishing(&self.tmp, &manifest.task)?;
+        }
         fs::rename(&self.tmp, &self.target).at(&self.target)?;
         if let Some(parent) = self.target.parent() {
             fsync_dir(parent)?;
         }
         self.committed = true;
         Ok(self.target.clone())
+    }
+}
+
+/// Runs `verify` on the sealed, still hidden directory; its failure lines become one error.
+fn check_before_publishing(dir: &Path, task: &str) -> Result<()> {
+    match crate::outputs::verify::verify(dir) {
+        Ok(_) => Ok(()),
+        Err(Error::Verify(lines)) => Err(Error::Other(format!(
+            "task {task}: the export fails the checks `certanon verify` makes, so it is not \
+             published: {}",
+            lines.join("; ")
+        ))),
+        Err(e) => Err(e),
     }
 }
 
@@ -482,7 +510,7 @@ mod tests {
             !root.path().join("t/r1").exists(),
             "nothing visible before commit"
         );
-        let dir = export.commit(Manifest::example()).unwrap();
+        let dir = export.commit_unverified(Manifest::example()).unwrap();
 
         let body = fs::read_to_string(dir.join("a.csv")).unwrap();
         assert_eq!(body, "x,y\r\n1,\"with,comma\"\r\n2,\"quote\"\"d\"\r\n");
@@ -550,6 +578,20 @@ mod tests {
     }
 
     #[test]
+    fn an_export_that_verify_would_reject_is_not_published() {
+        let root = tempfile::tempdir().unwrap();
+        let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+        // A CSV file the manifest has no privacy facts for: `verify` cannot check it.
+        let mut csv = export.csv("a.csv", &["x"]).unwrap();
+        csv.write(["1"]).unwrap();
+        export.add(csv.finish().unwrap());
+        let e = export.commit(Manifest::example()).unwrap_err();
+        assert!(e.to_string().contains("a.csv"), "{e}");
+        assert!(e.to_string().contains("not published"), "{e}");
+        assert_eq!(fs::read_dir(root.path().join("t")).unwrap().count(), 0);
+    }
+
+    #[test]
     fn exports_are_private_whatever_the_umask() {
         // SAFETY: umask only swaps the process's mask; the old one is put back below.
         let old = unsafe { libc::umask(0o022) };
@@ -559,7 +601,7 @@ mod tests {
         let csv = export.csv("a.csv", &["x"]).unwrap();
         export.add(csv.finish().unwrap());
         export.write(DICTIONARY, b"# d\n").unwrap();
-        let dir = export.commit(Manifest::example()).unwrap();
+        let dir = export.commit_unverified(Manifest::example()).unwrap();
         unsafe { libc::umask(old) };
         let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
         for d in [base.clone(), base.join("t"), dir.clone()] {
