@@ -11,16 +11,17 @@ BEGIN
 END
 $$;
 
-DROP TRIGGER IF EXISTS erasures_append_only ON certanon.erasures;
-CREATE TRIGGER erasures_append_only BEFORE UPDATE OR DELETE ON certanon.erasures
-    FOR EACH ROW EXECUTE FUNCTION certanon.refuse_ledger_change();
-DROP TRIGGER IF EXISTS erasures_no_truncate ON certanon.erasures;
-CREATE TRIGGER erasures_no_truncate BEFORE TRUNCATE ON certanon.erasures
-    FOR EACH STATEMENT EXECUTE FUNCTION certanon.refuse_ledger_change();
-
-DROP TRIGGER IF EXISTS export_deletions_append_only ON certanon.export_deletions;
-CREATE TRIGGER export_deletions_append_only BEFORE UPDATE OR DELETE ON certanon.export_deletions
-    FOR EACH ROW EXECUTE FUNCTION certanon.refuse_ledger_change();
-DROP TRIGGER IF EXISTS export_deletions_no_truncate ON certanon.export_deletions;
-CREATE TRIGGER export_deletions_no_truncate BEFORE TRUNCATE ON certanon.export_deletions
-    FOR EACH STATEMENT EXECUTE FUNCTION certanon.refuse_ledger_change();
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['erasures', 'export_deletions'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON certanon.%I', t || '_append_only', t);
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON certanon.%I FOR EACH ROW '
+                       'EXECUTE FUNCTION certanon.refuse_ledger_change()', t || '_append_only', t);
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON certanon.%I', t || '_no_truncate', t);
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON certanon.%I FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION certanon.refuse_ledger_change()', t || '_no_truncate', t);
+    END LOOP;
+END
+$$;

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub tasks: Vec<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// Confirms a retention run erasing up to this many subjects, beyond `max_erase_per_run`.
+    pub confirm_erase: Option<u64>,
 }
 
 /// How one task ended, for the summary line and the exit code.
@@ -56,6 +58,8 @@ pub(crate) struct TaskReport {
     pub(crate) files: usize,
     pub(crate) duration: Duration,
     pub(crate) error: Option<String>,
+    /// The exit code of the error the task failed with.
+    pub(crate) code: i32,
 }
 
 /// One `certanon run`: lock, check the contract, run what is due, record, unlock.
@@ -64,11 +68,30 @@ pub(crate) async fn run_once(
     connect: &ConnectOptions,
     opts: &RunOptions,
 ) -> Result<Vec<TaskReport>> {
+    run_until(config, connect, opts, std::future::pending()).await
+}
+
+/// `run_once`, abandoned when `stop` ends first (a signal): the exports being written are
+/// dropped unpublished, and the tasks that were running are recorded as failed by its error.
+pub(crate) async fn run_until(
+    config: &Config,
+    connect: &ConnectOptions,
+    opts: &RunOptions,
+    stop: impl Future<Output = Error>,
+) -> Result<Vec<TaskReport>> {
     // A misspelt task name is a usage error whether or not the database answers.
     check_task_names(config, &opts.tasks)?;
     let mut lock = db::connect(connect).await?;
     acquire_lock(&lock).await?;
-    let result = run_locked(config, connect, opts, &mut lock).await;
+    let result = tokio::select! {
+        result = run_locked(config, connect, opts, &mut lock) => result,
+        stopped = stop => Err(stopped),
+    };
+    if let Err(e @ Error::Stopped { .. }) = &result
+        && let Err(not_recorded) = ledger::fail_running(&lock, &e.to_string()).await
+    {
+        tracing::error!("{not_recorded}");
+    }
     release_lock(&lock).await;
     result
 }
@@ -133,7 +156,7 @@ async fn run_locked(
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
     {
-        reports.push(run_retention(config, lock, task, pseudonymizer.as_ref(), opts.dry_run).await);
+        reports.push(run_retention(config, lock, task, pseudonymizer.as_ref(), opts).await);
     }
     for r in &reports {
         r.log_summary();
@@ -141,22 +164,32 @@ async fn run_locked(
     Ok(reports)
 }
 
-/// Turns the reports into the run's result: an error naming the failed tasks, if any.
+/// Turns the reports into the run's result: an error naming the failed tasks, if any, whose
+/// exit code is 78 when a task failed on a configuration problem (an operator must act), else
+/// 69 when one lost the database, else 1.
 pub(crate) fn check_reports(reports: &[TaskReport]) -> Result<()> {
-    let failed: Vec<&str> = reports
+    let failed: Vec<&TaskReport> = reports
         .iter()
         .filter(|r| r.outcome == Outcome::Failure)
-        .map(|r| r.task.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::TasksFailed {
-            failed: failed.len(),
-            total: reports.len(),
-            names: failed.join(", "),
-        })
+        return Ok(());
     }
+    use crate::error::exit;
+    let code = [exit::CONFIG, exit::UNAVAILABLE]
+        .into_iter()
+        .find(|&code| failed.iter().any(|r| r.code == code))
+        .unwrap_or(exit::FAILURE);
+    Err(Error::TasksFailed {
+        failed: failed.len(),
+        total: reports.len(),
+        names: failed
+            .iter()
+            .map(|r| r.task.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        code,
+    })
 }
 
 async fn require_bookkeeping(client: &Client) -> Result<()> {
@@ -185,7 +218,10 @@ async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskRepor
         .collect();
     if !group.dry_run {
         for started in 0..reports.len() {
-            if let Err(e) = reports[started].record_start(client, group.config, group.started).await {
+            if let Err(e) = reports[started]
+                .record_start(client, group.config, group.started)
+                .await
+            {
                 // Tasks whose start is recorded get their end too, so none stays `running`.
                 for (i, r) in reports.iter_mut().enumerate() {
                     r.fail(&e, clock);
@@ -217,8 +253,9 @@ async fn run_retention(
     client: &mut Client,
     task: &TaskConfig,
     pseudonymizer: Option<&Pseudonymizer>,
-    dry_run: bool,
+    opts: &RunOptions,
 ) -> TaskReport {
+    let dry_run = opts.dry_run;
     let started = Utc::now();
     let clock = Instant::now();
     let mut report = TaskReport::start(task, ledger::new_run_id(started), dry_run);
@@ -236,6 +273,7 @@ async fn run_retention(
             dry_run,
             now: started,
             pseudonymizer,
+            confirm_erase: opts.confirm_erase,
         })
         .await
     }
@@ -267,12 +305,14 @@ impl TaskReport {
             files: 0,
             duration: Duration::ZERO,
             error: None,
+            code: crate::error::exit::SUCCESS,
         }
     }
 
     fn fail(&mut self, e: &Error, clock: Instant) {
         self.outcome = Outcome::Failure;
         self.error = Some(e.to_string());
+        self.code = e.exit_code();
         self.duration = clock.elapsed();
     }
 

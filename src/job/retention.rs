@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use tokio_postgres::{Client, GenericClient};
 
-use crate::config::{Config, RetentionMode, TaskConfig, TaskKind};
+use crate::config::{Config, EraseLimit, RetentionMode, TaskConfig, TaskKind};
 use crate::error::{DbContext, Error, IoContext, Result};
 use crate::job::ledger::{self, RunStats};
 use crate::outputs::export::MANIFEST;
@@ -58,6 +58,9 @@ pub struct Retention<'a> {
     pub now: DateTime<Utc>,
     /// The managed key: names erased subjects in the erasure ledger.
     pub pseudonymizer: &'a Pseudonymizer,
+    /// The operator's confirmation of a run erasing this many subjects (`--confirm-erase`),
+    /// beyond the task's `max_erase_per_run`.
+    pub confirm_erase: Option<u64>,
 }
 
 /// Expires old exports and erases personal data past the horizon; in report mode (or a dry
@@ -67,6 +70,7 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         mode,
         personal_data_after_expiry: horizon,
         batch_size,
+        max_erase_per_run,
     } = r.task.kind
     else {
         return Err(Error::Other(format!(
@@ -111,6 +115,9 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "horizon": describe(horizon),
         "cutoff": cutoff.to_rfc3339(),
     });
+    if erase {
+        check_erase_limit(&*r.client, &r, eligible, max_erase_per_run, horizon).await?;
+    }
     let erased = if erase {
         let mut eraser = Eraser::new(
             &mut *r.client,
@@ -153,6 +160,42 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         details,
         ..RunStats::default()
     })
+}
+
+/// Refuses (exit 78) a run that would erase more subjects than `max_erase_per_run` allows,
+/// unless the operator confirmed at least that many: a mistyped horizon must not erase
+/// everyone.
+async fn check_erase_limit(
+    client: &impl GenericClient,
+    r: &Retention<'_>,
+    eligible: u64,
+    limit: EraseLimit,
+    horizon: TimeDelta,
+) -> Result<()> {
+    let holding = client
+        .query_one(
+            "SELECT count(*) FROM certanon_src.subscribers WHERE personal_data_erased_at IS NULL",
+            &[],
+        )
+        .await
+        .during("counting the subjects holding personal data")?
+        .get::<_, i64>(0);
+    let holding = u64::try_from(holding).unwrap_or(0);
+    let allowed = limit.subjects(holding);
+    if eligible <= allowed || r.confirm_erase.is_some_and(|n| n >= eligible) {
+        return Ok(());
+    }
+    let task = &r.task.name;
+    Err(Error::config(
+        format!("tasks.{task}.max_erase_per_run"),
+        format!(
+            "this run would erase {eligible} of the {holding} subjects holding personal data, \
+             more than the {allowed} allowed ({limit}); nothing was erased. Check \
+             personal_data_after_expiry ({}); if the erasure is intended, run `certanon run \
+             --task {task} --confirm-erase {eligible}`",
+            describe(horizon)
+        ),
+    ))
 }
 
 /// How many subscribers are eligible for erasure at `now` with this horizon.

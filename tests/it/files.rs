@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{Setup, TestDb};
 
-const AGGREGATES: &str =
-    "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\nretain_exports = \"30 days\"\n";
+const AGGREGATES: &str = "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\nretain_exports = \"30 days\"\n";
 
 /// Every path below `root`, sorted.
 fn tree(root: &Path) -> Vec<PathBuf> {
@@ -31,9 +30,15 @@ async fn a_dry_run_writes_and_deletes_nothing() {
     // Leftovers of a crashed run, and an expired export.
     std::fs::create_dir_all(setup.exports.join(".tmp-spill-crashed/x")).unwrap();
     std::fs::create_dir_all(setup.exports.join("monthly_statistics/.tmp-crashed")).unwrap();
-    let old = setup.exports.join("monthly_statistics/20200101T000000Z-0001");
+    let old = setup
+        .exports
+        .join("monthly_statistics/20200101T000000Z-0001");
     std::fs::create_dir_all(&old).unwrap();
-    std::fs::write(old.join("manifest.json"), r#"{"created": "2020-01-01T00:00:00Z"}"#).unwrap();
+    std::fs::write(
+        old.join("manifest.json"),
+        r#"{"created": "2020-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
     let before = tree(&setup.exports);
 
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force", "--dry-run"]);
@@ -72,14 +77,18 @@ async fn status_lists_export_directories_retention_does_not_own() {
     let db = TestDb::reference().await;
     let setup = Setup::new(AGGREGATES);
     let orphan = setup.exports.join("renamed_task");
-    let no_manifest = setup.exports.join("monthly_statistics/20200101T000000Z-0001");
+    let no_manifest = setup
+        .exports
+        .join("monthly_statistics/20200101T000000Z-0001");
     std::fs::create_dir_all(&orphan).unwrap();
     std::fs::create_dir_all(&no_manifest).unwrap();
     let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
     assert_eq!(code, 0, "{stderr}");
     for dir in [&orphan, &no_manifest] {
         assert!(
-            stdout.lines().any(|l| l.trim() == dir.display().to_string()),
+            stdout
+                .lines()
+                .any(|l| l.trim() == dir.display().to_string()),
             "{} not listed:\n{stdout}",
             dir.display()
         );

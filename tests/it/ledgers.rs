@@ -1,12 +1,12 @@
-//! The audit trail cannot be bent by the job's own role: the erase function refuses subjects
-//! the job's selection should have skipped, and the erasure and export-deletion ledgers only
-//! grow.
+//! Erasure that cannot go further than meant: the erase function refuses subjects the job's
+//! selection should have skipped, a run erasing more than `max_erase_per_run` needs the
+//! operator's confirmation, and the erasure and export-deletion ledgers only grow.
 
 use certanon::job::ledger;
 use chrono::Utc;
 use tokio_postgres::Client;
 
-use crate::common::TestDb;
+use crate::common::{Setup, TestDb};
 use crate::retention::{fixture, job_connection};
 
 /// Whether a subscriber's personal data is still there.
@@ -81,4 +81,46 @@ async fn the_job_role_can_only_append_to_its_ledgers() {
     job.batch_execute("UPDATE certanon.runs SET outcome = 'success' WHERE run_id = 'run-1'")
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_erasing_more_than_allowed_is_refused_unless_confirmed() {
+    let db = TestDb::reference().await;
+    fixture(&db.client).await;
+    let setup = Setup::new(
+        "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\n\
+         personal_data_after_expiry = \"1000 days\"\nmode = \"erase\"\n",
+    );
+    // Today, 1, 2, 6 and 10 of the 13 subscribers holding personal data are past the horizon:
+    // more than the default 5%.
+    for confirm in [&[][..], &["--confirm-erase", "3"]] {
+        let mut args = vec!["run", "--task", "retention", "--force"];
+        args.extend_from_slice(confirm);
+        let (code, _, stderr) = setup.certanon(&db, &args);
+        assert_eq!(code, 78, "{stderr}");
+        assert!(
+            stderr.contains("would erase 4 of the 13 subjects"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--confirm-erase 4"), "{stderr}");
+        assert!(
+            still_named(&db.client, 1).await,
+            "erased without confirmation"
+        );
+    }
+    let (code, _, stderr) = setup.certanon(
+        &db,
+        &[
+            "run",
+            "--task",
+            "retention",
+            "--force",
+            "--confirm-erase",
+            "4",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for id in [1, 2, 6, 10] {
+        assert!(!still_named(&db.client, id).await, "subscriber {id} kept");
+    }
 }

@@ -4,6 +4,7 @@ mod aggregates;
 mod common;
 mod database;
 mod extract;
+mod faults;
 mod files;
 mod ledgers;
 mod operations;

@@ -1,7 +1,10 @@
 //! Each task's outcome is recorded as it happened: a later task of the same scan failing, or
 //! failing to start, leaves earlier tasks' rows as they really ended.
 
+use std::time::Duration;
+
 use crate::common::{Setup, TestDb};
+use crate::operations::Daemon;
 
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const AGGREGATES: &str =
@@ -48,11 +51,19 @@ async fn a_later_task_failing_leaves_a_published_export_a_success() {
     assert_eq!(recorded[0].0, "monthly_statistics");
     assert_eq!(recorded[0].1, "failure");
     assert!(
-        recorded[0].2.as_deref().unwrap_or("").contains(".tmp-stuck"),
+        recorded[0]
+            .2
+            .as_deref()
+            .unwrap_or("")
+            .contains(".tmp-stuck"),
         "{recorded:?}"
     );
     assert_eq!(
-        (recorded[1].0.as_str(), recorded[1].1.as_str(), &recorded[1].2),
+        (
+            recorded[1].0.as_str(),
+            recorded[1].1.as_str(),
+            &recorded[1].2
+        ),
         ("research_extract", "success", &None)
     );
     assert!(last_success_run(&db, "research_extract").await.is_some());
@@ -86,4 +97,32 @@ async fn a_later_task_failing_to_start_leaves_no_run_running() {
     assert_eq!(recorded[0].0, "research_extract");
     assert_eq!(recorded[0].1, "failure", "{recorded:?}");
     assert!(setup.exports_of("research_extract").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_finding_the_lock_held_retries_after_a_growing_back_off() {
+    let db = TestDb::seeded_with(2000).await;
+    // A quarterly extract: without the back-off the daemon would wait months for its next fire.
+    let setup = Setup::new(EXTRACT);
+    let holder = db.connect().await;
+    certanon::job::acquire_lock(&holder).await.unwrap();
+    let mut daemon = Daemon::start(&setup, &db);
+    daemon.wait_for("two retries", Duration::from_secs(20), |log| {
+        log.matches("retrying after a back-off").count() >= 2
+    });
+    certanon::job::release_lock(&holder).await;
+    daemon.wait_for(
+        "a run once the lock is free",
+        Duration::from_secs(60),
+        |log| log.contains("task finished"),
+    );
+    let (code, _, log) = daemon.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    let retries: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("retrying after a back-off"))
+        .collect();
+    assert!(retries[0].contains("retry_in_secs=2"), "{log}");
+    assert!(retries[1].contains("retry_in_secs=4"), "{log}");
+    assert_eq!(setup.exports_of("research_extract").len(), 1, "{log}");
 }

@@ -249,6 +249,7 @@ schedule = "0 4 * * 0"
 personal_data_after_expiry = "{HORIZON}"
 mode = "{mode}"
 batch_size = {batch_size}
+max_erase_per_run = "100%"
 "#,
         root.display()
     );
@@ -287,6 +288,7 @@ async fn retain(
         dry_run,
         now: now(),
         pseudonymizer: p,
+        confirm_erase: None,
     })
     .await
     .unwrap()
@@ -417,7 +419,11 @@ async fn report_mode_erases_no_one_and_a_dry_run_changes_nothing() {
     let p = pseudonymizer();
     let before = (
         source_checksums(&db.client).await,
-        checksums(&db.client, &["certanon.erasures", "certanon.export_deletions"]).await,
+        checksums(
+            &db.client,
+            &["certanon.erasures", "certanon.export_deletions"],
+        )
+        .await,
     );
 
     // Erase mode, but a dry run: only a report, and nothing changes.
@@ -432,7 +438,11 @@ async fn report_mode_erases_no_one_and_a_dry_run_changes_nothing() {
     assert_eq!(stats.details["exports_deleted"], 0);
     let after_dry = (
         source_checksums(&db.client).await,
-        checksums(&db.client, &["certanon.erasures", "certanon.export_deletions"]).await,
+        checksums(
+            &db.client,
+            &["certanon.erasures", "certanon.export_deletions"],
+        )
+        .await,
     );
     assert_eq!(after_dry, before);
     assert!(old_export.join("manifest.json").is_file());
