@@ -66,6 +66,23 @@ async fn scan_backend(db: &TestDb) -> i32 {
     }
 }
 
+/// Checks that the run exited `code`, published nothing, and closed its one ledger row as a
+/// failure; returns its stderr and the recorded cause.
+async fn failed_without_export(
+    setup: &Setup,
+    db: &TestDb,
+    out: &std::process::Output,
+    code: i32,
+) -> (String, String) {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(visible_exports(setup).is_empty(), "{stderr}");
+    let runs = recorded(db).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].0, "failure", "{stderr}");
+    (stderr, runs[0].1.clone().unwrap_or_default())
+}
+
 fn error_line(stderr: &str) -> &str {
     stderr
         .lines()
@@ -85,13 +102,7 @@ async fn the_scan_losing_its_connection_exits_69_and_records_why() {
         .await
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(69), "{stderr}");
-    assert!(visible_exports(&setup).is_empty(), "{stderr}");
-    let runs = recorded(&db).await;
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].0, "failure");
-    let cause = runs[0].1.as_deref().unwrap_or("");
+    let (stderr, cause) = failed_without_export(&setup, &db, &out, 69).await;
     assert!(cause.contains("database unreachable"), "{cause}");
     assert!(
         stderr
@@ -123,13 +134,7 @@ async fn a_full_file_system_publishes_nothing_and_records_the_file() {
         });
     }
     let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(visible_exports(&setup).is_empty(), "{stderr}");
-    let runs = recorded(&db).await;
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].0, "failure");
-    let cause = runs[0].1.as_deref().unwrap_or("");
+    let (stderr, cause) = failed_without_export(&setup, &db, &out, 1).await;
     let root = setup.exports.display().to_string();
     assert!(
         cause.contains(&root) && cause.contains("too large"),
@@ -171,17 +176,9 @@ async fn sigterm_in_the_middle_of_a_run_records_it_and_publishes_nothing() {
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(visible_exports(&setup).is_empty(), "{stderr}");
+    let (stderr, cause) = failed_without_export(&setup, &db, &out, 143).await;
     assert_no_hidden_leftovers(&setup.exports.join("research_extract"));
-    let runs = recorded(&db).await;
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].0, "failure", "{stderr}");
-    assert!(
-        runs[0].1.as_deref().unwrap_or("").contains("SIGTERM"),
-        "{runs:?}"
-    );
+    assert!(cause.contains("SIGTERM"), "{cause}");
     assert!(
         error_line(&stderr).contains("stopped by SIGTERM"),
         "{stderr}"

@@ -115,7 +115,8 @@ fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::Temp
     manifest
         .privacy
         .insert(EXTRACT.into(), FileFacts::Microdata(microdata));
-    let dir = export.commit(manifest).unwrap();
+    // Unverified: these exports are built to break the rules the job itself refuses to publish.
+    let dir = export.commit_unverified(manifest).unwrap();
     (root, dir)
 }
 
