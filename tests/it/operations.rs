@@ -503,7 +503,7 @@ async fn personal_values(db: &TestDb) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_logs_of_every_task_kind_hold_no_personal_data() {
-    let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\n";
+    let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\nmax_erase_per_run = \"100%\"\n";
     for format in ["json", "text"] {
         // The privacy gate's audit is slow on sparse tables; 20,000 rows keep it quick.
         let db = TestDb::seeded_with(20_000).await;
