@@ -119,7 +119,7 @@ pub fn run(global: &Global, opts: &RunOptions) -> Result<()> {
     let config = Config::load(global.config.as_deref())?;
     let connect = connect_options(global, Some(&config))?;
     let (reports, metrics) = runtime()?.block_on(async {
-        let reports = job::run_once(&config, &connect, opts).await?;
+        let reports = job::run_until(&config, &connect, opts, stop_signal()?).await?;
         // A dry run writes nothing, the metrics textfile included.
         let metrics = if opts.dry_run {
             Ok(())
@@ -177,6 +177,13 @@ pub fn status(global: &Global) -> Result<()> {
     for line in lines {
         println!("{line}");
     }
+    let unowned = crate::job::retention::unowned_exports(&config)?;
+    if !unowned.is_empty() {
+        println!("export directories that no task owns or that have no manifest (never expired):");
+        for path in unowned {
+            println!("    {}", path.display());
+        }
+    }
     Ok(())
 }
 
@@ -228,6 +235,8 @@ pub fn daemon(global: &Global) -> Result<()> {
         let mut int = signal(SignalKind::interrupt())
             .map_err(|e| Error::Other(format!("SIGINT handler: {e}")))?;
         tracing::info!(tasks = config.tasks.len(), "daemon started");
+        // Runs in a row that could not start (database unreachable, lock held).
+        let mut failures: u32 = 0;
         loop {
             let (done, finished) = tokio::sync::oneshot::channel();
             let (run_config, run_connect) = (Arc::clone(&config), Arc::clone(&connect));
@@ -237,25 +246,65 @@ pub fn daemon(global: &Global) -> Result<()> {
                     .and_then(|r| r.block_on(run_and_publish_metrics(&run_config, &run_connect)));
                 let _ = done.send(result);
             });
+            let mut retry = false;
             tokio::select! {
                 result = finished => match result.unwrap_or_else(|_| Err(Error::Other("the run stopped without a result".into()))) {
-                    Ok(()) => {}
-                    Err(e @ Error::Locked(_)) => tracing::warn!("{e}"),
+                    Ok(()) => failures = 0,
                     Err(e) if e.exit_code() == crate::error::exit::CONFIG => return Err(e),
-                    Err(e) => tracing::error!("{e}"),
+                    Err(e) if is_transient(&e) => { tracing::warn!("{e}"); retry = true; }
+                    Err(e) => { failures = 0; tracing::error!("{e}"); }
                 },
                 _ = term.recv() => { tracing::info!("SIGTERM: abandoning the running task"); return Ok(()); }
                 _ = int.recv() => { tracing::info!("SIGINT: abandoning the running task"); return Ok(()); }
             }
             let now = Utc::now();
             let next = config.tasks.values().filter_map(|t| t.schedule.next_after(now)).min();
-            let wait = next.map_or(Duration::from_secs(3600), |t| (t - now).to_std().unwrap_or_default());
-            tracing::info!(next = %next.map_or("-".into(), |t| t.to_rfc3339()), "sleeping");
+            let mut wait = next.map_or(Duration::from_secs(3600), |t| (t - now).to_std().unwrap_or_default());
+            if retry {
+                let delay = retry_delay(failures);
+                failures = failures.saturating_add(1);
+                if delay < wait {
+                    wait = delay;
+                    tracing::warn!(attempt = failures, retry_in_secs = delay.as_secs(), "the run could not start; retrying after a back-off");
+                }
+            }
+            tracing::info!(next = %next.map_or("-".into(), |t| t.to_rfc3339()), wait_secs = wait.as_secs(), "sleeping");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); return Ok(()); }
                 _ = int.recv() => { tracing::info!("SIGINT: stopping"); return Ok(()); }
             }
+        }
+    })
+}
+
+/// A run that could not start for a reason that passes (exit 69 or 75): the daemon retries it
+/// soon rather than at the next fire, which for a quarterly task is months away.
+fn is_transient(e: &Error) -> bool {
+    use crate::error::exit;
+    matches!(e.exit_code(), exit::UNAVAILABLE | exit::TEMP_FAIL)
+}
+
+/// The wait before retrying after `failures` earlier retries: doubling from 2 seconds, at most
+/// 10 minutes.
+fn retry_delay(failures: u32) -> Duration {
+    const FIRST: Duration = Duration::from_secs(2);
+    const MAX: Duration = Duration::from_secs(600);
+    FIRST.saturating_mul(2u32.saturating_pow(failures)).min(MAX)
+}
+
+/// Ends with `Error::Stopped` at the first SIGTERM or SIGINT.
+fn stop_signal() -> Result<impl Future<Output = Error>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handler = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| Error::Other(format!("{name} handler: {e}")))
+    };
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => Error::Stopped { signal: "SIGTERM", code: 128 + libc::SIGTERM },
+            _ = int.recv() => Error::Stopped { signal: "SIGINT", code: 128 + libc::SIGINT },
         }
     })
 }
@@ -270,4 +319,20 @@ async fn run_and_publish_metrics(config: &Config, connect: &ConnectOptions) -> R
 
 pub fn demo(rows: u64, dir: &Path) -> Result<()> {
     crate::demo::demo(rows, dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_and_are_bounded() {
+        let delays: Vec<u64> = (0..6).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64]);
+        assert_eq!(retry_delay(9).as_secs(), 600);
+        assert_eq!(retry_delay(u32::MAX).as_secs(), 600);
+        assert!(is_transient(&Error::Locked("x".into())));
+        assert!(is_transient(&Error::Unreachable("x".into())));
+        assert!(!is_transient(&Error::Other("x".into())));
+    }
 }

@@ -238,6 +238,7 @@ const BOOKKEEPING: &[Migration] = &[
     migration!("migrations", 1, "0001_certanon_bookkeeping"),
     migration!("migrations", 2, "0002_abandoned_runs"),
     migration!("migrations", 3, "0003_released_levels"),
+    migration!("migrations", 4, "0004_append_only_ledgers"),
 ];
 
 const REFERENCE: &[Migration] = &[

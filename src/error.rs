@@ -53,13 +53,22 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// Some tasks of a multi-task run failed; each already logged its own error.
+    /// Some tasks of a multi-task run failed; each already logged its own error. `code` is
+    /// the exit code their errors call for.
     #[error("{failed} of {total} task(s) failed: {names}")]
     TasksFailed {
         failed: usize,
         total: usize,
         names: String,
+        code: i32,
     },
+
+    /// A signal stopped the run; `code` is 128 + the signal's number, as a shell reports it.
+    #[error(
+        "stopped by {signal}: the tasks that were running are recorded as failed, and none of \
+         their exports was published"
+    )]
+    Stopped { signal: &'static str, code: i32 },
 
     #[error("{0}")]
     Other(String),
@@ -75,10 +84,8 @@ impl Error {
             Error::Verify(_) => exit::DATA_ERR,
             Error::Unreachable(_) => exit::UNAVAILABLE,
             Error::Locked(_) => exit::TEMP_FAIL,
-            Error::Database { .. }
-            | Error::Io { .. }
-            | Error::TasksFailed { .. }
-            | Error::Other(_) => exit::FAILURE,
+            Error::TasksFailed { code, .. } | Error::Stopped { code, .. } => *code,
+            Error::Database { .. } | Error::Io { .. } | Error::Other(_) => exit::FAILURE,
         }
     }
 
@@ -96,11 +103,19 @@ impl Error {
         }
     }
 
-    /// Wraps a PostgreSQL error, saying what the job was doing. Connection failures become
-    /// `Unreachable` (exit 69); server errors keep SQLSTATE and message, never DETAIL.
+    /// Wraps a PostgreSQL error, saying what the job was doing. Connection failures, and the
+    /// server ending the session (SQLSTATE classes 08 and 57: shutdown, a terminated backend),
+    /// become `Unreachable` (exit 69); server errors keep SQLSTATE and message, never DETAIL.
     pub(crate) fn db(context: impl Into<String>, err: tokio_postgres::Error) -> Self {
         let context = context.into();
         match err.as_db_error() {
+            Some(db) if ["08", "57"].iter().any(|c| db.code().code().starts_with(c)) => {
+                Error::Unreachable(format!(
+                    "{context}: {} (SQLSTATE {})",
+                    db.message(),
+                    db.code().code()
+                ))
+            }
             Some(db) => Error::Database {
                 context,
                 message: describe_db_error(db),

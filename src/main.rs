@@ -22,7 +22,7 @@ use certanon::{Error, commands};
       certanon verify /var/lib/certanon/exports/research_extract/20261101T030000Z-1a2b\n  \
       certanon schedule next '0 3 1 */3 *' --count 4\n\n\
       Exit codes: 0 ok, 2 usage, 65 verify failed, 69 database unreachable, 75 locked (try later),\n  \
-      78 configuration/key/schema contract, 1 other."
+      78 configuration/key/schema contract, 143 stopped by SIGTERM, 1 other."
 )]
 struct Cli {
     /// Config file [default: $CERTANON_CONFIG, else /etc/certanon/certanon.toml]
@@ -92,6 +92,10 @@ enum Command {
         /// Read and report (rows, suppression, what retention would do); write nothing
         #[arg(long)]
         dry_run: bool,
+        /// Let this run's retention erase up to N subjects even beyond the task's
+        /// max_erase_per_run (give the number the refused run reported)
+        #[arg(long, value_name = "N")]
+        confirm_erase: Option<u64>,
     },
     /// Last runs and next due time of every task
     Status,
@@ -184,12 +188,14 @@ fn main() -> ExitCode {
             tasks,
             force,
             dry_run,
+            confirm_erase,
         } => commands::run(
             &global,
             &certanon::job::RunOptions {
                 tasks,
                 force,
                 dry_run,
+                confirm_erase,
             },
         ),
         Command::Status => commands::status(&global),

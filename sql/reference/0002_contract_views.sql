@@ -37,8 +37,12 @@ SELECT subscriber_id, placed_at, released_at
 -- The one write path certanon has into the source: erase the personal columns of the given
 -- subscribers (and of their applications and ACME accounts) in one statement each. Certificate
 -- rows are not touched. Subjects already erased are skipped, so a retried batch erases nothing
--- twice. Returns the subscribers erased now and the columns that were cleared, for the ledger.
--- A deployment redefines this to say what "erase" means for its own tables.
+-- twice. Subjects under a legal hold in force now (or released only later) and subjects with a
+-- pending application are skipped too: the function does not trust its caller's selection, so
+-- whoever holds EXECUTE cannot erase them. (The horizon is the job's configuration, which the
+-- function cannot know.) Returns the subscribers erased now and the columns that were cleared,
+-- for the ledger. A deployment redefines this to say what "erase" means for its own tables,
+-- keeping these refusals.
 CREATE FUNCTION certanon_src.erase_subjects(subject_ids bigint[])
 RETURNS TABLE (subscriber_id bigint, erased_columns text[])
 LANGUAGE plpgsql
@@ -55,6 +59,11 @@ BEGIN
                organization_name = CASE WHEN s.kind = 'individual' THEN NULL ELSE s.organization_name END,
                personal_data_erased_at = now(), updated_at = greatest(s.updated_at, now())
          WHERE s.id = ANY (subject_ids) AND s.personal_data_erased_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM certinfo.legal_holds h
+                            WHERE h.subscriber_id = s.id
+                              AND (h.released_at IS NULL OR h.released_at > now()))
+           AND NOT EXISTS (SELECT 1 FROM certinfo.applications a
+                            WHERE a.subscriber_id = s.id AND a.status = 'pending')
      RETURNING s.id)
     SELECT coalesce(array_agg(id), '{}') INTO erased FROM e;
 

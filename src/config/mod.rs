@@ -49,7 +49,7 @@ use crate::error::{Error, Result};
 use spans::Source;
 use tasks::RawTask;
 pub use tasks::TaskConfig;
-pub(crate) use tasks::{ReleaseMode, RetentionMode, TaskKind};
+pub(crate) use tasks::{EraseLimit, ReleaseMode, RetentionMode, TaskKind};
 
 const DEFAULT_CONFIG_PATH: &str = "/etc/certanon/certanon.toml";
 const CONFIG_ENV: &str = "CERTANON_CONFIG";

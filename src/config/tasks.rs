@@ -38,7 +38,60 @@ pub(crate) enum TaskKind {
         mode: RetentionMode,
         personal_data_after_expiry: TimeDelta,
         batch_size: u32,
+        /// The most subjects one erase-mode run may erase without an explicit confirmation.
+        max_erase_per_run: EraseLimit,
     },
+}
+
+/// `max_erase_per_run`: a number of subjects, or a share of the subjects holding personal data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum EraseLimit {
+    Subjects(u64),
+    Percent(f64),
+}
+
+/// A mistyped horizon (`7 days` for `7 years`) would erase nearly everyone: by default a run
+/// may erase at most this share of the subjects holding personal data.
+const DEFAULT_ERASE_LIMIT: EraseLimit = EraseLimit::Percent(5.0);
+
+impl EraseLimit {
+    /// The limit in subjects, given how many hold personal data.
+    pub(crate) fn subjects(self, holding: u64) -> u64 {
+        match self {
+            EraseLimit::Subjects(n) => n,
+            EraseLimit::Percent(p) => (holding as f64 * p / 100.0).floor() as u64,
+        }
+    }
+
+    fn parse(raw: &RawLimit) -> std::result::Result<EraseLimit, &'static str> {
+        const WHY: &str = "must be a number of subjects (0 or more) or a share such as \"5%\"";
+        match raw {
+            RawLimit::Subjects(n) => u64::try_from(*n).map(EraseLimit::Subjects).map_err(|_| WHY),
+            RawLimit::Text(text) => text
+                .trim()
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(EraseLimit::Percent)
+                .ok_or(WHY),
+        }
+    }
+}
+
+impl fmt::Display for EraseLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EraseLimit::Subjects(n) => write!(f, "{n} subjects"),
+            EraseLimit::Percent(p) => write!(f, "{p}% of the subjects holding personal data"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawLimit {
+    Subjects(i64),
+    Text(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +139,7 @@ pub(super) struct RawTask {
     recipient: Option<Spanned<String>>,
     personal_data_after_expiry: Option<Spanned<String>>,
     batch_size: Option<Spanned<i64>>,
+    max_erase_per_run: Option<Spanned<RawLimit>>,
 }
 
 /// The task table being checked, for errors that name its keys.
@@ -183,6 +237,7 @@ impl RawTask {
                     only,
                 )?;
                 table.reject(&self.batch_size, "batch_size", only)?;
+                table.reject(&self.max_erase_per_run, "max_erase_per_run", only)?;
             }
             TaskKind::Retention { .. } => {}
         }
@@ -244,10 +299,16 @@ impl RawTask {
                 .ok_or_else(|| table.error(&size.span(), "batch_size", "must be at least 1"))?,
             None => DEFAULT_BATCH_SIZE,
         };
+        let max_erase_per_run = match &self.max_erase_per_run {
+            Some(limit) => EraseLimit::parse(limit.get_ref())
+                .map_err(|why| table.error(&limit.span(), "max_erase_per_run", why))?,
+            None => DEFAULT_ERASE_LIMIT,
+        };
         Ok(TaskKind::Retention {
             mode: table.mode(&self.mode, RetentionMode::parse, RetentionMode::Report)?,
             personal_data_after_expiry: table.duration(after, "personal_data_after_expiry")?,
             batch_size,
+            max_erase_per_run,
         })
     }
 }

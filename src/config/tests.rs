@@ -103,6 +103,7 @@ fn the_example_loads() {
             mode: RetentionMode::Report,
             personal_data_after_expiry: TimeDelta::seconds(7 * 31_557_600),
             batch_size: 1000,
+            max_erase_per_run: EraseLimit::Percent(5.0),
         }
     );
     assert_eq!(
@@ -184,7 +185,8 @@ textfile = "/var/lib/node_exporter/textfile/certanon.prom"
         TaskKind::Retention {
             mode: RetentionMode::Erase,
             personal_data_after_expiry: TimeDelta::weeks(2),
-            batch_size: 50
+            batch_size: 50,
+            max_erase_per_run: EraseLimit::Percent(5.0),
         }
     );
     // The schedule is evaluated in the configured zone: 04:00 in Tokyo is 19:00 UTC.

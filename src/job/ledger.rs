@@ -79,20 +79,36 @@ pub async fn start_run(
 /// them is still going. A task whose last attempt was such a run shows `abandoned` in `status`.
 /// Returns how many runs were marked.
 pub(crate) async fn abandon_stale_runs(client: &impl GenericClient) -> Result<u64> {
+    close_running(
+        client,
+        "abandoned",
+        "stopped or crashed before recording its end; marked by a later run",
+    )
+    .await
+}
+
+/// Records the runs of this process still `running` as failed by `cause` (a signal stopped
+/// them). Only sound under the run lock, like `abandon_stale_runs`.
+pub(crate) async fn fail_running(client: &impl GenericClient, cause: &str) -> Result<u64> {
+    close_running(client, Outcome::Failure.as_str(), cause).await
+}
+
+/// Closes every run still `running` with `outcome` and `error`, and the task states whose
+/// last attempt it was; returns how many.
+async fn close_running(client: &impl GenericClient, outcome: &str, error: &str) -> Result<u64> {
     let row = client
         .query_one(
-            "WITH abandoned AS ( \
-                 UPDATE certanon.runs SET outcome = 'abandoned', \
-                        error = 'stopped or crashed before recording its end; marked by a later run' \
+            "WITH closed AS ( \
+                 UPDATE certanon.runs SET outcome = $1, error = $2, finished_at = now() \
                   WHERE outcome = 'running' RETURNING task, started_at), \
              state AS ( \
-                 UPDATE certanon.task_state s SET last_outcome = 'abandoned' \
-                   FROM abandoned a WHERE s.task = a.task AND s.last_attempt_at = a.started_at) \
-             SELECT count(*) FROM abandoned",
-            &[],
+                 UPDATE certanon.task_state s SET last_outcome = $1 \
+                   FROM closed c WHERE s.task = c.task AND s.last_attempt_at = c.started_at) \
+             SELECT count(*) FROM closed",
+            &[&outcome, &error],
         )
         .await
-        .during("marking abandoned runs")?;
+        .during("closing the runs left running")?;
     Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
 }
 

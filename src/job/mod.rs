@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub tasks: Vec<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// Confirms a retention run erasing up to this many subjects, beyond `max_erase_per_run`.
+    pub confirm_erase: Option<u64>,
 }
 
 /// How one task ended, for the summary line and the exit code.
@@ -56,6 +58,8 @@ pub(crate) struct TaskReport {
     pub(crate) files: usize,
     pub(crate) duration: Duration,
     pub(crate) error: Option<String>,
+    /// The exit code of the error the task failed with.
+    pub(crate) code: i32,
 }
 
 /// One `certanon run`: lock, check the contract, run what is due, record, unlock.
@@ -64,13 +68,32 @@ pub(crate) async fn run_once(
     connect: &ConnectOptions,
     opts: &RunOptions,
 ) -> Result<Vec<TaskReport>> {
+    run_until(config, connect, opts, std::future::pending()).await
+}
+
+/// `run_once`, abandoned when `stop` ends first (a signal): the exports being written are
+/// dropped unpublished, and the tasks that were running are recorded as failed by its error.
+pub(crate) async fn run_until(
+    config: &Config,
+    connect: &ConnectOptions,
+    opts: &RunOptions,
+    stop: impl Future<Output = Error>,
+) -> Result<Vec<TaskReport>> {
     // A misspelt task name is a usage error, and a bad key file a configuration problem
     // (exit 78), whether or not the database answers: both are found before connecting.
     check_task_names(config, &opts.tasks)?;
     let managed = load_managed_key(config, opts)?;
     let mut lock = db::connect(connect).await?;
     acquire_lock(&lock).await?;
-    let result = run_locked(config, connect, opts, managed.as_ref(), &mut lock).await;
+    let result = tokio::select! {
+        result = run_locked(config, connect, opts, managed.as_ref(), &mut lock) => result,
+        stopped = stop => Err(stopped),
+    };
+    if let Err(e @ Error::Stopped { .. }) = &result
+        && let Err(not_recorded) = ledger::fail_running(&lock, &e.to_string()).await
+    {
+        tracing::error!("{not_recorded}");
+    }
     release_lock(&lock).await;
     result
 }
@@ -108,8 +131,17 @@ async fn run_locked(
     }
     let now = Utc::now();
     let tasks = due_tasks(config, lock, opts, now).await?;
-    // We hold the lock, so hidden spill directories at the export root are a crashed run's.
-    crate::outputs::export::remove_leftovers(&config.export.root)?;
+    // A redirected or shared export directory is a deployment mistake (exit 78), found before
+    // any task writes there.
+    crate::outputs::export::check_dir(&config.export.root)?;
+    for task in config.tasks.values() {
+        crate::outputs::export::check_dir(&config.export.root.join(&task.name))?;
+    }
+    // We hold the lock, so hidden spill directories at the export root are a crashed run's; a
+    // dry run deletes nothing, not even those.
+    if !opts.dry_run {
+        crate::outputs::export::remove_leftovers(&config.export.root)?;
+    }
     if tasks.is_empty() {
         tracing::info!("no task is due");
         return Ok(Vec::new());
@@ -131,7 +163,7 @@ async fn run_locked(
         .iter()
         .filter(|t| matches!(t.kind, TaskKind::Retention { .. }))
     {
-        reports.push(run_retention(config, lock, task, pseudonymizer.as_ref(), opts.dry_run).await);
+        reports.push(run_retention(config, lock, task, pseudonymizer.as_ref(), opts).await);
     }
     for r in &reports {
         r.log_summary();
@@ -139,22 +171,32 @@ async fn run_locked(
     Ok(reports)
 }
 
-/// Turns the reports into the run's result: an error naming the failed tasks, if any.
+/// Turns the reports into the run's result: an error naming the failed tasks, if any, whose
+/// exit code is 78 when a task failed on a configuration problem (an operator must act), else
+/// 69 when one lost the database, else 1.
 pub(crate) fn check_reports(reports: &[TaskReport]) -> Result<()> {
-    let failed: Vec<&str> = reports
+    let failed: Vec<&TaskReport> = reports
         .iter()
         .filter(|r| r.outcome == Outcome::Failure)
-        .map(|r| r.task.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::TasksFailed {
-            failed: failed.len(),
-            total: reports.len(),
-            names: failed.join(", "),
-        })
+        return Ok(());
     }
+    use crate::error::exit;
+    let code = [exit::CONFIG, exit::UNAVAILABLE]
+        .into_iter()
+        .find(|&code| failed.iter().any(|r| r.code == code))
+        .unwrap_or(exit::FAILURE);
+    Err(Error::TasksFailed {
+        failed: failed.len(),
+        total: reports.len(),
+        names: failed
+            .iter()
+            .map(|r| r.task.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        code,
+    })
 }
 
 async fn require_bookkeeping(client: &Client) -> Result<()> {
@@ -172,7 +214,8 @@ async fn require_bookkeeping(client: &Client) -> Result<()> {
     }
 }
 
-/// Runs one scan group's tasks and records them in the ledger on `client`.
+/// Runs one scan group's tasks and records them in the ledger on `client`, each task's end as
+/// soon as it is known.
 async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskReport> {
     let clock = Instant::now();
     let mut reports: Vec<TaskReport> = group
@@ -181,26 +224,35 @@ async fn run_scan_group(group: &ScanGroup<'_>, client: &Client) -> Vec<TaskRepor
         .map(|t| TaskReport::start(t, ledger::new_run_id(group.started), group.dry_run))
         .collect();
     if !group.dry_run {
-        for r in &reports {
-            if let Err(e) = r.record_start(client, group.config, group.started).await {
-                for r in &mut reports {
+        for started in 0..reports.len() {
+            if let Err(e) = reports[started]
+                .record_start(client, group.config, group.started)
+                .await
+            {
+                // Tasks whose start is recorded get their end too, so none stays `running`.
+                for (i, r) in reports.iter_mut().enumerate() {
                     r.fail(&e, clock);
+                    if i < started {
+                        r.record_end(client, group.started).await;
+                    }
                 }
                 return reports;
             }
         }
     }
-    if let Err(e) = group.scan_and_publish(&mut reports, client).await {
-        for r in &mut reports {
-            r.fail(&e, clock);
-        }
-    }
-    for r in &mut reports {
-        if r.duration.is_zero() {
-            r.duration = clock.elapsed();
-        }
+    let record = async |r: &mut TaskReport| {
         if !group.dry_run {
             r.record_end(client, group.started).await;
+        }
+    };
+    // Only the scan fails before any task ends: then it is every task's failure.
+    if let Err(e) = group
+        .scan_and_publish(&mut reports, client, clock, record)
+        .await
+    {
+        for r in &mut reports {
+            r.fail(&e, clock);
+            record(r).await;
         }
     }
     reports
@@ -211,8 +263,9 @@ async fn run_retention(
     client: &mut Client,
     task: &TaskConfig,
     pseudonymizer: Option<&Pseudonymizer>,
-    dry_run: bool,
+    opts: &RunOptions,
 ) -> TaskReport {
+    let dry_run = opts.dry_run;
     let started = Utc::now();
     let clock = Instant::now();
     let mut report = TaskReport::start(task, ledger::new_run_id(started), dry_run);
@@ -230,6 +283,7 @@ async fn run_retention(
             dry_run,
             now: started,
             pseudonymizer,
+            confirm_erase: opts.confirm_erase,
         })
         .await
     }
@@ -261,12 +315,14 @@ impl TaskReport {
             files: 0,
             duration: Duration::ZERO,
             error: None,
+            code: crate::error::exit::SUCCESS,
         }
     }
 
     fn fail(&mut self, e: &Error, clock: Instant) {
         self.outcome = Outcome::Failure;
         self.error = Some(e.to_string());
+        self.code = e.exit_code();
         self.duration = clock.elapsed();
     }
 

@@ -3,6 +3,7 @@
 //! after cell suppression) committed with its manifest.
 
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
@@ -34,6 +35,14 @@ pub(super) struct ScanGroup<'a> {
     pub(super) started: DateTime<Utc>,
 }
 
+/// What the scan left for the group's tasks to publish from.
+struct TaskOutputs<'a> {
+    spill: &'a mut Option<ExtractSpill>,
+    statistics: &'a mut Statistics,
+    pseudonymizer: &'a Pseudonymizer,
+    snapshot: &'a str,
+}
+
 /// What one task's export says about itself in the ledger and its manifest.
 struct ExportFacts {
     privacy: Privacy,
@@ -46,11 +55,16 @@ struct ExportFacts {
 
 impl ScanGroup<'_> {
     /// Scans once and publishes every task's export; `reports` holds one report per task, in
-    /// order, whose run ids name the exports.
+    /// order, whose run ids name the exports. A failed scan is every task's failure and is
+    /// returned; a task that fails after the scan fails alone, and `published` is told of each
+    /// task as soon as its outcome is known, so an export already published stays a success
+    /// whatever a later task of the scan does.
     pub(super) async fn scan_and_publish(
         &self,
         reports: &mut [TaskReport],
         client: &Client,
+        clock: Instant,
+        mut published: impl AsyncFnMut(&mut TaskReport),
     ) -> Result<()> {
         let pseudonymizer = group_key(self.managed, self.tasks, &reports[0].run_id)?;
         let sinks = self.sinks(&pseudonymizer)?;
@@ -69,70 +83,95 @@ impl ScanGroup<'_> {
         for (task, report) in self.tasks.iter().zip(reports.iter_mut()) {
             report.stats.rows_read = scanned.rows;
             report.stats.snapshot = Some(scanned.snapshot.clone());
-            let mut export = if self.dry_run {
-                None
-            } else {
-                Some(Export::begin(
-                    &self.config.export.root,
-                    &task.name,
-                    &report.run_id,
-                )?)
+            let outputs = TaskOutputs {
+                spill: &mut spill,
+                statistics: &mut statistics,
+                pseudonymizer: &pseudonymizer,
+                snapshot: &scanned.snapshot,
             };
-            let facts = match &task.kind {
-                TaskKind::ResearchExtract { mode, .. } => {
-                    let spill = spill.take().ok_or_else(|| {
-                        Error::Other("a scan group holds two research extracts".into())
-                    })?;
-                    let pinned = ledger::released_levels(
-                        client,
-                        &task.name,
-                        pseudonymizer.key_id(),
-                        extract::FILE_NAME,
-                    )
-                    .await?;
-                    self.publish_extract(
-                        spill,
-                        *mode,
-                        export.as_mut(),
-                        &pseudonymizer,
-                        &mut report.stats,
-                        &extract::minimum_levels(&pinned),
-                    )?
-                }
-                TaskKind::Aggregates => self.publish_aggregates(
-                    statistics.tables()?,
-                    export.as_mut(),
-                    &mut report.stats,
-                )?,
-                TaskKind::Retention { .. } => {
-                    return Err(Error::Other(format!(
-                        "task {}: retention publishes no scan",
-                        task.name
-                    )));
-                }
-            };
-            report.stats.key_id = Some(facts.key_id.clone());
-            report.stats.details = serde_json::to_value(&facts.privacy)
-                .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
-            if let Some(export) = export {
-                let levels = facts.levels.clone();
-                let key_id = facts.key_id.clone();
-                let manifest = self.manifest(task, &report.run_id, &scanned.snapshot, facts);
-                let dir = export.commit(manifest)?;
-                report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
-                report.stats.export_dir = Some(dir.display().to_string());
-                if let Some(levels) = levels {
-                    ledger::record_levels(
-                        client,
-                        &report.run_id,
-                        &task.name,
-                        &key_id,
-                        extract::FILE_NAME,
-                        &levels,
-                    )
-                    .await?;
-                }
+            if let Err(e) = self.publish_task(task, report, outputs, client).await {
+                report.fail(&e, clock);
             }
+            report.duration = clock.elapsed();
+            published(report).await;
+        }
+        Ok(())
+    }
+
+    /// One task's export from the scan's outputs, committed unless this is a dry run; an
+    /// extract's levels are recorded on `client` so later releases under the key cannot undercut
+    /// them.
+    async fn publish_task(
+        &self,
+        task: &TaskConfig,
+        report: &mut TaskReport,
+        outputs: TaskOutputs<'_>,
+        client: &Client,
+    ) -> Result<()> {
+        let mut export = if self.dry_run {
+            None
+        } else {
+            Some(Export::begin(
+                &self.config.export.root,
+                &task.name,
+                &report.run_id,
+            )?)
+        };
+        let facts = match &task.kind {
+            TaskKind::ResearchExtract { mode, .. } => {
+                let spill = outputs.spill.take().ok_or_else(|| {
+                    Error::Other("a scan group holds two research extracts".into())
+                })?;
+                let pinned = ledger::released_levels(
+                    client,
+                    &task.name,
+                    outputs.pseudonymizer.key_id(),
+                    extract::FILE_NAME,
+                )
+                .await?;
+                self.publish_extract(
+                    spill,
+                    *mode,
+                    export.as_mut(),
+                    outputs.pseudonymizer,
+                    &mut report.stats,
+                    &extract::minimum_levels(&pinned),
+                )?
+            }
+            TaskKind::Aggregates => self.publish_aggregates(
+                outputs.statistics.tables()?,
+                export.as_mut(),
+                &mut report.stats,
+            )?,
+            TaskKind::Retention { .. } => {
+                return Err(Error::Other(format!(
+                    "task {}: retention publishes no scan",
+                    task.name
+                )));
+            }
+        };
+        report.stats.key_id = Some(facts.key_id.clone());
+        report.stats.details = serde_json::to_value(&facts.privacy)
+            .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
+        if let Some(export) = export {
+            // Recorded before the export appears: a level published but not recorded could be
+            // undercut by the next release, while one recorded for an export that then failed
+            // only keeps later releases coarser.
+            if let Some(levels) = &facts.levels {
+                ledger::record_levels(
+                    client,
+                    &report.run_id,
+                    &task.name,
+                    &facts.key_id,
+                    extract::FILE_NAME,
+                    levels,
+                )
+                .await?;
+            }
+            let manifest = self.manifest(task, &report.run_id, outputs.snapshot, facts);
+            let dir = export.commit(manifest)?;
+            report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+            report.stats.export_dir = Some(dir.display().to_string());
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Retention: expire old exports and erase personal data past its horizon through the contract's erase function.
 //!
-//! Exports: a committed export older than its task's `retain_exports` is first renamed to a
+//! Exports: on every run that is not a dry run, whatever the personal-data mode, a committed
+//! export older than its task's `retain_exports` is first renamed to a
 //! hidden `.tmp-expired-<name>` (so no reader ever sees a half-deleted export), recorded in the
 //! ledger, then removed. Personal data: subjects past the horizon are erased in batches, each
 //! batch one transaction that selects the next eligible subscribers, calls
@@ -15,7 +16,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use tokio_postgres::{Client, GenericClient};
 
-use crate::config::{Config, RetentionMode, TaskConfig, TaskKind};
+use crate::config::{Config, EraseLimit, RetentionMode, TaskConfig, TaskKind};
 use crate::error::{DbContext, Error, IoContext, Result};
 use crate::job::ledger::{self, RunStats};
 use crate::outputs::export::MANIFEST;
@@ -57,6 +58,9 @@ pub struct Retention<'a> {
     pub now: DateTime<Utc>,
     /// The managed key: names erased subjects in the erasure ledger.
     pub pseudonymizer: &'a Pseudonymizer,
+    /// The operator's confirmation of a run erasing this many subjects (`--confirm-erase`),
+    /// beyond the task's `max_erase_per_run`.
+    pub confirm_erase: Option<u64>,
 }
 
 /// Expires old exports and erases personal data past the horizon; in report mode (or a dry
@@ -66,6 +70,7 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         mode,
         personal_data_after_expiry: horizon,
         batch_size,
+        max_erase_per_run,
     } = r.task.kind
     else {
         return Err(Error::Other(format!(
@@ -77,18 +82,26 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
     let erase = mode == RetentionMode::Erase && !r.dry_run;
     let cutoff = cutoff(r.now, horizon, &r.task.name)?;
 
-    let expired = expired_exports(r.config, r.now, erase)?;
-    if erase {
-        for export in &expired {
+    // Exports expire whatever the personal-data mode: only a dry run keeps them.
+    let delete_exports = !r.dry_run;
+    let expired = expired_exports(r.config, r.now, delete_exports)?;
+    for export in &expired {
+        if delete_exports {
             delete_export(&*r.client, r.run_id, export).await?;
+        } else {
+            tracing::info!(task = %export.task, export = %export.run, "expired export; a run that is not a dry run deletes it");
         }
     }
     tracing::info!(
         task = %r.task.name,
         exports = expired.len(),
         "{}",
-        if erase { "expired exports deleted" } else { "expired exports counted; none deleted (report only)" }
+        if delete_exports { "expired exports deleted" } else { "expired exports counted; none deleted (dry run)" }
     );
+    let unowned = unowned_exports(r.config)?;
+    for path in &unowned {
+        tracing::warn!(path = %path.display(), "export directory that no configured task owns or that has no manifest; left alone");
+    }
 
     let eligible = eligible_count(&*r.client, r.now, horizon).await?;
     let mut details = serde_json::json!({
@@ -96,11 +109,15 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "configured_mode": mode.as_str(),
         "dry_run": r.dry_run,
         "exports_expired": expired.len(),
-        "exports_deleted": if erase { expired.len() } else { 0 },
+        "exports_deleted": if delete_exports { expired.len() } else { 0 },
+        "unowned_exports": unowned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "subjects_eligible": eligible,
         "horizon": describe(horizon),
         "cutoff": cutoff.to_rfc3339(),
     });
+    if erase {
+        check_erase_limit(&*r.client, &r, eligible, max_erase_per_run, horizon).await?;
+    }
     let erased = if erase {
         let mut eraser = Eraser::new(
             &mut *r.client,
@@ -143,6 +160,42 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         details,
         ..RunStats::default()
     })
+}
+
+/// Refuses (exit 78) a run that would erase more subjects than `max_erase_per_run` allows,
+/// unless the operator confirmed at least that many: a mistyped horizon must not erase
+/// everyone.
+async fn check_erase_limit(
+    client: &impl GenericClient,
+    r: &Retention<'_>,
+    eligible: u64,
+    limit: EraseLimit,
+    horizon: TimeDelta,
+) -> Result<()> {
+    let holding = client
+        .query_one(
+            "SELECT count(*) FROM certanon_src.subscribers WHERE personal_data_erased_at IS NULL",
+            &[],
+        )
+        .await
+        .during("counting the subjects holding personal data")?
+        .get::<_, i64>(0);
+    let holding = u64::try_from(holding).unwrap_or(0);
+    let allowed = limit.subjects(holding);
+    if eligible <= allowed || r.confirm_erase.is_some_and(|n| n >= eligible) {
+        return Ok(());
+    }
+    let task = &r.task.name;
+    Err(Error::config(
+        format!("tasks.{task}.max_erase_per_run"),
+        format!(
+            "this run would erase {eligible} of the {holding} subjects holding personal data, \
+             more than the {allowed} allowed ({limit}); nothing was erased. Check \
+             personal_data_after_expiry ({}); if the erasure is intended, run `certanon run \
+             --task {task} --confirm-erase {eligible}`",
+            describe(horizon)
+        ),
+    ))
 }
 
 /// How many subscribers are eligible for erasure at `now` with this horizon.
@@ -334,6 +387,44 @@ fn expired_exports(config: &Config, now: DateTime<Utc>, clean: bool) -> Result<V
     }
     expired.sort_by(|a, b| (&a.task, &a.run).cmp(&(&b.task, &b.run)));
     Ok(expired)
+}
+
+/// Directories of the export root that no retention rule covers: top-level ones no configured
+/// task is named after, and those in a task's directory without a manifest (not an export, or
+/// one whose manifest was lost). Hidden directories are certanon's own temporary ones.
+pub(crate) fn unowned_exports(config: &Config) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for (name, path) in visible_dirs(&config.export.root)? {
+        if !config.tasks.contains_key(&name) {
+            found.push(path);
+            continue;
+        }
+        for (_, export) in visible_dirs(&path)? {
+            if !export.join(MANIFEST).is_file() {
+                found.push(export);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The non-hidden directories in `dir` (none when it does not exist), with their names.
+fn visible_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && entry.file_type().at(entry.path())?.is_dir() {
+            dirs.push((name, entry.path()));
+        }
+    }
+    Ok(dirs)
 }
 
 /// The manifest's `created`, else the time in the directory's run id.

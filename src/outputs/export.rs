@@ -4,8 +4,9 @@
 //! in one step. A crash leaves only the hidden directory, which the next run of the task
 //! removes (runs never overlap: they hold the advisory lock).
 
-use std::fs::{self, File};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -17,6 +18,9 @@ pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const SUMS: &str = "SHA256SUMS";
 pub(crate) const DICTIONARY: &str = "DATA_DICTIONARY.md";
 const TMP_PREFIX: &str = ".tmp-";
+/// Exports hold pseudonymous data meant for the job's own user only, whatever the umask.
+const DIR_MODE: u32 = 0o700;
+const FILE_MODE: u32 = 0o600;
 
 /// An export being written.
 pub(crate) struct Export {
@@ -30,7 +34,8 @@ impl Export {
     /// Starts `<root>/<task>/<run_id>`, removing leftovers of crashed runs of this task first.
     pub(crate) fn begin(root: &Path, task: &str, run_id: &str) -> Result<Export> {
         let task_dir = root.join(task);
-        fs::create_dir_all(&task_dir).at(&task_dir)?;
+        secure_dir(root)?;
+        secure_dir(&task_dir)?;
         remove_leftovers(&task_dir)?;
         let tmp = task_dir.join(format!("{TMP_PREFIX}{run_id}"));
         let target = task_dir.join(run_id);
@@ -40,7 +45,7 @@ impl Export {
                 target.display()
             )));
         }
-        fs::create_dir(&tmp).at(&tmp)?;
+        create_private_dir(&tmp, false)?;
         Ok(Export {
             tmp,
             target,
@@ -52,7 +57,7 @@ impl Export {
     /// A CSV file with a header row; its rows, bytes and checksum are counted as it is written.
     pub(crate) fn csv(&self, name: &str, header: &[&str]) -> Result<CsvFile> {
         let path = self.tmp.join(name);
-        let file = File::create(&path).at(&path)?;
+        let file = create_private_file(&path)?;
         let mut csv = CsvFile {
             name: name.to_string(),
             out: Hashing::new(BufWriter::with_capacity(1 << 20, file)),
@@ -84,8 +89,20 @@ impl Export {
         Ok(())
     }
 
-    /// Writes manifest and SHA256SUMS, fsyncs the directory and renames it into place.
-    pub(crate) fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf> {
+    /// Writes manifest and SHA256SUMS, fsyncs the directory and, once it passes every check
+    /// `certanon verify` makes, renames it into place: the job never publishes an export a
+    /// recipient's `verify` would reject.
+    pub(crate) fn commit(self, manifest: Manifest) -> Result<PathBuf> {
+        self.publish(manifest, true)
+    }
+
+    /// `commit` without the verification, for tests of what the sink writes.
+    #[cfg(test)]
+    pub(crate) fn commit_unverified(self, manifest: Manifest) -> Result<PathBuf> {
+        self.publish(manifest, false)
+    }
+
+    fn publish(mut self, mut manifest: Manifest, verify: bool) -> Result<PathBuf> {
         self.files.sort_by(|a, b| a.name.cmp(&b.name));
         manifest.files = self.files.clone();
         let json = serde_json::to_vec_pretty(&manifest)
@@ -104,12 +121,28 @@ impl Export {
         }
         write_synced(&self.tmp.join(SUMS), sums.as_bytes())?;
         fsync_dir(&self.tmp)?;
+        if verify {
+            check_before_publishing(&self.tmp, &manifest.task)?;
+        }
         fs::rename(&self.tmp, &self.target).at(&self.target)?;
         if let Some(parent) = self.target.parent() {
             fsync_dir(parent)?;
         }
         self.committed = true;
         Ok(self.target.clone())
+    }
+}
+
+/// Runs `verify` on the sealed, still hidden directory; its failure lines become one error.
+fn check_before_publishing(dir: &Path, task: &str) -> Result<()> {
+    match crate::outputs::verify::verify(dir) {
+        Ok(_) => Ok(()),
+        Err(Error::Verify(lines)) => Err(Error::Other(format!(
+            "task {task}: the export fails the checks `certanon verify` makes, so it is not \
+             published: {}",
+            lines.join("; ")
+        ))),
+        Err(e) => Err(e),
     }
 }
 
@@ -120,6 +153,71 @@ impl Drop for Export {
             let _ = fs::remove_dir_all(&self.tmp);
         }
     }
+}
+
+/// Refuses an export root or task directory that someone other than the job could redirect
+/// or fill: a symbolic link, not a directory, another user's, or writable by group or others.
+/// A missing one is fine (`secure_dir` creates it).
+pub(crate) fn check_dir(dir: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let refuse = |why: String| Err(Error::config(dir.display().to_string(), why));
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.file_type().is_symlink() {
+        refuse("is a symbolic link; exports go only into a real directory".into())
+    } else if !meta.is_dir() {
+        refuse("is not a directory".into())
+    } else if meta.uid() != euid {
+        refuse(format!(
+            "belongs to uid {}, not to the user certanon runs as (uid {euid})",
+            meta.uid()
+        ))
+    } else if meta.mode() & 0o022 != 0 {
+        refuse(format!(
+            "is writable by other users (mode {:o}); make it 0700",
+            meta.mode() & 0o7777
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks `dir` and creates it, mode 0700, when missing.
+pub(crate) fn secure_dir(dir: &Path) -> Result<()> {
+    check_dir(dir)?;
+    if !dir.exists() {
+        create_private_dir(dir, true)?;
+    }
+    Ok(())
+}
+
+/// Creates a directory (with its missing parents when `parents`) mode 0700; the mode is set
+/// again after creation, so a umask that removes the owner's bits changes nothing either.
+fn create_private_dir(dir: &Path, parents: bool) -> Result<()> {
+    DirBuilder::new()
+        .recursive(parents)
+        .mode(DIR_MODE)
+        .create(dir)
+        .at(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).at(dir)
+}
+
+/// Creates (or truncates) a file mode 0600, whatever the umask.
+fn create_private_file(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .at(path)?;
+    file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
+        .at(path)?;
+    Ok(file)
 }
 
 /// Removes hidden `.tmp-*` directories left by crashed runs of a task.
@@ -366,7 +464,7 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 fn write_synced(path: &Path, contents: &[u8]) -> Result<FileEntry> {
-    let mut file = File::create(path).at(path)?;
+    let mut file = create_private_file(path)?;
     file.write_all(contents).at(path)?;
     file.sync_all().at(path)?;
     Ok(FileEntry {
@@ -412,7 +510,7 @@ mod tests {
             !root.path().join("t/r1").exists(),
             "nothing visible before commit"
         );
-        let dir = export.commit(Manifest::example()).unwrap();
+        let dir = export.commit_unverified(Manifest::example()).unwrap();
 
         let body = fs::read_to_string(dir.join("a.csv")).unwrap();
         assert_eq!(body, "x,y\r\n1,\"with,comma\"\r\n2,\"quote\"\"d\"\r\n");
@@ -477,6 +575,61 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(read, rows);
         }
+    }
+
+    #[test]
+    fn an_export_that_verify_would_reject_is_not_published() {
+        let root = tempfile::tempdir().unwrap();
+        let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+        // A CSV file the manifest has no privacy facts for: `verify` cannot check it.
+        let mut csv = export.csv("a.csv", &["x"]).unwrap();
+        csv.write(["1"]).unwrap();
+        export.add(csv.finish().unwrap());
+        let e = export.commit(Manifest::example()).unwrap_err();
+        assert!(e.to_string().contains("a.csv"), "{e}");
+        assert!(e.to_string().contains("not published"), "{e}");
+        assert_eq!(fs::read_dir(root.path().join("t")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn exports_are_private_whatever_the_umask() {
+        // SAFETY: umask only swaps the process's mask; the old one is put back below.
+        let old = unsafe { libc::umask(0o022) };
+        let root = tempfile::tempdir().unwrap();
+        let base = root.path().join("exports");
+        let mut export = Export::begin(&base, "t", "r1").unwrap();
+        let csv = export.csv("a.csv", &["x"]).unwrap();
+        export.add(csv.finish().unwrap());
+        export.write(DICTIONARY, b"# d\n").unwrap();
+        let dir = export.commit_unverified(Manifest::example()).unwrap();
+        unsafe { libc::umask(old) };
+        let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
+        for d in [base.clone(), base.join("t"), dir.clone()] {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+        }
+        for f in fs::read_dir(&dir).unwrap() {
+            assert_eq!(mode(&f.unwrap().path()), 0o600);
+        }
+    }
+
+    #[test]
+    fn a_symlinked_or_shared_export_directory_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = Export::begin(&link, "t", "r1").err().unwrap();
+        assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
+        assert!(e.to_string().contains(&link.display().to_string()), "{e}");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+
+        fs::create_dir(real.join("t")).unwrap();
+        fs::set_permissions(real.join("t"), fs::Permissions::from_mode(0o777)).unwrap();
+        let e = Export::begin(&real, "t", "r1").err().unwrap();
+        assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
+        assert!(e.to_string().contains("writable by other users"), "{e}");
+        assert!(!real.join("t/.tmp-r1").exists());
     }
 
     #[test]

@@ -15,15 +15,25 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::disclosure::locate;
+use super::disclosure::{Located, locate};
 use super::grid::{CellId, Grid};
 use super::table::{
     ByRule, Contributors, Problem, Published, PublishedCell, Rule, Rules, TOTAL, Table,
 };
 use crate::error::{Error, Result};
 
-/// Suppresses the tables together; the result is in the order of `tables`.
+/// Suppresses the tables together; the result is in the order of `tables`. Fails closed: a
+/// table the audit still flags when nothing is left to suppress is an error, never published.
 pub(crate) fn suppress_tables(tables: &[Table], rules: Rules) -> Result<Vec<Published>> {
+    suppress_audited(tables, rules, locate)
+}
+
+/// `suppress_tables` with the audit to satisfy.
+fn suppress_audited(
+    tables: &[Table],
+    rules: Rules,
+    audit: impl Fn(&[Published]) -> Vec<Located>,
+) -> Result<Vec<Published>> {
     let mut works = tables
         .iter()
         .map(|t| Work::new(t, rules))
@@ -32,7 +42,7 @@ pub(crate) fn suppress_tables(tables: &[Table], rules: Rules) -> Result<Vec<Publ
     loop {
         protect(&mut works, &links);
         let views: Vec<Published> = works.iter().map(Work::publish).collect();
-        let mut open: Vec<(usize, usize)> = locate(&views)
+        let mut open: Vec<(usize, usize)> = audit(&views)
             .into_iter()
             .filter(|f| matches!(f.problem, Problem::Pinned { .. } | Problem::Unverified(_)))
             .filter_map(|f| Some((f.table, works[f.table].grid.index_of(&f.key)?)))
@@ -54,12 +64,15 @@ pub(crate) fn suppress_tables(tables: &[Table], rules: Rules) -> Result<Vec<Publ
         }
         if !progress {
             // Every non-zero cell of the population is hidden: then all relations are
-            // homogeneous and doubling every unknown is feasible, so nothing can be pinned;
-            // stop rather than loop if the audit says otherwise.
-            tracing::warn!(
-                "cell suppression: audit still finds disclosed cells with nothing left to suppress"
-            );
-            return Ok(views);
+            // homogeneous and doubling every unknown is feasible, so nothing can be pinned. If
+            // the audit says otherwise, no table it flags may be published.
+            let mut names: Vec<&str> = open.iter().map(|&(t, _)| works[t].name.as_str()).collect();
+            names.dedup();
+            return Err(Error::Other(format!(
+                "cell suppression: the audit still finds disclosed cells in aggregate table(s) {} \
+                 with nothing left to suppress; nothing is published",
+                names.join(", ")
+            )));
         }
     }
 }

@@ -303,13 +303,13 @@ async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
 }
 
 /// A running `certanon daemon` whose stderr is collected as it comes.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Daemon {
-    fn start(setup: &Setup, db: &TestDb) -> Daemon {
+    pub(crate) fn start(setup: &Setup, db: &TestDb) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_certanon"))
             .args(["--config", setup.config.to_str().unwrap(), "daemon"])
             .env_remove("CERTANON_CONFIG")
@@ -338,7 +338,12 @@ impl Daemon {
     }
 
     /// Waits until `done` holds, panicking (after killing the daemon) past `timeout`.
-    fn wait_for(&mut self, what: &str, timeout: Duration, mut done: impl FnMut(&str) -> bool) {
+    pub(crate) fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut done: impl FnMut(&str) -> bool,
+    ) {
         let clock = Instant::now();
         while !done(&self.log()) {
             if clock.elapsed() > timeout || self.child.try_wait().unwrap().is_some() {
@@ -350,7 +355,7 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and returns the exit code and how long the daemon took to exit.
-    fn terminate(mut self) -> (Option<i32>, Duration, String) {
+    pub(crate) fn terminate(mut self) -> (Option<i32>, Duration, String) {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: signalling our own child process.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -498,7 +503,7 @@ async fn personal_values(db: &TestDb) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_logs_of_every_task_kind_hold_no_personal_data() {
-    let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\n";
+    let erase = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"1 day\"\nmode = \"erase\"\nbatch_size = 50\nmax_erase_per_run = \"100%\"\n";
     for format in ["json", "text"] {
         // The privacy gate's audit is slow on sparse tables; 20,000 rows keep it quick.
         let db = TestDb::seeded_with(20_000).await;

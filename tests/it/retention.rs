@@ -159,7 +159,7 @@ async fn old_customer(c: &Client, id: i64, kind: &str) {
 }
 
 /// Fourteen subscribers, each eligible or not for one stated reason.
-async fn fixture(c: &Client) {
+pub(crate) async fn fixture(c: &Client) {
     c.execute(
         "INSERT INTO certinfo.designated_operators (id, name, corporate_number, created_at) \
          VALUES (1, '取次店', '1234567890123', '2015-01-01Z')",
@@ -192,7 +192,7 @@ async fn fixture(c: &Client) {
     hold(c, 5, None).await;
     // 6: eligible: its legal hold was released.
     old_customer(c, 6, "individual").await;
-    hold(c, 6, Some(at(2028, 1, 1))).await;
+    hold(c, 6, Some(at(2025, 1, 1))).await;
     // 7: a legal hold released only in the future.
     old_customer(c, 7, "individual").await;
     hold(c, 7, Some(at(2031, 1, 1))).await;
@@ -249,6 +249,7 @@ schedule = "0 4 * * 0"
 personal_data_after_expiry = "{HORIZON}"
 mode = "{mode}"
 batch_size = {batch_size}
+max_erase_per_run = "100%"
 "#,
         root.display()
     );
@@ -287,6 +288,7 @@ async fn retain(
         dry_run,
         now: now(),
         pseudonymizer: p,
+        confirm_erase: None,
     })
     .await
     .unwrap()
@@ -343,7 +345,7 @@ async fn personal_values(c: &Client) -> Vec<String> {
 
 /// A connection as the least-privilege job role: the contract views, the erase function and
 /// the bookkeeping schema, nothing of certinfo.
-async fn job_connection(db: &TestDb) -> Client {
+pub(crate) async fn job_connection(db: &TestDb) -> Client {
     let setup = format!(
         "{}
          DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'certanon_ret_login') THEN
@@ -403,7 +405,7 @@ async fn eligibility_follows_the_rules() {
 }
 
 #[tokio::test]
-async fn report_mode_and_dry_run_change_nothing() {
+async fn report_mode_erases_no_one_and_a_dry_run_changes_nothing() {
     let mut db = TestDb::reference().await;
     fixture(&db.client).await;
     let root = tempfile::tempdir().unwrap();
@@ -415,12 +417,37 @@ async fn report_mode_and_dry_run_change_nothing() {
     )
     .unwrap();
     let p = pseudonymizer();
-    let ledgers = ["certanon.erasures", "certanon.export_deletions"];
     let before = (
         source_checksums(&db.client).await,
-        checksums(&db.client, &ledgers).await,
+        checksums(
+            &db.client,
+            &["certanon.erasures", "certanon.export_deletions"],
+        )
+        .await,
     );
 
+    // Erase mode, but a dry run: only a report, and nothing changes.
+    let erase = config(root.path(), "erase", 2);
+    let stats = retain(&mut db.client, &erase, &p, "run-dry", true).await;
+    assert_eq!(stats.details["mode"], "report");
+    assert_eq!(stats.details["configured_mode"], "erase");
+    assert_eq!(stats.rows_written, 0);
+    assert_eq!(stats.details["subjects_eligible"], 5);
+    assert_eq!(stats.details["subjects_erased"], 0);
+    assert_eq!(stats.details["exports_expired"], 1);
+    assert_eq!(stats.details["exports_deleted"], 0);
+    let after_dry = (
+        source_checksums(&db.client).await,
+        checksums(
+            &db.client,
+            &["certanon.erasures", "certanon.export_deletions"],
+        )
+        .await,
+    );
+    assert_eq!(after_dry, before);
+    assert!(old_export.join("manifest.json").is_file());
+
+    // Report mode erases no one; the expired export goes all the same.
     let report = config(root.path(), "report", 2);
     let stats = retain(&mut db.client, &report, &p, "run-report", false).await;
     assert_eq!(stats.rows_read, 5);
@@ -431,26 +458,14 @@ async fn report_mode_and_dry_run_change_nothing() {
     assert_eq!(stats.details["batches"], 0);
     assert_eq!(stats.details["batches_needed"], 3);
     assert_eq!(stats.details["exports_expired"], 1);
-    assert_eq!(stats.details["exports_deleted"], 0);
+    assert_eq!(stats.details["exports_deleted"], 1);
     assert_eq!(stats.details["horizon"], "1000 days");
-
-    // Erase mode, but a dry run: still only a report.
-    let erase = config(root.path(), "erase", 2);
-    let stats = retain(&mut db.client, &erase, &p, "run-dry", true).await;
-    assert_eq!(stats.details["mode"], "report");
-    assert_eq!(stats.details["configured_mode"], "erase");
-    assert_eq!(stats.rows_written, 0);
-    assert_eq!(stats.details["subjects_eligible"], 5);
-    assert_eq!(stats.details["subjects_erased"], 0);
-    assert_eq!(stats.details["exports_expired"], 1);
-    assert_eq!(stats.details["exports_deleted"], 0);
-
-    let after = (
-        source_checksums(&db.client).await,
-        checksums(&db.client, &ledgers).await,
+    assert_eq!(source_checksums(&db.client).await, before.0);
+    assert_eq!(
+        checksums(&db.client, &["certanon.erasures"]).await,
+        before.1[..1]
     );
-    assert_eq!(after, before);
-    assert!(old_export.join("manifest.json").is_file());
+    assert!(!old_export.exists());
 }
 
 /// Through the binary: a report-mode run's log line and ledger row count the eligible subjects
@@ -774,7 +789,31 @@ async fn exports_expire_after_their_retention() {
         &extract,
     ];
 
+    // A directory no configured task owns.
+    let orphan = export_dir(
+        &root.path().join("old_task"),
+        "20200101T000000Z-0008",
+        Some(&created(4000)),
+    );
+    let orphan_task = root.path().join("old_task");
+
     let p = pseudonymizer();
+    let dry = retain(
+        &mut db.client,
+        &config(root.path(), "report", 10),
+        &p,
+        "run-dry",
+        true,
+    )
+    .await;
+    assert_eq!(dry.details["exports_expired"], 2);
+    assert_eq!(dry.details["exports_deleted"], 0);
+    assert!(
+        all.iter().all(|d| d.is_dir()) && orphan.is_dir(),
+        "a dry run deleted something"
+    );
+
+    // Report mode erases no one, but exports expire all the same.
     let report = retain(
         &mut db.client,
         &config(root.path(), "report", 10),
@@ -784,24 +823,18 @@ async fn exports_expire_after_their_retention() {
     )
     .await;
     assert_eq!(report.details["exports_expired"], 2);
-    assert!(
-        all.iter().all(|d| d.is_dir()),
-        "report mode deleted something"
+    assert_eq!(report.details["exports_deleted"], 2);
+    assert_eq!(
+        report.details["unowned_exports"],
+        serde_json::json!([
+            orphan_task.display().to_string(),
+            no_manifest.display().to_string()
+        ])
     );
-
-    let erase = retain(
-        &mut db.client,
-        &config(root.path(), "erase", 10),
-        &p,
-        "run-erase",
-        false,
-    )
-    .await;
-    assert_eq!(erase.details["exports_expired"], 2);
     assert!(!by_manifest.exists());
     assert!(!by_name.exists());
     assert!(!remains.exists());
-    for dir in [&kept, &no_manifest, &writing, &extract] {
+    for dir in [&kept, &no_manifest, &writing, &extract, &orphan] {
         assert!(
             dir.join("aggregates.csv").is_file(),
             "{} touched",
@@ -828,7 +861,7 @@ async fn exports_expire_after_their_retention() {
         .collect();
     let row = |dir: &Path| {
         (
-            "run-erase".to_string(),
+            "run-report".to_string(),
             "stats".to_string(),
             dir.file_name().unwrap().to_string_lossy().into_owned(),
             dir.display().to_string(),

@@ -153,7 +153,8 @@ fn export_as(
     manifest
         .privacy
         .insert(EXTRACT.into(), FileFacts::Microdata(microdata));
-    let dir = export.commit(manifest).unwrap();
+    // Unverified: these exports are built to break the rules the job itself refuses to publish.
+    let dir = export.commit_unverified(manifest).unwrap();
     (root, dir)
 }
 

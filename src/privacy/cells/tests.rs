@@ -465,3 +465,19 @@ fn contributor_rules_suppress_cells_the_count_alone_would_publish() {
     let out = suppress_tables(std::slice::from_ref(&t), lenient).expect("valid table");
     assert_eq!(out[0].by_rule.dominance, 0);
 }
+
+#[test]
+fn a_table_the_audit_still_flags_is_never_published() {
+    let t = matrix("by_month", &[&[40, 30, 50], &[60, 70, 80], &[90, 25, 30]]);
+    // An audit that never accepts one cell, however much is hidden around it.
+    let stubborn = |_: &[Published]| {
+        vec![Located {
+            table: 0,
+            key: vec!["r1".to_string(), "c1".to_string()],
+            problem: Problem::Unverified("the solver failed to bound the cell".into()),
+        }]
+    };
+    let err = suppress_audited(std::slice::from_ref(&t), Rules::K5, stubborn)
+        .expect_err("a flagged table was published");
+    assert!(err.to_string().contains("by_month"), "{err}");
+}
