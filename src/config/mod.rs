@@ -116,6 +116,8 @@ pub(crate) struct PrivacyConfig {
     pub(crate) max_suppression: f64,
     /// The largest share of a published table count one subscriber may hold.
     pub(crate) dominance: f64,
+    /// Fewest subjects that must share a profile in a pseudonymous extract; None: reported only.
+    pub(crate) subject_k: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -408,6 +410,7 @@ struct RawPrivacy {
     k: Option<Spanned<i64>>,
     max_suppression: Option<Spanned<f64>>,
     dominance: Option<Spanned<f64>>,
+    subject_k: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -531,12 +534,27 @@ impl RawKeys {
 
 impl RawPrivacy {
     fn check(self, src: &Source<'_>) -> Result<PrivacyConfig> {
-        let k = match self.k {
-            Some(k) => u32::try_from(*k.get_ref())
+        let at_least_two = |value: Spanned<i64>, key: &str| {
+            u32::try_from(*value.get_ref())
                 .ok()
                 .filter(|&k| k >= 2)
-                .ok_or_else(|| src.error(&k.span(), "privacy.k", "must be at least 2"))?,
+                .ok_or_else(|| src.error(&value.span(), key, "must be at least 2"))
+        };
+        let k = match self.k {
+            Some(k) => at_least_two(k, "privacy.k")?,
             None => DEFAULT_K,
+        };
+        // Below k, removing subjects could leave a class of the extract with fewer than k rows.
+        let subject_k = match self.subject_k {
+            Some(value) if *value.get_ref() < i64::from(k) => {
+                return Err(src.error(
+                    &value.span(),
+                    "privacy.subject_k",
+                    format!("must be at least privacy.k ({k})"),
+                ));
+            }
+            Some(value) => Some(at_least_two(value, "privacy.subject_k")?),
+            None => None,
         };
         let max_suppression = match self.max_suppression {
             Some(share) if (0.0..1.0).contains(share.get_ref()) => *share.get_ref(),
@@ -564,6 +582,7 @@ impl RawPrivacy {
             k,
             max_suppression,
             dominance,
+            subject_k,
         })
     }
 }

@@ -208,6 +208,7 @@ fn a_small_config_gets_defaults() {
     assert_eq!(config.privacy.k, DEFAULT_K);
     assert_eq!(config.privacy.max_suppression, DEFAULT_MAX_SUPPRESSION);
     assert_eq!(config.privacy.dominance, DEFAULT_DOMINANCE);
+    assert_eq!(config.privacy.subject_k, None);
     assert_eq!(config.export.root, Path::new(DEFAULT_EXPORT_ROOT));
     assert_eq!(config.database.sslmode, None);
     assert_eq!(config.database.url_file, None);
@@ -358,6 +359,16 @@ fn privacy_settings_out_of_range_are_refused() {
             "privacy.max_suppression: must be",
         ),
         (
+            format!("{KEYS}[privacy]\nk = 2\nsubject_k = 1\n"),
+            ":6:",
+            "privacy.subject_k: must be at least privacy.k (2)",
+        ),
+        (
+            format!("{KEYS}[privacy]\nsubject_k = 4\n"),
+            ":5:",
+            "privacy.subject_k: must be at least privacy.k (5)",
+        ),
+        (
             format!("{KEYS}[privacy]\ndominance = 0.0\n"),
             ":5:",
             "privacy.dominance: must be a share in (0, 1]",
@@ -373,6 +384,14 @@ fn privacy_settings_out_of_range_are_refused() {
             "privacy.dominance: must be",
         ),
     ]);
+}
+
+#[test]
+fn a_subject_k_below_two_exits_as_a_configuration_problem() {
+    let err = load(&format!("{KEYS}[privacy]\nsubject_k = 0\n")).expect_err("refused");
+    assert_eq!(err.exit_code(), 78, "{err}");
+    let config = load(&format!("{KEYS}[privacy]\nsubject_k = 5\n")).expect("loads");
+    assert_eq!(config.privacy.subject_k, Some(5));
 }
 
 #[test]

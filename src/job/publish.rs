@@ -222,6 +222,7 @@ impl ScanGroup<'_> {
             export.as_deref_mut(),
             self.k(),
             self.config.privacy.max_suppression,
+            self.config.privacy.subject_k.map(u64::from),
             minimum,
         )?;
         stats.rows_written = facts.rows_written;

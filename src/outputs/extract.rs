@@ -27,13 +27,14 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::push_csv_field;
 use crate::outputs::export::{CsvFile, Export};
 use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
-use crate::privacy::{self, Choice, Dimension, Profiles, Tally};
+use crate::privacy::{self, Choice, Dimension, Tally};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
 use crate::transform::record::{
     CERTIFICATE, NPSEUDO, NQI, PSEUDONYM_COLUMNS, Pseudo, Record, SUBSCRIBER,
 };
 
+mod subjects;
 mod text;
 pub(crate) use text::{NOTICE, dictionary, public_notice};
 
@@ -181,6 +182,7 @@ impl ExtractSpill {
         export: Option<&mut Export>,
         k: u64,
         max_suppression: f64,
+        subject_k: Option<u64>,
         minimum: &[u8; NQI],
     ) -> Result<(ExtractFacts, Privacy)> {
         for (i, b) in self.buckets.iter_mut().enumerate() {
@@ -209,7 +211,13 @@ impl ExtractSpill {
             Some(export) => Some((export.csv(FILE_NAME, &self.header())?, export)),
             None => None,
         };
-        let released = self.release(csv, &classes, k)?;
+        let removal = subject_k
+            .map(|subject_k| self.subject_k_removal(&classes, subject_k))
+            .transpose()?;
+        let released = self.release(csv, &classes, removal.as_ref(), k)?;
+        if let Some(removal) = &removal {
+            removal.account(&mut choice, released.smallest_class);
+        }
         if released.rows != self.rows - choice.suppressed_rows {
             return Err(Error::Other(format!(
                 "research extract: released {} rows, the privacy gate released {}",
@@ -217,7 +225,9 @@ impl ExtractSpill {
                 self.rows - choice.suppressed_rows
             )));
         }
-        let facts = facts(&choice, k, self.mode, released.subjects);
+        let mut subjects = released.subjects;
+        subjects.subject_k = removal.as_ref().map(|r| r.facts());
+        let facts = facts(&choice, k, self.mode, subjects);
         tracing::info!(
             rows = self.rows,
             suppressed = choice.suppressed_rows,
@@ -264,9 +274,10 @@ impl ExtractSpill {
         &self,
         csv: Option<(CsvFile, &mut Export)>,
         classes: &Classes,
+        removal: Option<&subjects::Removal>,
         k: u64,
     ) -> Result<Released> {
-        let mut tally = SubjectTally::default();
+        let mut tally = subjects::SubjectTally::default();
         let window = 2 * rayon::current_num_threads();
         let (csv, export) = csv.unzip();
         let csv = std::thread::scope(|scope| -> Result<_> {
@@ -281,7 +292,7 @@ impl ExtractSpill {
             'buckets: for first in (0..BUCKETS).step_by(window) {
                 let rendered: Vec<Result<Bucket>> = (first..BUCKETS.min(first + window))
                     .into_par_iter()
-                    .map(|b| self.render_bucket(b, classes))
+                    .map(|b| self.render_bucket(b, classes, removal))
                     .collect();
                 for bucket in rendered {
                     let bucket = bucket?;
@@ -307,30 +318,74 @@ impl ExtractSpill {
             }
             export.add(entry);
         }
+        let rows = tally.rows;
+        let (subjects, smallest_class) = tally.facts(k);
         Ok(Released {
-            rows: tally.rows,
-            subjects: tally.facts(k),
+            rows,
+            subjects,
+            smallest_class,
         })
     }
 
-    /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym, and
-    /// what the subject figures need of every row.
-    fn render_bucket(&self, b: usize, classes: &Classes) -> Result<Bucket> {
+    /// Spill bucket `b`'s file and its bytes.
+    fn read_bucket(&self, b: usize) -> Result<(std::path::PathBuf, Vec<u8>)> {
         let path = self.dir.path().join(format!("{b:03}"));
         let mut buf = Vec::new();
         File::open(&path)
             .and_then(|mut f| f.read_to_end(&mut buf))
             .at(&path)?;
+        Ok((path, buf))
+    }
+
+    /// The entries of a bucket read by `read_bucket`, in spill order, each with its released
+    /// class, None when the gate suppressed it.
+    fn entries<'a>(
+        &'a self,
+        path: &'a Path,
+        buf: &'a [u8],
+        classes: &'a Classes,
+    ) -> impl Iterator<Item = Result<(SpillEntry<'a>, Option<&'a Class>)>> {
+        let mut rest = buf;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            Some(
+                SpillEntry::read(&mut rest)
+                    .ok_or_else(|| {
+                        rest = &[];
+                        Error::Other(format!("{}: truncated spill entry", path.display()))
+                    })
+                    .map(|entry| {
+                        let class = classes.get(&self.floors.lookup(&entry.qi));
+                        (entry, class)
+                    }),
+            )
+        })
+    }
+
+    /// One spill bucket's released rows as CSV lines, sorted by certificate pseudonym, and
+    /// what the subject figures need of every row.
+    fn render_bucket(
+        &self,
+        b: usize,
+        classes: &Classes,
+        removal: Option<&subjects::Removal>,
+    ) -> Result<Bucket> {
+        let (path, buf) = self.read_bucket(b)?;
         // Removed now, on this worker, rather than all at once when the spill is dropped.
         std::fs::remove_file(&path).at(&path)?;
         let mut rows = Vec::new();
         let mut subscribers = Vec::new();
-        let mut rest = buf.as_slice();
-        while !rest.is_empty() {
-            let entry = SpillEntry::read(&mut rest).ok_or_else(|| {
-                Error::Other(format!("{}: truncated spill entry", path.display()))
-            })?;
-            let class = classes.get(&self.floors.lookup(&entry.qi));
+        let mut gated = 0;
+        for entry in self.entries(&path, &buf, classes) {
+            let (entry, mut class) = entry?;
+            if class.is_some() {
+                if removal.is_some_and(|r| r.removes(b, gated)) {
+                    class = None;
+                }
+                gated += 1;
+            }
             subscribers.push((entry.subscriber, class.is_some()));
             if let Some((id, fields)) = class {
                 rows.push((
@@ -369,52 +424,18 @@ struct Bucket {
     lines: Vec<u8>,
     rows: u64,
     subscribers: Vec<(u32, bool)>,
-    linked: Vec<(u32, [u64; NLINKS])>,
+    linked: Vec<Linked>,
 }
+
+/// A released row's class and linking values.
+type Linked = (u32, [u64; NLINKS]);
 
 /// What `release` found.
 struct Released {
     rows: u64,
     subjects: SubjectFacts,
-}
-
-/// Subscribers seen (bit 0: a row released, bit 1: a row suppressed) and the released rows'
-/// profiles, fed bucket by bucket in file order.
-#[derive(Default)]
-struct SubjectTally {
-    rows: u64,
-    subscribers: FxHashMap<u32, u8>,
-    profiles: Profiles,
-}
-
-impl SubjectTally {
-    fn add(&mut self, bucket: &Bucket) {
-        self.rows += bucket.rows;
-        for &(subscriber, released) in &bucket.subscribers {
-            *self.subscribers.entry(subscriber).or_default() |= if released { 1 } else { 2 };
-        }
-        for (class, links) in &bucket.linked {
-            self.profiles
-                .add(*class, links.iter().copied().filter(|&l| l != NO_LINK));
-        }
-    }
-
-    fn facts(self, k: u64) -> SubjectFacts {
-        let count = |flags: u8| self.subscribers.values().filter(|&&f| f == flags).count() as u64;
-        let profiles = self.profiles.figures(k);
-        SubjectFacts {
-            in_file: profiles.subjects,
-            max_reidentification_risk: match profiles.smallest_profile_class {
-                0 => 0.0,
-                n => 1.0 / n as f64,
-            },
-            profile_below_k: profiles.below_k,
-            subscribers_partly_suppressed: count(3),
-            subscribers_released: count(1) + count(3),
-            subscribers_scanned: self.subscribers.len() as u64,
-            subscribers_suppressed: count(2),
-        }
-    }
+    /// Fewest subjects with a row in one released class.
+    smallest_class: u64,
 }
 
 /// Linking columns: every pseudonym column but the certificate's.
@@ -493,7 +514,9 @@ impl SpillEntry<'_> {
 /// Released classes (keyed as the histogram keys them) → their quasi-identifier fields at the
 /// chosen levels, each with its leading comma. A row whose class is absent is suppressed.
 /// Each class also has an id, for the subject profiles.
-type Classes = FxHashMap<[u16; NQI], (u32, Vec<u8>)>;
+type Classes = FxHashMap<[u16; NQI], Class>;
+/// A released class: its id and its quasi-identifier fields.
+type Class = (u32, Vec<u8>);
 
 /// Spilled rows carry finest codes, not their class's representative, but both generalize to
 /// the same code at or above the floor, so a class's fields are its rows' fields.

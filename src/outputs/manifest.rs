@@ -76,6 +76,9 @@ pub(crate) struct SubjectFacts {
     pub(crate) max_reidentification_risk: f64,
     /// Subjects in the file whose profile fewer than k subjects share.
     pub(crate) profile_below_k: u64,
+    /// `privacy.subject_k` and what enforcing it removed; absent when it is not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subject_k: Option<SubjectK>,
     /// Subscribers with some rows released and some suppressed.
     pub(crate) subscribers_partly_suppressed: u64,
     /// Subscribers with at least one row released.
@@ -84,6 +87,15 @@ pub(crate) struct SubjectFacts {
     pub(crate) subscribers_scanned: u64,
     /// Subscribers all of whose rows were suppressed.
     pub(crate) subscribers_suppressed: u64,
+}
+
+/// Subjects whose profile fewer than `k` subjects share are removed whole from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SubjectK {
+    pub(crate) k: u64,
+    /// Released rows removed with them, counted in the file's `rows_suppressed`.
+    pub(crate) rows_suppressed: u64,
+    pub(crate) subjects_suppressed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +215,11 @@ mod tests {
                     in_file: 9,
                     max_reidentification_risk: 0.2,
                     profile_below_k: 0,
+                    subject_k: Some(SubjectK {
+                        k: 5,
+                        rows_suppressed: 1,
+                        subjects_suppressed: 1,
+                    }),
                     subscribers_partly_suppressed: 1,
                     subscribers_released: 4,
                     subscribers_scanned: 4,
@@ -296,6 +313,11 @@ mod tests {
         "in_file": 9,
         "max_reidentification_risk": 0.2,
         "profile_below_k": 0,
+        "subject_k": {
+          "k": 5,
+          "rows_suppressed": 1,
+          "subjects_suppressed": 1
+        },
         "subscribers_partly_suppressed": 1,
         "subscribers_released": 4,
         "subscribers_scanned": 4,

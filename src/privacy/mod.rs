@@ -14,5 +14,5 @@ mod table;
 pub(crate) use audit::audit_linked;
 pub(crate) use cells::suppress_tables;
 pub(crate) use kanon::{Choice, Dimension, Release, Tally, choose_levels, released_classes};
-pub(crate) use subjects::Profiles;
+pub(crate) use subjects::{Profiles, SubjectFigures};
 pub(crate) use table::{Contributors, Problem, Published, PublishedCell, Rules, TOTAL, Table};

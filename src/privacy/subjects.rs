@@ -26,6 +26,8 @@ pub(crate) struct SubjectFigures {
     /// Fewest subjects sharing one profile (0 when there are no subjects): the largest
     /// re-identification risk is its inverse.
     pub(crate) smallest_profile_class: u64,
+    /// Fewest subjects with a row in one class (0 when there are no rows).
+    pub(crate) smallest_class: u64,
 }
 
 impl Profiles {
@@ -61,28 +63,67 @@ impl Profiles {
         }
     }
 
-    pub(crate) fn figures(mut self, k: u64) -> SubjectFigures {
-        let rows = self.parent.len();
-        let mut members: Vec<(u32, u32)> = (0..rows as u32)
+    /// Every row's subject (its root row) and class, sorted, so a subject's rows are adjacent
+    /// and its classes in order: its profile.
+    fn members(&mut self) -> Vec<(u32, u32)> {
+        let mut members: Vec<(u32, u32)> = (0..self.parent.len() as u32)
             .map(|row| (self.find(row), self.class[row as usize]))
             .collect();
         members.sort_unstable();
-        // A profile is its classes, sorted (the sort above orders them within a subject).
+        members
+    }
+
+    /// Profile → how many subjects share it.
+    fn shared(members: &[(u32, u32)]) -> FxHashMap<Vec<u32>, u64> {
         let mut profiles: FxHashMap<Vec<u32>, u64> = FxHashMap::default();
-        let mut subjects = 0u64;
         for subject in members.chunk_by(|a, b| a.0 == b.0) {
-            subjects += 1;
-            *profiles
-                .entry(subject.iter().map(|&(_, class)| class).collect())
-                .or_default() += 1;
+            *profiles.entry(profile(subject)).or_default() += 1;
         }
-        let below_k = profiles.values().filter(|&&n| n < k).sum();
+        profiles
+    }
+
+    pub(crate) fn figures(&mut self, k: u64) -> SubjectFigures {
+        let members = self.members();
+        let profiles = Self::shared(&members);
+        let mut with_class: Vec<(u32, u32)> = members.iter().map(|&(s, c)| (c, s)).collect();
+        with_class.sort_unstable();
+        with_class.dedup();
         SubjectFigures {
-            subjects,
-            below_k,
+            subjects: profiles.values().sum(),
+            below_k: profiles.values().filter(|&&n| n < k).sum(),
             smallest_profile_class: profiles.values().copied().min().unwrap_or(0),
+            smallest_class: with_class
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|class| class.len() as u64)
+                .min()
+                .unwrap_or(0),
         }
     }
+
+    /// The rows, by the order they were added, of every subject whose profile fewer than k
+    /// subjects share, and how many such subjects there are. Subjects share no row, so
+    /// removing them leaves every other subject, and so every other profile and how many
+    /// share it, as it was: once removed, no subject is left below k, and one pass suffices.
+    pub(crate) fn below(mut self, k: u64) -> (Vec<bool>, u64) {
+        let members = self.members();
+        let profiles = Self::shared(&members);
+        let mut doomed = vec![false; self.parent.len()];
+        let mut subjects = 0;
+        for subject in members.chunk_by(|a, b| a.0 == b.0) {
+            if profiles[&profile(subject)] < k {
+                doomed[subject[0].0 as usize] = true;
+                subjects += 1;
+            }
+        }
+        let rows = (0..self.parent.len() as u32)
+            .map(|row| doomed[self.find(row) as usize])
+            .collect();
+        (rows, subjects)
+    }
+}
+
+fn profile(subject: &[(u32, u32)]) -> Vec<u32> {
+    subject.iter().map(|&(_, class)| class).collect()
 }
 
 #[cfg(test)]
@@ -113,5 +154,25 @@ mod tests {
         p.add(7, [99]);
         let f = p.figures(3);
         assert_eq!((f.subjects, f.below_k, f.smallest_profile_class), (4, 1, 1));
+        assert_eq!(f.smallest_class, 3, "class 8 holds rows of three subjects");
+    }
+
+    #[test]
+    fn below_marks_every_row_of_a_rare_subject_and_nothing_else() {
+        let mut p = Profiles::default();
+        for subject in 0..3u64 {
+            p.add(7, [subject]);
+            p.add(8, [subject]);
+        }
+        // One subject over two rows linked through a second value, with a profile of its own.
+        p.add(7, [50]);
+        p.add(9, [60]);
+        p.add(7, [50, 60]);
+        let (rows, subjects) = p.below(3);
+        assert_eq!(subjects, 1);
+        assert_eq!(
+            rows,
+            [false, false, false, false, false, false, true, true, true]
+        );
     }
 }

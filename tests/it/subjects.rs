@@ -80,6 +80,28 @@ fn qi_columns(header: &[String], facts: &serde_json::Value) -> Vec<usize> {
         .collect()
 }
 
+/// Naive subject figures, for data where every linking column is the subscriber's own: a
+/// subject is a subscriber pseudonym, its profile its sorted quasi-identifier tuples. Returns
+/// the subjects, those whose profile fewer than 5 share, and the fewest sharing one profile.
+fn naive_figures(header: &[String], rows: &[Vec<String>], qi: &[usize]) -> (u64, u64, u64) {
+    let subscriber = header.iter().position(|h| h == "subscriber").unwrap();
+    let mut profiles: BTreeMap<&str, Vec<Vec<&str>>> = BTreeMap::new();
+    for row in rows {
+        profiles
+            .entry(&row[subscriber])
+            .or_default()
+            .push(qi.iter().map(|&i| row[i].as_str()).collect());
+    }
+    let mut sharing: BTreeMap<Vec<Vec<&str>>, u64> = BTreeMap::new();
+    for mut p in profiles.values().cloned() {
+        p.sort();
+        *sharing.entry(p).or_default() += 1;
+    }
+    let below = sharing.values().filter(|&&n| n < 5).sum();
+    let smallest = sharing.values().min().copied().unwrap_or(0);
+    (profiles.len() as u64, below, smallest)
+}
+
 fn verify_ok(dir: &std::path::Path) {
     let (code, out, stderr) = crate::common::certanon_cmd(&["verify", dir.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "verify: {out}{stderr}");
@@ -108,24 +130,9 @@ async fn a_dominated_class_is_not_released_and_the_subject_figures_add_up() {
         "Tottori released at the prefecture level"
     );
 
-    // Naive subject figures: here every linking column is the subscriber's own, so a subject
-    // is a subscriber pseudonym; its profile is its sorted quasi-identifier tuples.
-    let mut profiles: BTreeMap<&str, Vec<Vec<&str>>> = BTreeMap::new();
-    for row in &rows {
-        profiles
-            .entry(&row[subscriber])
-            .or_default()
-            .push(qi.iter().map(|&i| row[i].as_str()).collect());
-    }
-    let mut sharing: BTreeMap<Vec<Vec<&str>>, u64> = BTreeMap::new();
-    for mut p in profiles.values().cloned() {
-        p.sort();
-        *sharing.entry(p).or_default() += 1;
-    }
-    let below: u64 = sharing.values().filter(|&&n| n < 5).sum();
-    let smallest = *sharing.values().min().unwrap();
+    let (subjects, below, smallest) = naive_figures(&header, &rows, &qi);
     let s = &facts["subjects"];
-    assert_eq!(s["in_file"].as_u64(), Some(profiles.len() as u64));
+    assert_eq!(s["in_file"].as_u64(), Some(subjects));
     assert_eq!(s["profile_below_k"].as_u64(), Some(below));
     assert_eq!(
         s["max_reidentification_risk"].as_f64(),
@@ -300,4 +307,78 @@ async fn a_second_release_under_the_same_key_is_never_finer_and_the_join_keeps_k
     assert!(!joined.is_empty());
     let smallest = joined.values().min().copied().unwrap();
     assert!(smallest >= 5, "a joined class of {smallest}");
+}
+
+/// Subscribers 1..=40 in Tokyo with one certificate each, half issued in January 2020 and half
+/// in February; subscriber 1000 in Tokyo with one of each, a certificate history no other
+/// subscriber shares although each of its rows sits in a class of 21 subscribers.
+async fn one_unique_history() -> TestDb {
+    const TOKYO: &str = "東京都千代田区丸の内1-1";
+    let db = TestDb::reference().await;
+    add_subscribers(
+        &db,
+        &[(1, 20, TOKYO, "2020-01"), (21, 20, TOKYO, "2020-02")],
+    )
+    .await;
+    db.client
+        .batch_execute(
+            "INSERT INTO certinfo.subscribers (id, kind, organization_name, postal_address, country, created_at, updated_at)
+             VALUES (1000, 'organization', 'Org 1000', '東京都千代田区丸の内1-1', 'JP', '2019-01-01', '2019-01-01');
+             INSERT INTO certinfo.applications (id, subscriber_id, channel, product, submitted_at, status)
+             VALUES (1000, 1000, 'other', 'DV', '2019-01-01', 'issued'),
+                    (1001, 1000, 'other', 'DV', '2019-01-01', 'issued');
+             INSERT INTO certinfo.certificates (id, application_id, serial_number, common_name, subject_alt_names,
+                    validation_type, key_algorithm, key_size, signature_algorithm,
+                    not_before, not_after, issued_at, ct_precert_logged, der)
+             SELECT id, id, lpad(to_hex(id), 16, '0'), 'w' || id || '.example.co.jp', ARRAY['w' || id || '.example.co.jp'],
+                    'DV', 'ECDSA', 256, 'ecdsa-with-SHA256', at, at + interval '90 days', at, true, '\\x00'::bytea
+               FROM (VALUES (1000, '2020-01-10'::timestamptz), (1001, '2020-02-10'::timestamptz)) c(id, at)",
+        )
+        .await
+        .expect("purpose-built rows");
+    db
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subject_k_removes_a_subscriber_whose_certificate_history_is_unique() {
+    let db = one_unique_history().await;
+    let (dir, _setup) = run(&db, "pseudonymous");
+    let (header, rows, facts) = read(&dir);
+    let qi = qi_columns(&header, &facts);
+    assert_eq!(rows.len(), 42, "without subject_k every row is released");
+    assert_eq!(naive_figures(&header, &rows, &qi), (41, 1, 1));
+    assert_eq!(facts["subjects"]["profile_below_k"].as_u64(), Some(1));
+    assert!(facts["subjects"].get("subject_k").is_none(), "{facts}");
+
+    // Written ahead of the tasks, the key lands in the [privacy] table Setup opens.
+    let setup = Setup::new(&format!("subject_k = 5\n\n{}", task("pseudonymous")));
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dir = setup.exports_of("research_extract")[0].clone();
+    let (header, rows, facts) = read(&dir);
+    let qi = qi_columns(&header, &facts);
+    assert_eq!(
+        rows.len(),
+        40,
+        "the two rows of subscriber 1000 go, the rest stay"
+    );
+    let (subjects, below, smallest) = naive_figures(&header, &rows, &qi);
+    assert_eq!((subjects, below), (40, 0));
+    let s = &facts["subjects"];
+    assert_eq!(s["in_file"].as_u64(), Some(subjects));
+    assert_eq!(s["profile_below_k"].as_u64(), Some(0));
+    assert_eq!(
+        s["max_reidentification_risk"].as_f64(),
+        Some(1.0 / smallest as f64)
+    );
+    assert_eq!(
+        s["subject_k"],
+        serde_json::json!({"k": 5, "rows_suppressed": 2, "subjects_suppressed": 1})
+    );
+    assert_eq!(facts["rows_suppressed"].as_u64(), Some(2));
+    assert_eq!(facts["rows_released"].as_u64(), Some(40));
+    assert_eq!(s["subscribers_suppressed"].as_u64(), Some(1));
+    let dictionary = std::fs::read_to_string(dir.join("DATA_DICTIONARY.md")).unwrap();
+    assert!(dictionary.contains("subject_k"), "{dictionary}");
+    verify_ok(&dir);
 }

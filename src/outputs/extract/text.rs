@@ -12,7 +12,7 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
     let mut out = format!(
         "# Research extract: data dictionary\n\n\
          One row per certificate in the source snapshot, {} rows released, {} suppressed by the \
-         k-anonymity gate. Release mode: `{mode}`. Rows are sorted by `certificate`.\n\n\
+         privacy gates. Release mode: `{mode}`. Rows are sorted by `certificate`.\n\n\
          Pseudonyms are `<key id>_<26 base32 characters>`: the first 128 bits of \
          HMAC-SHA256(key, class 0x1f normalized value). Equal pseudonyms mean equal normalized \
          values of the same class within this release; they cannot be reversed without the key. \
@@ -118,13 +118,22 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
 /// The subscribers behind the rows, in plain words.
 fn subject_summary(facts: &ExtractFacts) -> String {
     let s = &facts.subjects;
+    let enforced = match s.subject_k {
+        Some(sk) => format!(
+            " `privacy.subject_k` = {}: {} subjects whose profile fewer than {} subjects shared \
+             were removed whole, {} rows, counted among the suppressed rows; every subject left \
+             in the file has a profile at least {} subjects share.",
+            sk.k, sk.subjects_suppressed, sk.k, sk.rows_suppressed, sk.k
+        ),
+        None => String::new(),
+    };
     format!(
         "Subscribers: {} in the snapshot, {} with rows released, {} suppressed whole, {} with \
          some rows suppressed. Every released combination of quasi-identifiers holds rows of at \
          least k distinct subscribers. Following the released pseudonym columns other than \
          `certificate`, the file shows {} subjects; {} of them have a profile (the \
          quasi-identifiers of all their rows) that fewer than k subjects share; the largest \
-         re-identification risk of a profile is {:.3}.",
+         re-identification risk of a profile is {:.3}.{enforced}",
         s.subscribers_scanned,
         s.subscribers_released,
         s.subscribers_suppressed,

@@ -377,6 +377,8 @@ enum Plan<'a> {
         anonymous: bool,
         /// Subjects below k the manifest reports, which the file must bear out.
         profile_below_k: u64,
+        /// `privacy.subject_k` the release enforced: no subject of the file may be below it.
+        subject_k: Option<u64>,
     },
     Table {
         k: u64,
@@ -404,6 +406,7 @@ fn plan<'a>(
             k: m.k.max(k),
             anonymous: manifest.policy.mode == "anonymous",
             profile_below_k: m.subjects.profile_below_k,
+            subject_k: m.subjects.subject_k.map(|s| s.k),
         }),
         FileFacts::Table(t) if t.dims.is_empty() => {
             out.push(format!("{name}: {MANIFEST} lists no dims"));

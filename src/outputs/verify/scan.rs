@@ -13,7 +13,7 @@ use super::columns::Columns;
 use super::identifiers::suspect;
 use super::{Failures, Plan};
 use crate::outputs::export::MANIFEST;
-use crate::privacy::{Profiles, Published, PublishedCell};
+use crate::privacy::{Profiles, Published, PublishedCell, SubjectFigures};
 
 pub(super) enum Scanned {
     Microdata,
@@ -150,14 +150,17 @@ impl Subjects {
         self.profiles.add(class, links);
     }
 
-    fn check(self, name: &str, k: u64, anonymous: bool, reported: u64, out: &mut Failures) {
+    /// A release that enforced `privacy.subject_k` promises every subject of the file a profile
+    /// that many subjects share.
+    fn check_subject_k(&mut self, name: &str, subject_k: u64, out: &mut Failures) {
+        let figures = self.profiles.figures(subject_k);
+        rare_profiles(name, "subject_k", subject_k, &figures, out);
+    }
+
+    fn check(&mut self, name: &str, k: u64, anonymous: bool, reported: u64, out: &mut Failures) {
         let figures = self.profiles.figures(k);
-        if anonymous && figures.below_k > 0 {
-            out.push(format!(
-                "{name}: {} subject(s), rebuilt through the pseudonym columns, have a profile \
-                 fewer than k={k} subjects share (smallest: {})",
-                figures.below_k, figures.smallest_profile_class
-            ));
+        if anonymous {
+            rare_profiles(name, "k", k, &figures, out);
         }
         if figures.below_k != reported {
             out.push(format!(
@@ -166,6 +169,17 @@ impl Subjects {
                 figures.below_k
             ));
         }
+    }
+}
+
+/// Fails the file when some subject's profile fewer than `what`=`k` subjects share.
+fn rare_profiles(name: &str, what: &str, k: u64, figures: &SubjectFigures, out: &mut Failures) {
+    if figures.below_k > 0 {
+        out.push(format!(
+            "{name}: {} subject(s), rebuilt through the pseudonym columns, have a profile fewer \
+             than {what}={k} subjects share (smallest: {})",
+            figures.below_k, figures.smallest_profile_class
+        ));
     }
 }
 
@@ -338,7 +352,7 @@ impl Acc {
             Acc::Microdata {
                 k,
                 classes,
-                subjects,
+                mut subjects,
                 ..
             } => {
                 let small: Vec<u64> = classes
@@ -356,10 +370,14 @@ impl Acc {
                 if let Some(Plan::Microdata {
                     anonymous,
                     profile_below_k,
+                    subject_k,
                     ..
                 }) = plan
                 {
                     subjects.check(name, k, anonymous, profile_below_k, out);
+                    if let Some(subject_k) = subject_k {
+                        subjects.check_subject_k(name, subject_k, out);
+                    }
                 }
                 Scanned::Microdata
             }

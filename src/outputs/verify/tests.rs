@@ -10,7 +10,7 @@ use super::identifiers::{Suspect, suspect};
 use super::*;
 use crate::outputs::aggregate;
 use crate::outputs::export::Export;
-use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts};
+use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts, SubjectK};
 use crate::privacy::{Published, PublishedCell, TOTAL};
 
 const EXTRACT: &str = "research_extract.csv";
@@ -99,15 +99,17 @@ fn published(table: Vec<PublishedCell>) -> Published {
 
 /// A committed export holding a research extract and one table, as the run writes them.
 fn export(extract: &[[String; 5]], table: Vec<PublishedCell>) -> (tempfile::TempDir, PathBuf) {
-    export_as(extract, table, "pseudonymous", naive_below_5(extract))
+    export_as(extract, table, "pseudonymous", naive_below_5(extract), None)
 }
 
-/// An export in `mode` whose manifest reports `below_k` subjects with a rare profile.
+/// An export in `mode` whose manifest reports `below_k` subjects with a rare profile and, if
+/// given, the `privacy.subject_k` it enforced.
 fn export_as(
     extract: &[[String; 5]],
     table: Vec<PublishedCell>,
     mode: &str,
     below_k: u64,
+    subject_k: Option<u64>,
 ) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let mut export = Export::begin(root.path(), "t", "r1").unwrap();
@@ -147,6 +149,11 @@ fn export_as(
         rows_suppressed: 0,
         subjects: SubjectFacts {
             profile_below_k: below_k,
+            subject_k: subject_k.map(|k| SubjectK {
+                k,
+                rows_suppressed: 0,
+                subjects_suppressed: 0,
+            }),
             ..SubjectFacts::default()
         },
     };
@@ -374,7 +381,7 @@ fn fails_on_an_extract_class_smaller_than_k() {
 #[test]
 fn anonymous_extract_fails_when_a_pseudonym_links_rows_into_a_rare_profile() {
     // Subscribers 100..103 hold rows of both classes; each profile is shared by fewer than 5.
-    let (_root, dir) = export_as(&good_extract(), good_table(), "anonymous", 3);
+    let (_root, dir) = export_as(&good_extract(), good_table(), "anonymous", 3, None);
     let lines = failures(&dir);
     assert_eq!(
         lines,
@@ -387,15 +394,31 @@ fn anonymous_extract_fails_when_a_pseudonym_links_rows_into_a_rare_profile() {
     for (i, row) in unlinked.iter_mut().enumerate() {
         row[1] = pseudonym(200 + i);
     }
-    let (_root, dir) = export_as(&unlinked, good_table(), "anonymous", 0);
+    let (_root, dir) = export_as(&unlinked, good_table(), "anonymous", 0, None);
     verify(&dir).unwrap();
+}
+
+#[test]
+fn a_pseudonymous_extract_that_recorded_subject_k_fails_on_a_rare_profile() {
+    let extract = good_extract();
+    let below = naive_below_5(&extract);
+    assert!(below > 0, "the fixture has subjects below 5");
+    let (_root, dir) = export_as(&extract, good_table(), "pseudonymous", below, None);
+    verify(&dir).unwrap();
+    let (_root, dir) = export_as(&extract, good_table(), "pseudonymous", below, Some(5));
+    assert_eq!(
+        failures(&dir),
+        [format!(
+            "{EXTRACT}: {below} subject(s), rebuilt through the pseudonym columns, have a profile fewer than subject_k=5 subjects share (smallest: 1)"
+        )]
+    );
 }
 
 #[test]
 fn a_manifest_that_misreports_the_subjects_below_k_fails() {
     let extract = good_extract();
     let actual = naive_below_5(&extract);
-    let (_root, dir) = export_as(&extract, good_table(), "pseudonymous", actual + 1);
+    let (_root, dir) = export_as(&extract, good_table(), "pseudonymous", actual + 1, None);
     let lines = failures(&dir);
     assert_eq!(
         lines,
