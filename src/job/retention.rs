@@ -98,7 +98,7 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "exports_expired": expired.len(),
         "exports_deleted": if erase { expired.len() } else { 0 },
         "subjects_eligible": eligible,
-        "horizon": describe(horizon),
+        "horizon": crate::config::display_duration(horizon),
         "cutoff": cutoff.to_rfc3339(),
     });
     let erased = if erase {
@@ -383,25 +383,44 @@ async fn delete_export(
     Ok(())
 }
 
-/// A horizon for people: `2556 days 18 hours`.
-fn describe(d: TimeDelta) -> String {
-    let secs = d.num_seconds();
-    let parts = [
-        (secs / 86_400, "day"),
-        (secs % 86_400 / 3600, "hour"),
-        (secs % 3600 / 60, "minute"),
-        (secs % 60, "second"),
-    ];
-    let text: Vec<String> = parts
-        .iter()
-        .filter(|(n, _)| *n != 0)
-        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
-        .collect();
-    if text.is_empty() {
-        "0 seconds".into()
-    } else {
-        text.join(" ")
-    }
+/// A retention report as lines for people: counts and the horizon, never a name.
+pub(crate) fn render_report(details: &serde_json::Value) -> Vec<String> {
+    let n = |key: &str| details[key].as_u64().unwrap_or(0);
+    let text = |key: &str| details[key].as_str().unwrap_or("-").to_string();
+    let mode = text("mode");
+    let mut lines = vec![format!(
+        "mode {mode}{}{}",
+        if text("configured_mode") == mode {
+            String::new()
+        } else {
+            format!(" (configured {})", text("configured_mode"))
+        },
+        if details["dry_run"] == true {
+            ", dry run"
+        } else {
+            ""
+        }
+    )];
+    lines.push(format!(
+        "exports past their retention: {}, deleted: {}",
+        n("exports_expired"),
+        n("exports_deleted")
+    ));
+    let batches = match details.get("batches_needed") {
+        Some(needed) => format!("erase mode would need {needed} batch(es)"),
+        None => format!("in {} batch(es)", n("batches")),
+    };
+    lines.push(format!(
+        "subjects past the horizon: {}, erased: {} ({batches})",
+        n("subjects_eligible"),
+        n("subjects_erased")
+    ));
+    lines.push(format!(
+        "horizon {}: personal data of subjects whose last certificate expired before {}",
+        text("horizon"),
+        text("cutoff")
+    ));
+    lines
 }
 
 #[cfg(test)]
@@ -435,14 +454,23 @@ mod tests {
     }
 
     #[test]
-    fn describe_names_whole_units() {
+    fn a_report_reads_as_counts() {
+        let details = serde_json::json!({
+            "mode": "report", "configured_mode": "erase", "dry_run": true,
+            "exports_expired": 3, "exports_deleted": 0, "subjects_eligible": 12,
+            "subjects_erased": 0, "batches": 0, "batches_needed": 2,
+            "horizon": "7 years", "cutoff": "2019-11-30T00:00:00+00:00",
+        });
         assert_eq!(
-            describe(TimeDelta::seconds(7 * 31_557_600)),
-            "2556 days 18 hours"
+            render_report(&details),
+            [
+                "mode report (configured erase), dry run",
+                "exports past their retention: 3, deleted: 0",
+                "subjects past the horizon: 12, erased: 0 (erase mode would need 2 batch(es))",
+                "horizon 7 years: personal data of subjects whose last certificate expired \
+                 before 2019-11-30T00:00:00+00:00",
+            ]
         );
-        assert_eq!(describe(TimeDelta::days(1)), "1 day");
-        assert_eq!(describe(TimeDelta::seconds(61)), "1 minute 1 second");
-        assert_eq!(describe(TimeDelta::zero()), "0 seconds");
     }
 
     #[test]
