@@ -19,6 +19,8 @@ use crate::job::{self, RunOptions, runtime};
 pub struct Global {
     pub config: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// `--log-format json`: what a command prints on stdout is JSON too, for scripts.
+    pub json: bool,
 }
 
 /// A core dump of this process would hold the pseudonymization key and personal data: none is
@@ -109,8 +111,29 @@ pub fn seed(global: &Global, rows: u64, seed: u64) -> Result<()> {
             seed,
             ..Default::default()
         };
-        let summary = crate::demo::seed::seed(&mut client, &options).await?;
-        println!("{summary:?}");
+        let s = crate::demo::seed::seed(&mut client, &options).await?;
+        let counts = [
+            ("subscribers", s.subscribers),
+            ("applications", s.applications),
+            ("acme_accounts", s.acme_accounts),
+            ("certificates", s.certificates),
+            ("revocations", s.revocations),
+            ("legal_holds", s.legal_holds),
+            ("operators", s.operators),
+        ];
+        if global.json {
+            let object: serde_json::Map<String, serde_json::Value> = counts
+                .iter()
+                .map(|&(table, n)| (table.to_string(), n.into()))
+                .collect();
+            println!("{}", serde_json::Value::Object(object));
+        } else {
+            let rows: Vec<Vec<String>> = counts
+                .iter()
+                .map(|&(table, n)| vec![format!("certinfo.{table}"), n.to_string()])
+                .collect();
+            print!("{}", align(&rows, &[Align::Left, Align::Right]));
+        }
         Ok(())
     })
 }
@@ -137,45 +160,77 @@ pub fn status(global: &Global) -> Result<()> {
     let config = Config::load(global.config.as_deref())?;
     let connect = connect_options(global, Some(&config))?;
     let now = Utc::now();
-    let lines = runtime()?.block_on(async {
+    let statuses = runtime()?.block_on(async {
         let client = db::connect(&connect).await?;
-        let mut lines = Vec::new();
+        let mut statuses = Vec::new();
         for task in config.tasks.values() {
             let s = crate::job::ledger::task_status(&client, &task.name).await?;
-            let next = match s.last_success_at {
-                None => "now (never succeeded)".to_string(),
-                Some(last) => match task.schedule.next_after(last) {
-                    Some(t) if t <= now => format!("now (fired {})", t.to_rfc3339()),
-                    Some(t) => t.to_rfc3339(),
-                    None => "never".to_string(),
-                },
-            };
-            let fmt =
-                |t: Option<chrono::DateTime<Utc>>| t.map_or("-".to_string(), |t| t.to_rfc3339());
-            lines.push(format!(
-                "{:<24} {:<17} {:<26} {:<26} {:<8} {}",
-                task.name,
-                task.kind.as_str(),
-                fmt(s.last_success_at),
-                fmt(s.last_attempt_at),
-                s.last_outcome.as_deref().unwrap_or("-"),
-                next
-            ));
-            // Why the last run failed, so that the operator need not search the journal.
-            if s.last_outcome.as_deref() == Some(Outcome::Failure.as_str())
-                && let Some(error) = &s.last_error
-            {
-                lines.push(format!("    last error: {error}"));
+            statuses.push((task, s));
+        }
+        Ok::<_, Error>(statuses)
+    })?;
+    let zone = config.time_zone.unwrap_or(chrono_tz::UTC);
+    let when = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+    let mut rows = vec![
+        [
+            "task",
+            "kind",
+            "last success",
+            "last attempt",
+            "outcome",
+            "next due",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut errors = Vec::new();
+    for (task, s) in &statuses {
+        let next = s.last_success_at.map(|last| task.schedule.next_after(last));
+        // Why the last run failed, so that the operator need not search the journal.
+        let error = s
+            .last_error
+            .as_deref()
+            .filter(|_| s.last_outcome.as_deref() == Some(Outcome::Failure.as_str()));
+        if global.json {
+            let rfc = |t: Option<chrono::DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+            let line = serde_json::json!({
+                "task": task.name,
+                "kind": task.kind.as_str(),
+                "last_success": rfc(s.last_success_at),
+                "last_attempt": rfc(s.last_attempt_at),
+                "outcome": s.last_outcome,
+                "next_due": rfc(next.flatten()),
+                "due_now": next.is_none_or(|n| n.is_some_and(|n| n <= now)),
+                "last_error": error,
+            });
+            println!("{line}");
+            continue;
+        }
+        let or_dash =
+            |t: Option<chrono::DateTime<Utc>>| t.map_or("-".into(), |t| when(t).to_string());
+        rows.push(vec![
+            task.name.clone(),
+            task.kind.as_str().to_string(),
+            or_dash(s.last_success_at),
+            or_dash(s.last_attempt_at),
+            s.last_outcome.clone().unwrap_or_else(|| "-".into()),
+            match next {
+                None => "now (never succeeded)".into(),
+                Some(None) => "never".into(),
+                Some(Some(t)) if t <= now => format!("now (fired {})", when(t)),
+                Some(Some(t)) => when(t).to_string(),
+            },
+        ]);
+        errors.push((rows.len() - 1, error));
+    }
+    if !global.json {
+        let table = align(&rows, &[Align::Left; 6]);
+        for (i, line) in table.lines().enumerate() {
+            println!("{line}");
+            if let Some((_, Some(error))) = errors.iter().find(|(row, _)| *row == i) {
+                println!("    last error: {error}");
             }
         }
-        Ok::<_, Error>(lines)
-    })?;
-    println!(
-        "{:<24} {:<17} {:<26} {:<26} {:<8} next due",
-        "task", "kind", "last success", "last attempt", "outcome"
-    );
-    for line in lines {
-        println!("{line}");
     }
     let unowned = crate::job::retention::unowned_exports(&config)?;
     if !unowned.is_empty() {
@@ -185,6 +240,40 @@ pub fn status(global: &Global) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// Rows as lines whose columns line up, two spaces apart; the last column is not padded.
+fn align(rows: &[Vec<String>], how: &[Align]) -> String {
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|cell| cell.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..how.len()).map(width).collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(how.iter().zip(&widths))
+            .enumerate()
+            .map(|(c, (cell, (how, &w)))| match how {
+                Align::Right => format!("{cell:>w$}"),
+                Align::Left if c + 1 == row.len() => cell.clone(),
+                Align::Left => format!("{cell:<w$}"),
+            })
+            .collect();
+        out.push_str(&cells.join("  "));
+        out.push('\n');
+    }
+    out
 }
 
 pub fn keygen(out: Option<&Path>) -> Result<()> {
@@ -199,8 +288,9 @@ pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
         .ok()
         .flatten()
         .and_then(|c| c.time_zone);
-    let schedule = Schedule::parse(expr, tz)
-        .map_err(|e| Error::config("schedule", format!("{expr:?}: {e}")))?;
+    // The expression is an argument here, not the config's: a bad one is a usage error.
+    let schedule =
+        Schedule::parse(expr, tz).map_err(|e| Error::Usage(format!("schedule {expr:?}: {e}")))?;
     for t in schedule.upcoming(Utc::now(), count) {
         match tz {
             Some(tz) => println!("{}", t.with_timezone(&tz).to_rfc3339()),
@@ -211,6 +301,23 @@ pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
 }
 
 pub fn verify(dir: &Path, min_k: Option<u64>) -> Result<()> {
+    // Nothing to check is a failed check, said in one line rather than one per missing file.
+    if !dir.is_dir() {
+        return Err(Error::NotAnExport(format!(
+            "{}: no such directory",
+            dir.display()
+        )));
+    }
+    if !dir.join(crate::outputs::export::MANIFEST).exists()
+        && !dir.join(crate::outputs::export::SUMS).exists()
+    {
+        return Err(Error::NotAnExport(format!(
+            "{}: no {} or {} in it",
+            dir.display(),
+            crate::outputs::export::MANIFEST,
+            crate::outputs::export::SUMS
+        )));
+    }
     let demands = crate::outputs::verify::Demands { min_k };
     let report = crate::outputs::verify::verify_with(dir, demands)?;
     println!("{report}");
@@ -317,8 +424,8 @@ async fn run_and_publish_metrics(config: &Config, connect: &ConnectOptions) -> R
     Ok(())
 }
 
-pub fn demo(rows: u64, dir: &Path) -> Result<()> {
-    crate::demo::demo(rows, dir)
+pub fn demo(global: &Global, rows: u64, dir: &Path) -> Result<()> {
+    crate::demo::demo(rows, dir, global.json)
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub enum Error {
     #[error("{} verification failure(s):\n{}", .0.len(), .0.join("\n"))]
     Verify(Vec<String>),
 
+    /// `verify` was given something that is not an export directory at all.
+    #[error("not an export: {0}")]
+    NotAnExport(String),
+
     #[error("database unreachable: {0}")]
     Unreachable(String),
 
@@ -81,7 +85,7 @@ impl Error {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::Config { .. } | Error::Key { .. } | Error::Contract(_) => exit::CONFIG,
-            Error::Verify(_) => exit::DATA_ERR,
+            Error::Verify(_) | Error::NotAnExport(_) => exit::DATA_ERR,
             Error::Unreachable(_) => exit::UNAVAILABLE,
             Error::Locked(_) => exit::TEMP_FAIL,
             Error::TasksFailed { code, .. } | Error::Stopped { code, .. } => *code,

@@ -28,11 +28,13 @@ struct Cli {
     /// Config file [default: $CERTANON_CONFIG, else /etc/certanon/certanon.toml]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Database URL [default: $CERTANON_DATABASE_URL, else database.url_file]; prefer the
-    /// environment or a file: a password here shows in `ps`
-    #[arg(long, global = true, value_name = "URL")]
+    /// Database URL, for the commands that connect (db init, seed, run, status, daemon)
+    /// [default: $CERTANON_DATABASE_URL, else database.url_file]; prefer the environment or a
+    /// file: a password here shows in `ps`
+    #[arg(long, value_name = "URL")]
     database_url: Option<String>,
-    /// Log format: human text, or one JSON object per line for journald and log shippers
+    /// Log and output format: human text, or one JSON object per line for journald, log
+    /// shippers and scripts
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// More log detail (-v debug, -vv trace)
@@ -59,7 +61,7 @@ enum Command {
         /// Certificates to generate
         #[arg(long, default_value_t = 100_000)]
         rows: u64,
-        /// Where exports go [default: ./demo-output]
+        /// Where exports go
         #[arg(long, default_value = "demo-output")]
         dir: PathBuf,
     },
@@ -76,6 +78,8 @@ enum Command {
         /// Random seed: the same seed gives the same rows
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        db: Database,
     },
     /// Run the tasks that are due (or those named)
     #[command(
@@ -96,12 +100,18 @@ enum Command {
         /// max_erase_per_run (give the number the refused run reported)
         #[arg(long, value_name = "N")]
         confirm_erase: Option<u64>,
+        #[command(flatten)]
+        db: Database,
     },
-    /// Last runs and next due time of every task
-    Status,
+    /// Last runs and next due time of every task (times in the config's time_zone)
+    Status {
+        #[command(flatten)]
+        db: Database,
+    },
     /// Re-check an export: checksums, k, suppression, no identifiers
     #[command(
-        after_help = "Example:\n  certanon verify --min-k 10 ./received/20261101T030000Z-1a2b"
+        after_help = "A directory that does not exist or holds no export is a failed check too \
+        (exit 65).\n\nExample:\n  certanon verify --min-k 10 ./received/20261101T030000Z-1a2b"
     )]
     Verify {
         /// The export directory (<export root>/<task>/<run id>)
@@ -123,16 +133,32 @@ enum Command {
         command: ScheduleCommand,
     },
     /// Stay up and run tasks when their schedules fire; stop cleanly on SIGTERM
-    Daemon,
+    Daemon {
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+/// The URL of the commands that connect; the same flag before the command name is accepted too.
+#[derive(Args)]
+struct Database {
+    /// Database URL [default: $CERTANON_DATABASE_URL, else database.url_file]; prefer the
+    /// environment or a file: a password here shows in `ps`
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum ScheduleCommand {
     /// Print the next fire times of a crontab(5) expression (UTC unless the config names a zone)
-    #[command(after_help = "Example:\n  certanon schedule next '0 3 1 */3 *' --count 4")]
+    #[command(
+        after_help = "A bad expression is a usage error (exit 2).\n\nExample:\n  \
+        certanon schedule next '0 3 1 */3 *' --count 4"
+    )]
     Next {
         /// Five fields: minute hour day-of-month month day-of-week, or @daily etc.
         expr: String,
+        /// How many fire times
         #[arg(long, default_value_t = 5)]
         count: usize,
     },
@@ -149,6 +175,8 @@ struct DbInit {
     /// Also install the reference schema `certinfo` with its contract views `certanon_src`
     #[arg(long)]
     reference_schema: bool,
+    #[command(flatten)]
+    db: Database,
 }
 
 fn main() -> ExitCode {
@@ -173,24 +201,56 @@ fn main() -> ExitCode {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    commands::init_logging(level, matches!(cli.log_format, LogFormat::Json));
-    let global = commands::Global {
-        config: cli.config,
-        database_url: cli.database_url,
+    let json = matches!(cli.log_format, LogFormat::Json);
+    commands::init_logging(level, json);
+    let result = dispatch(cli.command, cli.config, cli.database_url, json);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+/// Runs the command. `url` is `--database-url` given before the command name: the commands
+/// that connect take it (their own flag wins), the others refuse it rather than ignore it.
+fn dispatch(
+    command: Command,
+    config: Option<PathBuf>,
+    url: Option<String>,
+    json: bool,
+) -> Result<(), Error> {
+    let global = |db: Database| commands::Global {
+        config: config.clone(),
+        database_url: db.database_url.or_else(|| url.clone()),
+        json,
     };
-    let result = match cli.command {
-        Command::Demo { rows, dir } => commands::demo(rows, &dir),
+    let never_connects = |name: &str| match &url {
+        Some(_) => Err(Error::Usage(format!(
+            "--database-url: `{name}` does not connect to a database"
+        ))),
+        None => Ok(()),
+    };
+    let offline = commands::Global {
+        config: config.clone(),
+        database_url: None,
+        json,
+    };
+    match command {
+        Command::Demo { rows, dir } => {
+            never_connects("demo")?;
+            commands::demo(&offline, rows, &dir)
+        }
         Command::Db {
             command: DbCommand::Init(args),
-        } => commands::db_init(&global, args.reference_schema),
-        Command::Seed { rows, seed } => commands::seed(&global, rows, seed),
+        } => commands::db_init(&global(args.db), args.reference_schema),
+        Command::Seed { rows, seed, db } => commands::seed(&global(db), rows, seed),
         Command::Run {
             tasks,
             force,
             dry_run,
             confirm_erase,
+            db,
         } => commands::run(
-            &global,
+            &global(db),
             &certanon::job::RunOptions {
                 tasks,
                 force,
@@ -198,17 +258,22 @@ fn main() -> ExitCode {
                 confirm_erase,
             },
         ),
-        Command::Status => commands::status(&global),
-        Command::Verify { dir, min_k } => commands::verify(&dir, min_k),
-        Command::Keygen { out } => commands::keygen(out.as_deref()),
+        Command::Status { db } => commands::status(&global(db)),
+        Command::Verify { dir, min_k } => {
+            never_connects("verify")?;
+            commands::verify(&dir, min_k)
+        }
+        Command::Keygen { out } => {
+            never_connects("keygen")?;
+            commands::keygen(out.as_deref())
+        }
         Command::Schedule {
             command: ScheduleCommand::Next { expr, count },
-        } => commands::schedule_next(&global, &expr, count),
-        Command::Daemon => commands::daemon(&global),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
+        } => {
+            never_connects("schedule")?;
+            commands::schedule_next(&offline, &expr, count)
+        }
+        Command::Daemon { db } => commands::daemon(&global(db)),
     }
 }
 

@@ -356,6 +356,34 @@ fn parse_duration(text: &str) -> std::result::Result<TimeDelta, String> {
         .ok_or_else(|| bad("too long"))
 }
 
+/// A duration the way people write it in the config: the largest unit that divides it
+/// (`7 years`, `2 weeks`, `400 days`), else days, hours, minutes and seconds. What
+/// [`parse_duration`] reads is said back in a form it reads to the same length.
+pub(crate) fn display_duration(d: TimeDelta) -> String {
+    let secs = d.num_seconds();
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    const WHOLE: [(i64, &str); 3] = [(31_557_600, "year"), (7 * 86_400, "week"), (86_400, "day")];
+    if let Some(&(size, unit)) = WHOLE.iter().find(|(size, _)| secs > 0 && secs % size == 0) {
+        return plural(secs / size, unit);
+    }
+    let parts = [
+        (secs / 86_400, "day"),
+        (secs % 86_400 / 3600, "hour"),
+        (secs % 3600 / 60, "minute"),
+        (secs % 60, "second"),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n != 0)
+        .map(|&(n, unit)| plural(n, unit))
+        .collect();
+    if text.is_empty() {
+        "0 seconds".into()
+    } else {
+        text.join(" ")
+    }
+}
+
 fn is_identifier(text: &str, extra: &[char]) -> bool {
     !text.is_empty()
         && text.len() <= 64

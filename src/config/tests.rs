@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod duration_display;
 mod fuzz;
 
 const PATH: &str = "/etc/certanon/certanon.toml";

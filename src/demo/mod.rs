@@ -49,7 +49,8 @@ mode = "report"
     )
 }
 
-pub fn demo(rows: u64, dir: &Path) -> Result<()> {
+/// `json` prints one JSON object per task instead of the lines for people.
+pub fn demo(rows: u64, dir: &Path, json: bool) -> Result<()> {
     std::fs::create_dir_all(dir).at(dir)?;
     let dir = dir.canonicalize().at(dir)?;
     let secrets = tempfile::tempdir().at(std::env::temp_dir())?;
@@ -89,6 +90,13 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
         .await
     })?;
 
+    if json {
+        for r in &reports {
+            print_json(r);
+        }
+        drop(cluster);
+        return job::check_reports(&reports);
+    }
     println!("certanon demo: {rows} synthetic certificates, every task run once\n");
     for r in &reports {
         let s = &r.stats;
@@ -105,14 +113,16 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
             r.duration.as_secs_f64()
         );
         if let Some(dir) = &s.export_dir {
-            let verdict = match crate::outputs::verify::verify(Path::new(dir)) {
-                Ok(_) => "verify: ok".to_string(),
+            let verdict = match verify_export(dir) {
+                Ok(()) => "verify: ok".to_string(),
                 Err(e) => format!("verify: {e}"),
             };
             println!("  export: {dir}\n  {verdict}");
         }
         if matches!(r.kind, TaskKind::Retention { .. }) {
-            println!("  report: {}", s.details);
+            for line in crate::job::retention::render_report(&s.details) {
+                println!("  {line}");
+            }
         }
         if let Some(extract) = s.details.get(crate::outputs::extract::FILE_NAME) {
             print_subjects(extract);
@@ -121,6 +131,33 @@ pub fn demo(rows: u64, dir: &Path) -> Result<()> {
     println!("\nRe-check an export any time with: certanon verify <export dir>");
     drop(cluster);
     job::check_reports(&reports)
+}
+
+fn verify_export(dir: &str) -> Result<()> {
+    crate::outputs::verify::verify(Path::new(dir)).map(|_| ())
+}
+
+/// One task's outcome, counts, export and report as one JSON line.
+fn print_json(r: &job::TaskReport) {
+    let s = &r.stats;
+    let line = serde_json::json!({
+        "task": r.task,
+        "kind": r.kind.as_str(),
+        "outcome": r.outcome.as_str(),
+        "error": r.error,
+        "rows_read": s.rows_read,
+        "rows_written": s.rows_written,
+        "rows_suppressed": s.rows_suppressed,
+        "cells_suppressed": s.cells_suppressed,
+        "duration_secs": r.duration.as_secs_f64(),
+        "export": s.export_dir,
+        "verify": s.export_dir.as_deref().map(|dir| match verify_export(dir) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        }),
+        "details": s.details,
+    });
+    println!("{line}");
 }
 
 /// The extract's subject-level figures and levels, from its manifest facts.

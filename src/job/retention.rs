@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use tokio_postgres::{Client, GenericClient};
 
-use crate::config::{Config, EraseLimit, RetentionMode, TaskConfig, TaskKind};
+use crate::config::{Config, EraseLimit, RetentionMode, TaskConfig, TaskKind, display_duration};
 use crate::error::{DbContext, Error, IoContext, Result};
 use crate::job::ledger::{self, RunStats};
 use crate::outputs::export::MANIFEST;
@@ -112,7 +112,7 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "exports_deleted": if delete_exports { expired.len() } else { 0 },
         "unowned_exports": unowned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "subjects_eligible": eligible,
-        "horizon": describe(horizon),
+        "horizon": crate::config::display_duration(horizon),
         "cutoff": cutoff.to_rfc3339(),
     });
     if erase {
@@ -193,7 +193,7 @@ async fn check_erase_limit(
              more than the {allowed} allowed ({limit}); nothing was erased. Check \
              personal_data_after_expiry ({}); if the erasure is intended, run `certanon run \
              --task {task} --confirm-erase {eligible}`",
-            describe(horizon)
+            display_duration(horizon)
         ),
     ))
 }
@@ -474,25 +474,44 @@ async fn delete_export(
     Ok(())
 }
 
-/// A horizon for people: `2556 days 18 hours`.
-fn describe(d: TimeDelta) -> String {
-    let secs = d.num_seconds();
-    let parts = [
-        (secs / 86_400, "day"),
-        (secs % 86_400 / 3600, "hour"),
-        (secs % 3600 / 60, "minute"),
-        (secs % 60, "second"),
-    ];
-    let text: Vec<String> = parts
-        .iter()
-        .filter(|(n, _)| *n != 0)
-        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
-        .collect();
-    if text.is_empty() {
-        "0 seconds".into()
-    } else {
-        text.join(" ")
-    }
+/// A retention report as lines for people: counts and the horizon, never a name.
+pub(crate) fn render_report(details: &serde_json::Value) -> Vec<String> {
+    let n = |key: &str| details[key].as_u64().unwrap_or(0);
+    let text = |key: &str| details[key].as_str().unwrap_or("-").to_string();
+    let mode = text("mode");
+    let mut lines = vec![format!(
+        "mode {mode}{}{}",
+        if text("configured_mode") == mode {
+            String::new()
+        } else {
+            format!(" (configured {})", text("configured_mode"))
+        },
+        if details["dry_run"] == true {
+            ", dry run"
+        } else {
+            ""
+        }
+    )];
+    lines.push(format!(
+        "exports past their retention: {}, deleted: {}",
+        n("exports_expired"),
+        n("exports_deleted")
+    ));
+    let batches = match details.get("batches_needed") {
+        Some(needed) => format!("erase mode would need {needed} batch(es)"),
+        None => format!("in {} batch(es)", n("batches")),
+    };
+    lines.push(format!(
+        "subjects past the horizon: {}, erased: {} ({batches})",
+        n("subjects_eligible"),
+        n("subjects_erased")
+    ));
+    lines.push(format!(
+        "horizon {}: personal data of subjects whose last certificate expired before {}",
+        text("horizon"),
+        text("cutoff")
+    ));
+    lines
 }
 
 #[cfg(test)]
@@ -526,14 +545,23 @@ mod tests {
     }
 
     #[test]
-    fn describe_names_whole_units() {
+    fn a_report_reads_as_counts() {
+        let details = serde_json::json!({
+            "mode": "report", "configured_mode": "erase", "dry_run": true,
+            "exports_expired": 3, "exports_deleted": 0, "subjects_eligible": 12,
+            "subjects_erased": 0, "batches": 0, "batches_needed": 2,
+            "horizon": "7 years", "cutoff": "2019-11-30T00:00:00+00:00",
+        });
         assert_eq!(
-            describe(TimeDelta::seconds(7 * 31_557_600)),
-            "2556 days 18 hours"
+            render_report(&details),
+            [
+                "mode report (configured erase), dry run",
+                "exports past their retention: 3, deleted: 0",
+                "subjects past the horizon: 12, erased: 0 (erase mode would need 2 batch(es))",
+                "horizon 7 years: personal data of subjects whose last certificate expired \
+                 before 2019-11-30T00:00:00+00:00",
+            ]
         );
-        assert_eq!(describe(TimeDelta::days(1)), "1 day");
-        assert_eq!(describe(TimeDelta::seconds(61)), "1 minute 1 second");
-        assert_eq!(describe(TimeDelta::zero()), "0 seconds");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real PostgreSQL, real files. See common/mod.rs for the harness.
 
 mod aggregates;
+mod cli;
 mod common;
 mod connect;
 mod database;

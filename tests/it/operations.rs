@@ -176,49 +176,133 @@ async fn status_shows_every_task_with_last_outcome_and_next_due() {
     .await
     .unwrap();
 
+    let (code, stdout, stderr) = setup.certanon(&db, &["--log-format", "json", "status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let tasks = status_lines(&stdout);
+    assert_eq!(tasks.len(), 3, "one object per task:\n{stdout}");
+    let task = |name: &str| {
+        tasks
+            .iter()
+            .find(|t| t["task"] == name)
+            .unwrap_or_else(|| panic!("no line for {name}:\n{stdout}"))
+    };
+
+    let extract = task("research_extract");
+    assert_eq!(extract["kind"], "research_extract");
+    let time = |v: &serde_json::Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    let last_success = time(&extract["last_success"]);
+    assert!(Utc::now() - last_success < chrono::TimeDelta::minutes(5));
+    assert_eq!(extract["outcome"], "success", "{stdout}");
+    assert_eq!(extract["due_now"], false, "{stdout}");
+    let schedule = certanon::job::schedule::Schedule::parse("0 3 1 */3 *", None).unwrap();
+    assert_eq!(
+        Some(time(&extract["next_due"])),
+        schedule.next_after(last_success),
+        "{stdout}"
+    );
+
+    let retention = task("retention");
+    assert!(
+        retention["last_success"].is_null(),
+        "never succeeded:\n{stdout}"
+    );
+    assert_eq!(retention["outcome"], "failure", "{stdout}");
+    assert_eq!(retention["last_error"], "boom", "{stdout}");
+    assert_eq!(retention["due_now"], true, "{stdout}");
+
+    let statistics = task("monthly_statistics");
+    for key in ["last_success", "last_attempt", "outcome", "last_error"] {
+        assert!(statistics[key].is_null(), "never attempted:\n{stdout}");
+    }
+    assert_eq!(statistics["due_now"], true, "{stdout}");
+
+    // For people: a header, one line per task, the failure's error, columns that line up.
     let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
     assert_eq!(code, 0, "{stderr}");
     let lines = nonempty_lines(&stdout);
-    assert_eq!(
-        lines.len(),
-        5,
-        "a header, one line per task and the failure's error:\n{stdout}"
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert!(lines[0].starts_with("task"), "{stdout}");
+    assert!(lines.contains(&"    last error: boom"), "{stdout}");
+    let column = |line: &str, heading: &str| {
+        let at = lines[0].find(heading).unwrap();
+        line.char_indices()
+            .nth(lines[0][..at].chars().count())
+            .map(|(i, _)| i)
+    };
+    for line in lines.iter().filter(|l| !l.starts_with(' ')) {
+        for heading in [
+            "kind",
+            "last success",
+            "last attempt",
+            "outcome",
+            "next due",
+        ] {
+            let at = column(line, heading).unwrap_or_else(|| panic!("{stdout}"));
+            assert!(
+                line[..at].ends_with("  ") && !line[at..].starts_with(' '),
+                "{heading} does not line up:\n{stdout}"
+            );
+        }
+    }
+    let extract_line = lines
+        .iter()
+        .find(|l| l.starts_with("research_extract"))
+        .unwrap();
+    assert!(
+        extract_line.contains(" UTC"),
+        "UTC without a time_zone:\n{stdout}"
     );
     assert!(
-        lines.contains(&"    last error: boom"),
-        "the failed task's error is shown:\n{stdout}"
+        !extract_line.contains("+00:00"),
+        "no RFC 3339 timestamps:\n{stdout}"
     );
-    assert!(lines[0].starts_with("task"), "{stdout}");
-    let line = |task: &str| -> Vec<&str> {
-        lines
-            .iter()
-            .find(|l| l.split_whitespace().next() == Some(task))
-            .unwrap_or_else(|| panic!("no line for {task}:\n{stdout}"))
-            .split_whitespace()
-            .collect()
-    };
+    assert!(stdout.contains("now (never succeeded)"), "{stdout}");
+}
 
-    let extract_line = line("research_extract");
-    assert_eq!(extract_line[1], "research_extract");
-    let last_success: DateTime<Utc> = extract_line[2].parse().expect("last success time");
-    assert!(Utc::now() - last_success < chrono::TimeDelta::minutes(5));
-    assert_eq!(extract_line[4], "success", "{stdout}");
-    let next: DateTime<Utc> = extract_line[5].parse().expect("next due time");
-    let schedule = certanon::job::schedule::Schedule::parse("0 3 1 */3 *", None).unwrap();
-    assert_eq!(Some(next), schedule.next_after(last_success), "{stdout}");
+/// The JSON objects `status --log-format json` prints, one per line.
+fn status_lines(stdout: &str) -> Vec<serde_json::Value> {
+    nonempty_lines(stdout)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
 
-    let retention = line("retention");
-    assert_eq!(retention[2], "-", "never succeeded:\n{stdout}");
-    assert_eq!(retention[4], "failure", "{stdout}");
-    assert_eq!(retention[5..].join(" "), "now (never succeeded)");
-
-    let statistics = line("monthly_statistics");
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_times_in_the_configured_zone_to_the_minute() {
+    let db = TestDb::seeded_with(200).await;
+    let setup = Setup::new(AGGREGATES);
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(&setup.config, format!("time_zone = \"Asia/Tokyo\"\n{text}")).unwrap();
+    let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("monthly_statistics"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // `2026-11-30 12:00 JST`: date, minutes and the zone's abbreviation, nothing finer.
+    let times: Vec<chrono::NaiveDateTime> = line
+        .match_indices(" JST")
+        .map(|(at, _)| {
+            let text = &line[at - 16..at];
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+                .unwrap_or_else(|e| panic!("{e}: {text:?} in {line}"))
+        })
+        .collect();
     assert_eq!(
-        statistics[2..5],
-        ["-", "-", "-"],
-        "never attempted:\n{stdout}"
+        times.len(),
+        3,
+        "last success, last attempt, next due:\n{stdout}"
     );
-    assert_eq!(statistics[5..].join(" "), "now (never succeeded)");
+    let tokyo = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .naive_local();
+    assert!(
+        (tokyo - times[0]).abs() < chrono::TimeDelta::minutes(5),
+        "{line}"
+    );
+    assert!(!line.contains("UTC") && !line.contains("+00:00"), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -281,13 +365,14 @@ async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
         .await,
         1
     );
-    let (code, stdout, stderr) = setup.certanon(&db, &["status"]);
+    let (code, stdout, stderr) = setup.certanon(&db, &["--log-format", "json", "status"]);
     assert_eq!(code, 0, "{stderr}");
+    let tasks = status_lines(&stdout);
     let outcome = |task: &str| {
-        stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(task))
-            .and_then(|l| l.split_whitespace().nth(4))
+        tasks
+            .iter()
+            .find(|t| t["task"] == task)
+            .and_then(|t| t["outcome"].as_str())
             .map(str::to_owned)
     };
     assert_eq!(
@@ -614,9 +699,9 @@ fn configuration_and_usage_errors_have_their_exit_codes() {
     assert!(stderr.contains(&format!("{config}:{line}")), "{stderr}");
     assert_eq!(nonempty_lines(&stderr).len(), 1, "{stderr}");
 
-    // A schedule that never fires.
+    // A schedule that never fires, given as an argument: a usage error.
     let (code, _, stderr) = certanon_cmd(&["schedule", "next", "0 0 30 2 *"], &[]);
-    assert_eq!(code, 78, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert_eq!(nonempty_lines(&stderr).len(), 1, "{stderr}");
 
     // An unknown task is a usage error, found before the database is asked.
