@@ -1,22 +1,18 @@
-//! Operating the job: the run lock, missed-schedule catch-up, `status`, the daemon and SIGTERM,
-//! logs free of personal data, exit codes, TLS to the database, and the metrics textfile. Small
+//! Operating the job: the run lock, missed-schedule catch-up, `status`, abandoned runs, logs
+//! free of personal data, exit codes and the metrics textfile (the daemon and TLS have files
+//! of their own). Small
 //! seeded databases keep these fast; every test runs the real binary.
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use certanon::db::{ConnectOptions, SslMode, UrlSource};
 use certanon::job::ledger::{self, Outcome, RunStats};
 use chrono::{DateTime, Utc};
 
 use crate::common::{Setup, TestDb, certanon_cmd, source_checksums};
 
-const AGGREGATES: &str =
+pub(crate) const AGGREGATES: &str =
     "[tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n";
-const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
+pub(crate) const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const RETENTION_REPORT: &str = "[tasks.retention]\nkind = \"retention\"\nschedule = \"0 4 * * 0\"\npersonal_data_after_expiry = \"7 years\"\nmode = \"report\"\n";
 
 /// The one value a query returns.
@@ -28,11 +24,11 @@ async fn value<T: tokio_postgres::types::FromSqlOwned>(
     db.client.query_one(sql, params).await.unwrap().get(0)
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
+pub(crate) async fn count(db: &TestDb, sql: &str) -> i64 {
     value(db, sql, &[]).await
 }
 
-async fn runs_of(db: &TestDb, task: &str) -> i64 {
+pub(crate) async fn runs_of(db: &TestDb, task: &str) -> i64 {
     value(
         db,
         "SELECT count(*) FROM certanon.runs WHERE task = $1",
@@ -50,7 +46,7 @@ async fn outcome_of(db: &TestDb, run_id: &str) -> String {
     .await
 }
 
-async fn set_last_success(db: &TestDb, task: &str, at: DateTime<Utc>) {
+pub(crate) async fn set_last_success(db: &TestDb, task: &str, at: DateTime<Utc>) {
     db.client
         .execute(
             "INSERT INTO certanon.task_state (task, last_success_at, last_outcome) \
@@ -61,7 +57,7 @@ async fn set_last_success(db: &TestDb, task: &str, at: DateTime<Utc>) {
         .unwrap();
 }
 
-fn nonempty_lines(text: &str) -> Vec<&str> {
+pub(crate) fn nonempty_lines(text: &str) -> Vec<&str> {
     text.lines().filter(|l| !l.trim().is_empty()).collect()
 }
 
@@ -387,179 +383,6 @@ async fn a_run_marks_runs_left_running_by_a_dead_process_abandoned() {
     );
 }
 
-/// A running `certanon daemon` whose stderr is collected as it comes.
-pub(crate) struct Daemon {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    pub(crate) fn start(setup: &Setup, db: &TestDb) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_certanon"))
-            .args(["--config", setup.config.to_str().unwrap(), "daemon"])
-            .env_remove("CERTANON_CONFIG")
-            .env_remove("RUST_LOG")
-            .env("CERTANON_DATABASE_URL", &db.url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the daemon");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        Daemon { child, stderr }
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits until `done` holds, panicking (after killing the daemon) past `timeout`.
-    pub(crate) fn wait_for(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        mut done: impl FnMut(&str) -> bool,
-    ) {
-        let clock = Instant::now();
-        while !done(&self.log()) {
-            if clock.elapsed() > timeout || self.child.try_wait().unwrap().is_some() {
-                let _ = self.child.kill();
-                panic!("{what} did not happen:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Sends SIGTERM and returns the exit code and how long the daemon took to exit.
-    pub(crate) fn terminate(mut self) -> (Option<i32>, Duration, String) {
-        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
-        // SAFETY: signalling our own child process.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let clock = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread drain the pipe.
-                std::thread::sleep(Duration::from_millis(50));
-                return (status.code(), clock.elapsed(), self.log());
-            }
-            if clock.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("the daemon ignored SIGTERM:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-/// Hidden (`.`-prefixed) entries anywhere below `root`, and visible directories at depth two
-/// (`<root>/<task>/<run id>`), which would be exports.
-fn export_tree(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let mut hidden = Vec::new();
-    let mut visible = Vec::new();
-    let Ok(top) = std::fs::read_dir(root) else {
-        return (hidden, visible);
-    };
-    for entry in top.flatten() {
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            hidden.push(entry.path());
-            continue;
-        }
-        for sub in std::fs::read_dir(entry.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if sub.file_name().to_string_lossy().starts_with('.') {
-                hidden.push(sub.path());
-            } else {
-                visible.push(sub.path());
-            }
-        }
-    }
-    (hidden, visible)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_stops_a_running_daemon_and_publishes_nothing() {
-    let db = TestDb::seeded_with(20_000).await;
-    let setup = Setup::new(&format!("{EXTRACT}{AGGREGATES}"));
-    let mut daemon = Daemon::start(&setup, &db);
-    let exports = setup.exports.clone();
-    // The scan has spilled into hidden directories at the export root, and the run is in its
-    // CPU-bound stretch (the privacy gate), when SIGTERM comes.
-    daemon.wait_for("the end of the scan", Duration::from_secs(60), |log| {
-        log.contains("scan finished") && !export_tree(&exports).0.is_empty()
-    });
-    let (code, took, log) = daemon.terminate();
-    assert_eq!(code, Some(0), "{log}");
-    assert!(
-        took < Duration::from_secs(5),
-        "took {took:?} to stop:\n{log}"
-    );
-    assert!(log.contains("SIGTERM"), "{log}");
-    let (_, visible) = export_tree(&setup.exports);
-    assert!(
-        visible.is_empty(),
-        "a partial export is visible: {visible:?}"
-    );
-    assert!(
-        !log.contains("task finished"),
-        "the run finished before SIGTERM, so this test proved nothing:\n{log}"
-    );
-
-    let running = "SELECT count(*) FROM certanon.runs WHERE outcome = 'running'";
-    assert!(
-        count(&db, running).await > 0,
-        "the killed run left no ledger row"
-    );
-
-    // The next run cleans whatever the interrupted one left, marks its ledger rows abandoned
-    // and publishes a complete export.
-    let (code, _, stderr) = setup.certanon(&db, &["run", "--task", "research_extract", "--force"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(count(&db, running).await, 0, "{stderr}");
-    assert!(
-        count(
-            &db,
-            "SELECT count(*) FROM certanon.runs WHERE outcome = 'abandoned'"
-        )
-        .await
-            > 0
-    );
-    let (hidden, visible) = export_tree(&setup.exports);
-    assert!(hidden.is_empty(), "leftovers: {hidden:?}");
-    assert_eq!(visible.len(), 1, "{visible:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_stops_a_sleeping_daemon_promptly() {
-    let db = TestDb::reference().await;
-    let setup = Setup::new(AGGREGATES);
-    set_last_success(&db, "monthly_statistics", Utc::now()).await;
-    let mut daemon = Daemon::start(&setup, &db);
-    daemon.wait_for("sleeping", Duration::from_secs(30), |log| {
-        log.contains("sleeping")
-    });
-    let (code, took, log) = daemon.terminate();
-    assert_eq!(code, Some(0), "{log}");
-    assert!(
-        took < Duration::from_secs(2),
-        "took {took:?} to stop:\n{log}"
-    );
-    assert!(log.contains("no task is due"), "{log}");
-    assert_eq!(runs_of(&db, "monthly_statistics").await, 0);
-}
-
 /// Every personal value in the source: names, e-mail addresses, phone numbers, addresses.
 async fn personal_values(db: &TestDb) -> Vec<String> {
     db.client
@@ -734,154 +557,6 @@ fn configuration_and_usage_errors_have_their_exit_codes() {
         let (code, _, stderr) = certanon_cmd(args, &[]);
         assert_eq!(code, 2, "{args:?}: {stderr}");
     }
-}
-
-/// A CA and a server certificate for `localhost` signed by it, made with the openssl CLI.
-fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    for ca in ["ca", "other-ca"] {
-        let mut args = vec!["req", "-x509", "-days", "2", "-subj"];
-        let subject = format!("/CN=certanon test {ca}");
-        args.push(&subject);
-        args.extend(ec);
-        let (key, cert) = (format!("{ca}.key"), format!("{ca}.pem"));
-        args.extend([
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        openssl(&args);
-    }
-    let mut args = vec!["req", "-subj", "/CN=localhost"];
-    args.extend(ec);
-    args.extend(["-keyout", "server.key", "-out", "server.csr"]);
-    openssl(&args);
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "server.pem",
-    ]);
-    (
-        dir.join("ca.pem"),
-        dir.join("other-ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server.key"),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn tls_with_the_configured_ca_works_and_a_wrong_ca_is_refused() {
-    let certs = tempfile::tempdir().unwrap();
-    let (ca, other_ca, cert, key) = make_certificates(certs.path());
-    let port = free_port();
-    let _cluster =
-        certanon::demo::cluster::Cluster::start_with(certanon::demo::cluster::ClusterOptions {
-            tls: Some((cert, key)),
-            tcp_port: Some(port),
-            ..Default::default()
-        })
-        .expect("start a TLS cluster");
-    let url = format!("host=localhost port={port} user=postgres dbname=postgres");
-    let tls_config = |ca: &Path| {
-        format!(
-            "[database]\nsslmode = \"require\"\nca_file = \"{}\"\nconnect_timeout_secs = 5\n",
-            ca.display()
-        )
-    };
-
-    let setup = Setup::new(&tls_config(&ca));
-    let config = setup.config.to_str().unwrap();
-    let (code, _, stderr) = certanon_cmd(
-        &["--config", config, "--database-url", &url, "db", "init"],
-        &[],
-    );
-    assert_eq!(code, 0, "{stderr}");
-
-    let client = certanon::db::connect(&ConnectOptions {
-        url: url.clone(),
-        url_source: UrlSource::Flag,
-        sslmode: Some(SslMode::Require),
-        ca_file: Some(ca.clone()),
-        connect_timeout: Duration::from_secs(5),
-    })
-    .await
-    .expect("connect with TLS");
-    let ssl: bool = client
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert!(ssl, "the server saw a plain connection");
-    let installed: i64 = client
-        .query_one("SELECT count(*) FROM certanon.schema_version", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(installed > 0, "db init over TLS installed nothing");
-
-    let wrong = Setup::new(&tls_config(&other_ca));
-    let config = wrong.config.to_str().unwrap();
-    let (code, _, stderr) = certanon_cmd(
-        &["--config", config, "--database-url", &url, "db", "init"],
-        &[],
-    );
-    assert_ne!(code, 0, "{stderr}");
-    assert_ne!(code, 101, "panicked: {stderr}");
-    let lines = nonempty_lines(&stderr);
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].starts_with("certanon: "), "{stderr}");
-    assert!(lines[0].to_lowercase().contains("certificate"), "{stderr}");
 }
 
 /// `name{task="task"} value` from a textfile.

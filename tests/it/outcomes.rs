@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::{Setup, TestDb};
-use crate::operations::Daemon;
+use crate::daemon::Daemon;
 
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const AGGREGATES: &str =
