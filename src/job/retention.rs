@@ -113,7 +113,7 @@ pub async fn run(r: Retention<'_>) -> Result<RunStats> {
         "unowned_exports": unowned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "subjects_eligible": eligible,
         "horizon": crate::config::display_duration(horizon),
-        "cutoff": cutoff.to_rfc3339(),
+        "cutoff": cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     });
     if erase {
         check_erase_limit(&*r.client, &r, eligible, max_erase_per_run, horizon).await?;
