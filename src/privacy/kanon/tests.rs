@@ -270,15 +270,7 @@ fn lattice_search_is_fast() {
         *h.entry(key).or_insert(0) += 1;
     }
     // CPU time, not wall time: the test machines are shared.
-    let cpu = || {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime only writes the timespec it is given.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-    };
+    let cpu = crate::privacy::thread_cpu_seconds;
     let start = cpu();
     let choice = choose_levels(&h, &dims, 5, 0.05).expect("valid input");
     let seconds = cpu() - start;
