@@ -1,7 +1,7 @@
 //! Aggregate statistics and the extract from one scan, small cells suppressed, `verify` on
 //! every export and on tampered ones.
 
-use crate::common::{Setup, TestDb, source_checksums};
+use crate::common::{Setup, TestDb, column, source_checksums};
 
 const BOTH: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n\n\
                     [tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n";
@@ -67,16 +67,12 @@ async fn assert_one_copy(client: &tokio_postgres::Client) {
 
 /// Both outputs come from one snapshot.
 async fn assert_one_snapshot(client: &tokio_postgres::Client) {
-    let snapshots: Vec<String> = client
-        .query(
-            "SELECT snapshot FROM certanon.runs WHERE outcome = 'success'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let snapshots: Vec<String> = column(
+        client,
+        "SELECT snapshot FROM certanon.runs WHERE outcome = 'success'",
+        &[],
+    )
+    .await;
     assert_eq!(snapshots.len(), 2);
     assert_eq!(
         snapshots[0], snapshots[1],

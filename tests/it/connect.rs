@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use certanon::error::DbContext;
 
-use crate::common::{Setup, TestDb, certanon_cmd};
+use crate::common::{Setup, TestDb, certanon_cmd, column};
 
 const PASSWORD: &str = "s3cret-Pw-771";
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
@@ -330,14 +330,12 @@ async fn a_scan_failing_on_a_data_value_records_no_value() {
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
     assert_ne!(code, 0, "the scan should fail: {stderr}");
     assert!(!stderr.contains(&common_name), "{stderr}");
-    let errors: Vec<String> = db
-        .client
-        .query("SELECT coalesce(error, '') FROM certanon.runs", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let errors: Vec<String> = column(
+        &db.client,
+        "SELECT coalesce(error, '') FROM certanon.runs",
+        &[],
+    )
+    .await;
     assert!(
         errors.iter().any(|e| e.contains("SQLSTATE 22P02")),
         "{errors:?}"

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{Setup, TestDb, source_checksums};
+use crate::common::{Setup, TestDb, column, source_checksums};
 
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const ANONYMOUS: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"anonymous\"\nschedule = \"0 3 1 */3 *\"\n";
@@ -113,13 +113,7 @@ async fn assert_no_personal_value(client: &tokio_postgres::Client, fields: &Hash
 /// Nor the unkeyed SHA-256 or MD5 of a normalized e-mail or phone: fields are pseudonyms and
 /// labels, none may be a hex digest, least of all these.
 async fn assert_no_unkeyed_digest(client: &tokio_postgres::Client, fields: &HashSet<&str>) {
-    let emails_phones: Vec<String> = client
-        .query("SELECT email FROM certinfo.subscribers WHERE email IS NOT NULL UNION SELECT phone FROM certinfo.subscribers WHERE phone IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let emails_phones: Vec<String> = column(client, "SELECT email FROM certinfo.subscribers WHERE email IS NOT NULL UNION SELECT phone FROM certinfo.subscribers WHERE phone IS NOT NULL", &[]).await;
     let mut normalized = Vec::new();
     for v in &emails_phones {
         for class in [
@@ -131,13 +125,12 @@ async fn assert_no_unkeyed_digest(client: &tokio_postgres::Client, fields: &Hash
             }
         }
     }
-    let md5s: Vec<String> = client
-        .query("SELECT md5(x) FROM unnest($1::text[]) x", &[&normalized])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let md5s: Vec<String> = column(
+        client,
+        "SELECT md5(x) FROM unnest($1::text[]) x",
+        &[&normalized],
+    )
+    .await;
     for n in &normalized {
         let sha = hex::encode(Sha256::digest(n.as_bytes()));
         assert!(

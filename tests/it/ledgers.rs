@@ -6,7 +6,7 @@ use certanon::job::ledger;
 use chrono::Utc;
 use tokio_postgres::Client;
 
-use crate::common::{Setup, TestDb};
+use crate::common::{Setup, TestDb, column};
 use crate::retention::{fixture, job_connection};
 
 /// Whether a subscriber's personal data is still there.
@@ -27,16 +27,12 @@ async fn the_erase_function_itself_refuses_held_and_pending_subjects() {
     let job = job_connection(&db).await;
     // 1 is eligible; 5 is under a hold, 7 under one released only in the future, 8 has a
     // pending application: a caller holding EXECUTE asks for all of them.
-    let erased: Vec<i64> = job
-        .query(
-            "SELECT subscriber_id FROM certanon_src.erase_subjects(ARRAY[1, 5, 7, 8]::bigint[])",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let erased: Vec<i64> = column(
+        &job,
+        "SELECT subscriber_id FROM certanon_src.erase_subjects(ARRAY[1, 5, 7, 8]::bigint[])",
+        &[],
+    )
+    .await;
     assert_eq!(erased, [1]);
     assert!(!still_named(&db.client, 1).await);
     for id in [5, 7, 8] {

@@ -12,7 +12,7 @@ use certanon::transform::pseudonymize::{Class, Key, Pseudonymizer};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tokio_postgres::Client;
 
-use crate::common::{Setup, TestDb, source_checksums, table_checksum};
+use crate::common::{Setup, TestDb, column, source_checksums, table_checksum};
 
 /// The fixture's clock: horizon 1000 days, so the cutoff is 2027-09-05.
 pub(crate) fn now() -> DateTime<Utc> {
@@ -324,7 +324,8 @@ fn expected_pseudonyms(p: &Pseudonymizer) -> BTreeSet<String> {
 
 /// Every personal value in the fixture.
 async fn personal_values(c: &Client) -> Vec<String> {
-    c.query(
+    column(
+        c,
         "SELECT v FROM (
             SELECT unnest(ARRAY[organization_name, person_name, person_name_kana, email, phone,
                                 postal_code, postal_address]) FROM certinfo.subscribers
@@ -337,10 +338,6 @@ async fn personal_values(c: &Client) -> Vec<String> {
         &[],
     )
     .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
 }
 
 /// A connection as the least-privilege job role: the contract views, the erase function and

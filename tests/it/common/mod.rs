@@ -138,6 +138,21 @@ pub fn certanon_cmd(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
+/// The first column of every row `sql` returns.
+pub async fn column<T: tokio_postgres::types::FromSqlOwned>(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Vec<T> {
+    client
+        .query(sql, params)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// md5 of every row of a table in primary-key order: equal before and after means byte-identical
 /// rows (text output of every column, bytea included).
 pub async fn table_checksum(client: &tokio_postgres::Client, table: &str) -> String {
