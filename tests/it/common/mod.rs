@@ -271,3 +271,32 @@ pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, S
     }
     out
 }
+
+/// Whether an outside checker (a command such as `frictionless` or `chromium`, or a Python
+/// module such as `duckdb` when `python_module` is set) can be run here.
+///
+/// The checkers read exports the way analysts' tools will; `.ci/run` installs them and sets
+/// `CERTANON_REQUIRE_TOOLS=1`, so in CI a missing checker fails the test instead of skipping it.
+/// A developer without them sees the test skipped with a line saying what to install.
+#[expect(dead_code, reason = "the export-format tests that use it land next; remove this then")]
+pub fn external_tool(name: &str, python_module: bool) -> bool {
+    let found = if python_module {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {name}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    } else {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !found {
+        assert!(
+            std::env::var_os("CERTANON_REQUIRE_TOOLS").is_none(),
+            "{name} is required (CERTANON_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("skipped: {name} is not installed (.ci/run installs it)");
+    }
+    found
+}
