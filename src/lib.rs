@@ -13,6 +13,7 @@
 //!   and `verify`;
 //! - [`job`]: what a run does around the pipeline: the lock, due tasks, the scan's threads,
 //!   the ledger, schedules, retention and metrics;
+//! - `phase`: the timings of a run's stages, logged at debug level;
 //! - [`commands`]: one function per command of the binary;
 //! - [`demo`]: the throwaway PostgreSQL cluster and the synthetic data behind `certanon demo`,
 //!   the tests and the benchmark.
@@ -24,6 +25,7 @@ pub mod demo;
 pub mod error;
 pub mod job;
 pub mod outputs;
+mod phase;
 pub mod privacy;
 pub mod source;
 pub mod transform;

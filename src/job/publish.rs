@@ -19,6 +19,7 @@ use crate::outputs::aggregate::{self, Aggregates};
 use crate::outputs::export::{self, Export};
 use crate::outputs::extract::{self, ExtractSpill};
 use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
+use crate::phase::timed;
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
 use crate::transform::record::NQI;
@@ -311,8 +312,10 @@ impl Statistics {
         Statistics {
             pending: aggregates.map(|a| {
                 std::thread::spawn(move || {
-                    a.finish()
-                        .and_then(|tables| privacy::suppress_tables(&tables, rules))
+                    let tables = timed("statistics: tables", || a.finish())?;
+                    timed("statistics: suppression", || {
+                        privacy::suppress_tables(&tables, rules)
+                    })
                 })
             }),
             tables: Vec::new(),

@@ -135,7 +135,9 @@ impl Export {
 
 /// Runs `verify` on the sealed, still hidden directory; its failure lines become one error.
 fn check_before_publishing(dir: &Path, task: &str) -> Result<()> {
-    match crate::outputs::verify::verify(dir) {
+    match crate::phase::timed("verify before publishing", || {
+        crate::outputs::verify::verify(dir)
+    }) {
         Ok(_) => Ok(()),
         Err(Error::Verify(lines)) => Err(Error::Other(format!(
             "task {task}: the export fails the checks `certanon verify` makes, so it is not \

@@ -27,6 +27,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::push_csv_field;
 use crate::outputs::export::{CsvFile, Export};
 use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
+use crate::phase::timed;
 use crate::privacy::{self, Choice, Dimension, Tally};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
@@ -200,21 +201,31 @@ impl ExtractSpill {
             .zip(&dims)
             .map(|((&m, floor), d)| m.saturating_sub(floor).min(d.levels - 1))
             .collect();
-        let mut choice = privacy::choose_levels(&hist, &dims, k, max_suppression, &above_floor)?;
+        let mut choice = timed("extract: level search", || {
+            privacy::choose_levels(&hist, &dims, k, max_suppression, &above_floor)
+        })?;
         let gate_levels = choice.levels.clone();
         for (level, floor) in choice.levels.iter_mut().zip(self.floors.level) {
             *level += floor;
         }
-        let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
-        let classes = released_classes(&hist, &choice.levels, &release);
+        let classes = timed("extract: released classes", || {
+            privacy::released_classes(&hist, &dims, &gate_levels, k)
+                .map(|release| released_classes(&hist, &choice.levels, &release))
+        })?;
         let csv = match export {
             Some(export) => Some((export.csv(FILE_NAME, &self.header())?, export)),
             None => None,
         };
         let removal = subject_k
-            .map(|subject_k| self.subject_k_removal(&classes, subject_k))
+            .map(|subject_k| {
+                timed("extract: subject_k removal", || {
+                    self.subject_k_removal(&classes, subject_k)
+                })
+            })
             .transpose()?;
-        let released = self.release(csv, &classes, removal.as_ref(), k)?;
+        let released = timed("extract: write", || {
+            self.release(csv, &classes, removal.as_ref(), k)
+        })?;
         if let Some(removal) = &removal {
             removal.account(&mut choice, released.smallest_class);
         }

@@ -7,14 +7,25 @@
 //! Memory: two `u32` per row (union-find parent, class id) and one entry per distinct linking
 //! value, so it grows with the released rows, not with their width.
 
+use std::hash::Hash;
+
 use rustc_hash::FxHashMap;
 
-/// Rows added one at a time, in any order.
-#[derive(Default)]
-pub(crate) struct Profiles {
-    first_row: FxHashMap<u64, u32>,
+/// Rows added one at a time, in any order, linked through values of type `L`.
+pub(crate) struct Profiles<L = u64> {
+    first_row: FxHashMap<L, u32>,
     parent: Vec<u32>,
     class: Vec<u32>,
+}
+
+impl<L> Default for Profiles<L> {
+    fn default() -> Self {
+        Profiles {
+            first_row: FxHashMap::default(),
+            parent: Vec::new(),
+            class: Vec::new(),
+        }
+    }
 }
 
 /// What the profiles say about the subjects of a release.
@@ -30,9 +41,9 @@ pub(crate) struct SubjectFigures {
     pub(crate) smallest_class: u64,
 }
 
-impl Profiles {
+impl<L: Hash + Eq> Profiles<L> {
     /// Adds a row of released class `class`, linked to every earlier row sharing any of `links`.
-    pub(crate) fn add(&mut self, class: u32, links: impl IntoIterator<Item = u64>) {
+    pub(crate) fn add(&mut self, class: u32, links: impl IntoIterator<Item = L>) {
         let row = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
         self.parent.push(row);
         self.class.push(class);

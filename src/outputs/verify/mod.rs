@@ -6,6 +6,7 @@
 //! redacted from cell keys too).
 
 mod columns;
+mod fast;
 mod identifiers;
 mod scan;
 mod tables;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
 use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
+use crate::phase::timed;
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_facts, check_lines};
 
@@ -83,17 +85,19 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         })
         .map(|(name, _)| name.as_str())
         .collect();
-    let digests: BTreeMap<&str, String> = files
-        .iter()
-        .filter(|name| !unread.contains(name.as_str()))
-        .filter_map(|name| match export::sha256_file(&dir.join(name)) {
-            Ok((digest, _)) => Some((name.as_str(), digest)),
-            Err(_) => {
-                out.push(format!("{name}: cannot be read"));
-                None
-            }
-        })
-        .collect();
+    let digests: BTreeMap<&str, String> = timed("verify: checksums", || {
+        files
+            .iter()
+            .filter(|name| !unread.contains(name.as_str()))
+            .filter_map(|name| match export::sha256_file(&dir.join(name)) {
+                Ok((digest, _)) => Some((name.as_str(), digest)),
+                Err(_) => {
+                    out.push(format!("{name}: cannot be read"));
+                    None
+                }
+            })
+            .collect()
+    });
     check_sums(dir, &files, &digests, &mut out);
     let mut report = VerifyReport {
         files: files.len(),
@@ -110,7 +114,9 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         let plan = manifest
             .as_ref()
             .and_then(|m| plan(m, name, demands, &mut out));
-        let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
+        let Some(scan) = timed("verify: one CSV file", || {
+            scan_csv(dir, name, plan, &mut out)
+        }) else {
             continue;
         };
         report.csv_rows += scan.rows;
@@ -140,7 +146,7 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
             Scanned::Unplanned => {}
         }
     }
-    audit(&audited, &mut out);
+    timed("verify: table audit", || audit(&audited, &mut out));
     for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
         if !files.contains(name) {
             out.push(format!(
@@ -372,6 +378,7 @@ fn check_manifest_files(
 
 /// What the manifest says a CSV file is, and so what its scan checks. Which columns it may
 /// have follows from its kind alone, never from the manifest's lists.
+#[derive(Clone, Copy)]
 enum Plan<'a> {
     Microdata {
         k: u64,

@@ -5,11 +5,13 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
+use std::hash::Hash;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::columns::Columns;
+use super::fast;
 use super::identifiers::suspect;
 use super::{Failures, Plan};
 use crate::outputs::export::MANIFEST;
@@ -42,27 +44,102 @@ pub(super) fn scan_csv(
     plan: Option<Plan>,
     out: &mut Failures,
 ) -> Option<Scan> {
-    let Ok(file) = fs::File::open(dir.join(name)) else {
-        out.push(format!("{name}: cannot be read"));
+    let mut opened = Opened::new(dir, name, plan.as_ref(), out)?;
+    match scan_fast(&mut opened, fast::BLOCK, name, plan.as_ref(), out) {
+        Some(rows) => Some(Scan {
+            rows,
+            kind: Scanned::Microdata,
+        }),
+        None => scan_records(opened, name, plan, out),
+    }
+}
+
+/// A CSV file with its header read and its columns judged.
+struct Opened {
+    path: PathBuf,
+    reader: csv::Reader<Bounded>,
+    allowance: Rc<Cell<u64>>,
+    header: Vec<String>,
+    columns: Columns,
+}
+
+impl Opened {
+    fn new(dir: &Path, name: &str, plan: Option<&Plan>, out: &mut Failures) -> Option<Opened> {
+        let path = dir.join(name);
+        let Ok(file) = fs::File::open(&path) else {
+            out.push(format!("{name}: cannot be read"));
+            return None;
+        };
+        let allowance = Rc::new(Cell::new(MAX_RECORD + READ_AHEAD));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .buffer_capacity(READ_AHEAD as usize)
+            .from_reader(Bounded {
+                file,
+                read: 0,
+                allowance: Rc::clone(&allowance),
+            });
+        let header: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(str::to_owned).collect(),
+            Err(e) => {
+                out.push(format!("{name}: {}", csv_problem(&e)));
+                return None;
+            }
+        };
+        let columns = Columns::judge(plan, &header, name, out)?;
+        Some(Opened {
+            path,
+            reader,
+            allowance,
+            header,
+            columns,
+        })
+    }
+}
+
+/// An extract's rows through the fast scan, on every core, and its checks; the rows, or
+/// `None` when the file is not an extract or not one the fast scan takes (see `fast`).
+fn scan_fast(
+    opened: &mut Opened,
+    block: usize,
+    name: &str,
+    plan: Option<&Plan>,
+    out: &mut Failures,
+) -> Option<u64> {
+    let (Some(&Plan::Microdata { k, .. }), Columns::Microdata { pseudonym, quasi }) =
+        (plan, &opened.columns)
+    else {
         return None;
     };
-    let allowance = Rc::new(Cell::new(MAX_RECORD + READ_AHEAD));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .buffer_capacity(READ_AHEAD as usize)
-        .from_reader(Bounded {
-            file,
-            read: 0,
-            allowance: Rc::clone(&allowance),
-        });
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => {
-            out.push(format!("{name}: {}", csv_problem(&e)));
-            return None;
-        }
+    let links = link_columns(&opened.header, &opened.columns);
+    let layout = fast::Layout {
+        header: &opened.header,
+        pseudonym,
+        quasi,
+        links: &links,
     };
-    let columns = Columns::judge(plan.as_ref(), &header, name, out)?;
+    let start = opened.reader.position().byte();
+    let end = opened.reader.get_ref().file.metadata().ok()?.len();
+    let mut found = fast::scan(&opened.path, start, end, &layout, block)?;
+    found.issues.report(name, out);
+    check_extract(name, k, found.class_rows, &mut found.profiles, plan, out);
+    Some(found.rows)
+}
+
+/// The rows of any CSV file, one record at a time, and the checks of its kind.
+fn scan_records(
+    opened: Opened,
+    name: &str,
+    plan: Option<Plan>,
+    out: &mut Failures,
+) -> Option<Scan> {
+    let Opened {
+        mut reader,
+        allowance,
+        header,
+        columns,
+        ..
+    } = opened;
     let mut acc = Acc::new(plan.as_ref(), &columns, &header);
     let mut issues = RowIssues::default();
     let mut rows = 0u64;
@@ -120,9 +197,16 @@ impl Read for Bounded {
 /// The per-certificate pseudonym column: it never repeats, so it links no rows.
 const CERTIFICATE_COLUMN: &str = "certificate";
 
-/// Subjects rebuilt from the file alone: rows sharing a value in any pseudonym column (judged
-/// by its name, not by the manifest) other than the certificate's are one subject (see
-/// `Profiles`).
+/// The pseudonym columns that link rows: every one, judged by its name, but the
+/// certificate's.
+fn link_columns(header: &[String], columns: &Columns) -> Vec<usize> {
+    (0..header.len())
+        .filter(|&i| columns.is_pseudonym(i) && header[i] != CERTIFICATE_COLUMN)
+        .collect()
+}
+
+/// Subjects rebuilt from the file alone: rows sharing a value in any linking column are one
+/// subject (see `Profiles`).
 struct Subjects {
     links: Vec<usize>,
     /// Each distinct pseudonym value, numbered: values are compared whole, so a crafted file
@@ -149,26 +233,50 @@ impl Subjects {
         }
         self.profiles.add(class, links);
     }
+}
 
-    /// A release that enforced `privacy.subject_k` promises every subject of the file a profile
-    /// that many subjects share.
-    fn check_subject_k(&mut self, name: &str, subject_k: u64, out: &mut Failures) {
-        let figures = self.profiles.figures(subject_k);
-        rare_profiles(name, "subject_k", subject_k, &figures, out);
+/// The checks of an extract on what a scan found: the rows of each class, and the subjects.
+fn check_extract<L: Hash + Eq>(
+    name: &str,
+    k: u64,
+    class_rows: impl IntoIterator<Item = u64>,
+    profiles: &mut Profiles<L>,
+    plan: Option<&Plan>,
+    out: &mut Failures,
+) {
+    let small: Vec<u64> = class_rows.into_iter().filter(|&n| n < k).collect();
+    if let Some(smallest) = small.iter().min() {
+        out.push(format!(
+            "{name}: {} combination(s) of the quasi-identifiers occur in fewer than \
+             k={k} rows (smallest: {smallest})",
+            small.len()
+        ));
     }
-
-    fn check(&mut self, name: &str, k: u64, anonymous: bool, reported: u64, out: &mut Failures) {
-        let figures = self.profiles.figures(k);
-        if anonymous {
-            rare_profiles(name, "k", k, &figures, out);
-        }
-        if figures.below_k != reported {
-            out.push(format!(
-                "{name}: {MANIFEST} reports {reported} subject(s) with a profile fewer than k \
-                 share, the file shows {}",
-                figures.below_k
-            ));
-        }
+    let Some(&Plan::Microdata {
+        anonymous,
+        profile_below_k,
+        subject_k,
+        ..
+    }) = plan
+    else {
+        return;
+    };
+    let figures = profiles.figures(k);
+    if anonymous {
+        rare_profiles(name, "k", k, &figures, out);
+    }
+    if figures.below_k != profile_below_k {
+        out.push(format!(
+            "{name}: {MANIFEST} reports {profile_below_k} subject(s) with a profile fewer than k \
+             share, the file shows {}",
+            figures.below_k
+        ));
+    }
+    // A release that enforced `privacy.subject_k` promises every subject of the file a
+    // profile that many subjects share.
+    if let Some(subject_k) = subject_k {
+        let figures = profiles.figures(subject_k);
+        rare_profiles(name, "subject_k", subject_k, &figures, out);
     }
 }
 
@@ -199,14 +307,21 @@ fn csv_problem(e: &csv::Error) -> String {
 
 /// Per-row problems of one file, reported once each with how many rows and the first row.
 #[derive(Default)]
-struct RowIssues(BTreeMap<String, (u64, u64)>);
+pub(super) struct RowIssues(BTreeMap<String, (u64, u64)>);
 
 impl RowIssues {
-    fn add(&mut self, what: String, row: u64) {
+    pub(super) fn add(&mut self, what: String, row: u64) {
         self.0.entry(what).or_insert((0, row)).0 += 1;
     }
 
-    fn report(self, file: &str, out: &mut Failures) {
+    /// Adds the problems of later rows, numbered from 1 after `before` rows.
+    pub(super) fn merge(&mut self, later: RowIssues, before: u64) {
+        for (what, (n, first)) in later.0 {
+            self.0.entry(what).or_insert((0, before + first)).0 += n;
+        }
+    }
+
+    pub(super) fn report(self, file: &str, out: &mut Failures) {
         for (what, (n, first)) in self.0 {
             let rows = if n == 1 { "row" } else { "rows" };
             out.push(format!("{file}: {n} {rows} {what} (first: row {first})"));
@@ -244,9 +359,7 @@ impl Acc {
                 classes: HashMap::new(),
                 key: String::new(),
                 subjects: Subjects {
-                    links: (0..header.len())
-                        .filter(|&i| columns.is_pseudonym(i) && header[i] != CERTIFICATE_COLUMN)
-                        .collect(),
+                    links: link_columns(header, columns),
                     values: HashMap::new(),
                     profiles: Profiles::default(),
                 },
@@ -355,30 +468,15 @@ impl Acc {
                 mut subjects,
                 ..
             } => {
-                let small: Vec<u64> = classes
-                    .values()
-                    .map(|&(n, _)| n)
-                    .filter(|&n| n < k)
-                    .collect();
-                if let Some(smallest) = small.iter().min() {
-                    out.push(format!(
-                        "{name}: {} combination(s) of the quasi-identifiers occur in fewer than \
-                         k={k} rows (smallest: {smallest})",
-                        small.len()
-                    ));
-                }
-                if let Some(Plan::Microdata {
-                    anonymous,
-                    profile_below_k,
-                    subject_k,
-                    ..
-                }) = plan
-                {
-                    subjects.check(name, k, anonymous, profile_below_k, out);
-                    if let Some(subject_k) = subject_k {
-                        subjects.check_subject_k(name, subject_k, out);
-                    }
-                }
+                let class_rows = classes.values().map(|&(n, _)| n);
+                check_extract(
+                    name,
+                    k,
+                    class_rows,
+                    &mut subjects.profiles,
+                    plan.as_ref(),
+                    out,
+                );
                 Scanned::Microdata
             }
             Acc::Table { cells, .. } => {
@@ -402,5 +500,131 @@ impl Acc {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const HEADER: &str = "certificate,subscriber,subscriber_email,region,issued";
+
+    fn pseudonym(key_id: &str, i: u32) -> String {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz234567";
+        let b32: String = (0..26u32)
+            .map(|j| char::from(alphabet[((i >> (j % 5)) as usize + j as usize * 7) % 32]))
+            .collect();
+        format!("{key_id}_{b32}")
+    }
+
+    /// An extract file of `rows`: (subscriber, e-mail: 0 empty, 1 erased, else a value, region,
+    /// month), the certificate pseudonym numbered by the row; the region of row `phone` looks
+    /// like a phone number.
+    fn extract(rows: &[(u32, u32, u8, u8)], phone: Option<usize>) -> String {
+        let mut text = format!("{HEADER}\r\n");
+        for (n, &(subscriber, email, region, month)) in rows.iter().enumerate() {
+            let email = match email {
+                0 => String::new(),
+                1 => "erased".to_owned(),
+                e => pseudonym("k1", 1_000_000 + e),
+            };
+            let region = match phone {
+                Some(at) if at == n => "03-1234-5678".to_owned(),
+                _ => format!("{region:02}"),
+            };
+            text.push_str(&format!(
+                "{},{},{email},{region},2026-{month:02}\r\n",
+                pseudonym("k1", 2_000_000 + n as u32),
+                pseudonym("k1", subscriber),
+            ));
+        }
+        text
+    }
+
+    /// Rows (`None` for a file refused as CSV) and failure lines.
+    type Outcome = (Option<u64>, Vec<String>);
+
+    /// The fast scan's outcome, `None` when it declines; and the record scan's.
+    fn both_ways(text: &[u8], block: usize, plan: Plan) -> (Option<Outcome>, Outcome) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.csv"), text).unwrap();
+        let mut out = Failures::default();
+        let mut opened = Opened::new(dir.path(), "e.csv", Some(&plan), &mut out).unwrap();
+        let fast = scan_fast(&mut opened, block, "e.csv", Some(&plan), &mut out)
+            .map(|rows| (Some(rows), std::mem::take(&mut out.lines)));
+        let mut out = Failures::default();
+        let opened = Opened::new(dir.path(), "e.csv", Some(&plan), &mut out).unwrap();
+        let rows = scan_records(opened, "e.csv", Some(plan), &mut out).map(|s| s.rows);
+        (fast, (rows, out.lines))
+    }
+
+    proptest! {
+        /// On the files it takes, whatever their blocks, the fast scan finds what the record
+        /// scan finds, failure lines included.
+        #[test]
+        fn fast_scan_agrees_with_the_record_scan(
+            rows in proptest::collection::vec((0u32..12, 0u32..6, 1u8..4, 1u8..3), 0..80),
+            block in 120usize..600,
+            k in 1u64..4,
+            anonymous: bool,
+            profile_below_k in 0u64..5,
+            subject_k in proptest::option::of(1u64..4),
+            phone in proptest::option::of(0usize..80),
+        ) {
+            let plan = Plan::Microdata { k, anonymous, profile_below_k, subject_k };
+            let (fast, records) = both_ways(extract(&rows, phone).as_bytes(), block, plan);
+            prop_assert_eq!(fast, Some(records));
+        }
+    }
+
+    #[test]
+    fn the_fast_scan_declines_what_it_does_not_read_as_the_record_scan_does() {
+        let good = extract(&[(1, 2, 1, 1), (1, 1, 2, 1), (3, 2, 1, 2)], None);
+        let plan = Plan::Microdata {
+            k: 2,
+            anonymous: true,
+            profile_below_k: 0,
+            subject_k: None,
+        };
+        assert!(both_ways(good.as_bytes(), 4096, plan).0.is_some());
+        let mut invalid_utf8 = good.clone().into_bytes();
+        let at = invalid_utf8.len() - 3;
+        invalid_utf8[at] = 0xff;
+        let defects = [
+            (
+                "a quoted field",
+                good.replacen(",01,", ",\"01\",", 1).into_bytes(),
+            ),
+            ("a bare LF", good.replacen("\r\n", "\n", 2).into_bytes()),
+            ("a bare CR", good.replacen(",01,", ",0\r1,", 1).into_bytes()),
+            (
+                "an empty line",
+                good.replacen("\r\n", "\r\n\r\n", 2).into_bytes(),
+            ),
+            ("no final line end", good.trim_end().as_bytes().to_vec()),
+            (
+                "a missing field",
+                good.replacen(",01,", ",", 1).into_bytes(),
+            ),
+            (
+                "a link that is not a pseudonym",
+                good.replacen(",erased,", ",x,", 1).into_bytes(),
+            ),
+            (
+                "a second key id",
+                good.replacen(",k1_", ",k2_", 2).into_bytes(),
+            ),
+            ("invalid UTF-8", invalid_utf8),
+        ];
+        for (what, text) in defects {
+            assert_ne!(text, good.as_bytes(), "{what}: the defect is made");
+            assert!(both_ways(&text, 4096, plan).0.is_none(), "{what}");
+        }
+        assert!(
+            both_ways(good.as_bytes(), 64, plan).0.is_none(),
+            "a line longer than a block"
+        );
     }
 }

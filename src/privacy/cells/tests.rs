@@ -318,7 +318,7 @@ fn large_linked_tables_are_fast() {
         },
     ];
     // CPU time, not wall time: the test machines are shared.
-    let cpu = crate::privacy::thread_cpu_seconds;
+    let cpu = crate::phase::thread_cpu_seconds;
     let start = cpu();
     let out = suppress_tables(&tables, Rules::K5).expect("valid tables");
     let suppress = cpu() - start;

@@ -270,7 +270,7 @@ fn lattice_search_is_fast() {
         *h.entry(key).or_insert(0) += 1;
     }
     // CPU time, not wall time: the test machines are shared.
-    let cpu = crate::privacy::thread_cpu_seconds;
+    let cpu = crate::phase::thread_cpu_seconds;
     let start = cpu();
     let choice = choose_levels(&h, &dims, 5, 0.05).expect("valid input");
     let seconds = cpu() - start;

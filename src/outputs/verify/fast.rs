@@ -1,0 +1,291 @@
+//! The scan of an extract as certanon writes it, on every core: no quote anywhere, every line
+//! ended by CRLF, valid UTF-8. Such a file is CSV in its simplest form, where every line end
+//! ends a record, so it is read in blocks that end at a line, each block parsed on rayon's
+//! threads, and the blocks merged in file order. Linking pseudonyms are compared as the number
+//! their base32 text spells, which is exact.
+//!
+//! Anything else (a quote, a stray CR or LF, an empty line, a field count other than the
+//! header's, two key ids, a linking value that is not a pseudonym) makes it give up, and the
+//! general scan reads the file instead, with its exact failure lines: the two agree on every
+//! file this one accepts.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::identifiers::suspect;
+use super::scan::RowIssues;
+use crate::privacy::Profiles;
+use crate::transform::pseudonymize::PSEUDONYM_B32_LEN;
+
+/// What the scan found in the rows after the header.
+pub(super) struct Found {
+    pub(super) rows: u64,
+    pub(super) issues: RowIssues,
+    /// Rows of each quasi-identifier combination.
+    pub(super) class_rows: Vec<u64>,
+    pub(super) profiles: Profiles<Link>,
+}
+
+/// A pseudonym's base32 text as a number: its first 25 characters, and its last one.
+pub(super) type Link = (u128, u8);
+/// A linking field without a value (empty or erased).
+const NO_LINK: Link = (0, u8::MAX);
+
+/// Bytes read at a time; a block ends at its last line end and the rest starts the next one,
+/// so a line longer than a block makes the scan give up.
+pub(super) const BLOCK: usize = 4 << 20;
+
+/// The columns of an extract, by what the scan does with them.
+pub(super) struct Layout<'a> {
+    pub(super) header: &'a [String],
+    /// Per column: holds pseudonyms.
+    pub(super) pseudonym: &'a [bool],
+    pub(super) quasi: &'a [usize],
+    /// The pseudonym columns that link rows.
+    pub(super) links: &'a [usize],
+}
+
+/// Scans the rows of the file from byte `start` (just after the header) up to byte `end`,
+/// `block` bytes at a time; `None` when the file is not one this scan takes.
+pub(super) fn scan(
+    path: &Path,
+    start: u64,
+    end: u64,
+    layout: &Layout,
+    block: usize,
+) -> Option<Found> {
+    let mut file = File::open(path).ok()?;
+    // The CSV reader ends a record at the CR of a CRLF, which the next record then skips.
+    let mut around = [0; 2];
+    file.seek(SeekFrom::Start(start.saturating_sub(1))).ok()?;
+    let crlf = start > 0 && file.read_exact(&mut around).is_ok() && around == *b"\r\n";
+    file.seek(SeekFrom::Start(start + u64::from(crlf))).ok()?;
+    let mut file = file.take(end.saturating_sub(start + u64::from(crlf)));
+    let window = 2 * rayon::current_num_threads();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Block>>(window);
+        let merger = scope.spawn(move || {
+            let mut merged = Merged::default();
+            for block in rx {
+                merged.add(block?)?;
+            }
+            Some(merged.found())
+        });
+        let mut carry = Vec::new();
+        let mut done = false;
+        while !done {
+            let mut texts = Vec::with_capacity(window);
+            while texts.len() < window && !done {
+                let (text, rest, end) = next_block(&mut file, std::mem::take(&mut carry), block)?;
+                carry = rest;
+                done = end;
+                texts.push(text);
+            }
+            let blocks: Vec<Option<Block>> =
+                texts.par_iter().map(|t| Block::parse(t, layout)).collect();
+            for block in blocks {
+                if tx.send(block).is_err() {
+                    return None;
+                }
+            }
+        }
+        drop(tx);
+        merger.join().ok().flatten()
+    })
+}
+
+/// The next block: `text` (what the last one left) and what follows, up to `size` bytes and
+/// cut after its last line end; the bytes after the cut; whether the file ended. `None` when a
+/// full block holds no line end, or the file ends without one.
+fn next_block(
+    file: &mut impl Read,
+    mut text: Vec<u8>,
+    size: usize,
+) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+    let mut filled = text.len();
+    text.resize(size.max(filled + 1), 0);
+    while filled < text.len() {
+        match file.read(&mut text[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let ended = filled < text.len();
+    text.truncate(filled);
+    let cut = match text.iter().rposition(|&b| b == b'\n') {
+        Some(at) => at + 1,
+        None if text.is_empty() => 0,
+        None => return None,
+    };
+    let rest = text.split_off(cut);
+    if ended && !rest.is_empty() {
+        return None;
+    }
+    Some((text, rest, ended))
+}
+
+/// One block's rows, numbered from 1 within it.
+struct Block {
+    rows: u64,
+    issues: RowIssues,
+    /// The block's classes, in the order first seen, with their rows.
+    classes: Vec<(Vec<u8>, u64)>,
+    /// Per row: its class, an index into `classes`.
+    row_class: Vec<u32>,
+    /// Per row, one per linking column.
+    links: Vec<Link>,
+    key_id: Option<String>,
+}
+
+impl Block {
+    fn parse(text: &[u8], layout: &Layout) -> Option<Block> {
+        if text.contains(&b'"') {
+            return None;
+        }
+        let text = simdutf8::basic::from_utf8(text).ok()?;
+        let mut block = Block {
+            rows: 0,
+            issues: RowIssues::default(),
+            classes: Vec::new(),
+            row_class: Vec::new(),
+            links: Vec::new(),
+            key_id: None,
+        };
+        let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
+        let mut key = Vec::new();
+        let mut fields = Vec::with_capacity(layout.header.len());
+        for line in text.split_terminator('\n') {
+            let line = line.strip_suffix('\r')?;
+            if line.is_empty() || line.contains('\r') {
+                return None;
+            }
+            fields.clear();
+            fields.extend(line.split(','));
+            if fields.len() != layout.header.len() {
+                return None;
+            }
+            block.rows += 1;
+            for (i, value) in fields.iter().enumerate() {
+                if let Some(s) = suspect(value, layout.pseudonym[i]) {
+                    block.issues.add(
+                        format!("in column {}: values {}", layout.header[i], s.describe()),
+                        block.rows,
+                    );
+                }
+            }
+            // Fields hold no comma, so joined with commas they key their class.
+            key.clear();
+            for &i in layout.quasi {
+                key.extend_from_slice(fields[i].as_bytes());
+                key.push(b',');
+            }
+            let class = match ids.get(key.as_slice()) {
+                Some(&id) => id,
+                None => {
+                    let id = block.classes.len() as u32;
+                    ids.insert(key.clone(), id);
+                    block.classes.push((key.clone(), 0));
+                    id
+                }
+            };
+            block.classes[class as usize].1 += 1;
+            block.row_class.push(class);
+            for &i in layout.links {
+                let link = block.link(fields[i])?;
+                block.links.push(link);
+            }
+        }
+        Some(block)
+    }
+
+    /// A linking field's value; `None` for one that is not a pseudonym under the block's key id.
+    fn link(&mut self, value: &str) -> Option<Link> {
+        if value.is_empty() || value == "erased" {
+            return Some(NO_LINK);
+        }
+        let (key_id, b32) = value.rsplit_once('_')?;
+        match &self.key_id {
+            Some(seen) if seen != key_id => return None,
+            Some(_) => {}
+            None => self.key_id = Some(key_id.to_owned()),
+        }
+        decode(b32)
+    }
+}
+
+/// The base32 text of a pseudonym as a number; `None` for any other text.
+fn decode(b32: &str) -> Option<Link> {
+    if b32.len() != PSEUDONYM_B32_LEN {
+        return None;
+    }
+    let mut digits = b32.bytes().map(|b| match b {
+        b'a'..=b'z' => Some(b - b'a'),
+        b'2'..=b'7' => Some(b - b'2' + 26),
+        _ => None,
+    });
+    let mut high = 0u128;
+    for _ in 1..PSEUDONYM_B32_LEN {
+        high = high << 5 | u128::from(digits.next()??);
+    }
+    Some((high, digits.next()??))
+}
+
+/// The blocks merged in file order.
+#[derive(Default)]
+struct Merged {
+    rows: u64,
+    issues: RowIssues,
+    ids: FxHashMap<Vec<u8>, u32>,
+    class_rows: Vec<u64>,
+    profiles: Profiles<Link>,
+    key_id: Option<String>,
+}
+
+impl Merged {
+    fn add(&mut self, block: Block) -> Option<()> {
+        match (&self.key_id, block.key_id) {
+            (Some(seen), Some(other)) if *seen != other => return None,
+            (None, other) => self.key_id = other,
+            _ => {}
+        }
+        let ids: Vec<u32> = block
+            .classes
+            .into_iter()
+            .map(|(key, rows)| {
+                let next = self.ids.len() as u32;
+                let id = *self.ids.entry(key).or_insert(next);
+                if id == next {
+                    self.class_rows.push(0);
+                }
+                self.class_rows[id as usize] += rows;
+                id
+            })
+            .collect();
+        let per_row = block.links.len() / block.row_class.len().max(1);
+        for (n, &class) in block.row_class.iter().enumerate() {
+            let links = &block.links[n * per_row..(n + 1) * per_row];
+            self.profiles.add(
+                ids[class as usize],
+                links.iter().copied().filter(|&l| l != NO_LINK),
+            );
+        }
+        self.issues.merge(block.issues, self.rows);
+        self.rows += block.rows;
+        Some(())
+    }
+
+    fn found(self) -> Found {
+        Found {
+            rows: self.rows,
+            issues: self.issues,
+            class_rows: self.class_rows,
+            profiles: self.profiles,
+        }
+    }
+}
