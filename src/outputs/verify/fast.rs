@@ -30,10 +30,9 @@ pub(super) struct Found {
     pub(super) profiles: Profiles<Link>,
 }
 
-/// A pseudonym's base32 text as a number: its first 25 characters, and its last one.
-pub(super) type Link = (u128, u8);
-/// A linking field without a value (empty or erased).
-const NO_LINK: Link = (0, u8::MAX);
+/// A pseudonym's base32 text as a number: its 130 bits in five words, small enough that the
+/// table of a million of them stays cheap to probe.
+pub(super) type Link = [u32; 5];
 
 /// Bytes read at a time; a block ends at its last line end and the rest starts the next one,
 /// so a line longer than a block makes the scan give up.
@@ -136,10 +135,8 @@ struct Block {
     issues: RowIssues,
     /// The block's classes, in the order first seen, with their rows.
     classes: Vec<(Vec<u8>, u64)>,
-    /// Per row: its class, an index into `classes`.
-    row_class: Vec<u32>,
-    /// Per row, one per linking column.
-    links: Vec<Link>,
+    /// The block's rows linked among themselves, with the block's class ids.
+    profiles: Profiles<Link>,
     key_id: Option<String>,
 }
 
@@ -153,13 +150,15 @@ impl Block {
             rows: 0,
             issues: RowIssues::default(),
             classes: Vec::new(),
-            row_class: Vec::new(),
-            links: Vec::new(),
+            profiles: Profiles::default(),
             key_id: None,
         };
         let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
+        // Per class, what its quasi-identifier fields look like: the same in each of its rows.
+        let mut class_issues: Vec<Vec<String>> = Vec::new();
         let mut key = Vec::new();
         let mut fields = Vec::with_capacity(layout.header.len());
+        let mut links = Vec::with_capacity(layout.links.len());
         for line in text.split_terminator('\n') {
             let line = line.strip_suffix('\r')?;
             if line.is_empty() || line.contains('\r') {
@@ -171,12 +170,16 @@ impl Block {
                 return None;
             }
             block.rows += 1;
+            links.clear();
             for (i, value) in fields.iter().enumerate() {
-                if let Some(s) = suspect(value, layout.pseudonym[i]) {
-                    block.issues.add(
-                        format!("in column {}: values {}", layout.header[i], s.describe()),
-                        block.rows,
-                    );
+                if !layout.pseudonym[i] {
+                    continue;
+                }
+                match block.pseudonym(value) {
+                    Some(link) if layout.links.contains(&i) => links.extend(link),
+                    Some(_) => {}
+                    None if layout.links.contains(&i) => return None,
+                    None => block.suspect(layout, i, value),
                 }
             }
             // Fields hold no comma, so joined with commas they key their class.
@@ -191,49 +194,82 @@ impl Block {
                     let id = block.classes.len() as u32;
                     ids.insert(key.clone(), id);
                     block.classes.push((key.clone(), 0));
+                    class_issues.push(
+                        layout
+                            .quasi
+                            .iter()
+                            .filter_map(|&i| issue(layout, i, fields[i]))
+                            .collect(),
+                    );
                     id
                 }
             };
-            block.classes[class as usize].1 += 1;
-            block.row_class.push(class);
-            for &i in layout.links {
-                let link = block.link(fields[i])?;
-                block.links.push(link);
+            for what in &class_issues[class as usize] {
+                block.issues.add(what.clone(), block.rows);
             }
+            block.classes[class as usize].1 += 1;
+            block.profiles.add(class, links.iter().copied());
         }
         Some(block)
     }
 
-    /// A linking field's value; `None` for one that is not a pseudonym under the block's key id.
-    fn link(&mut self, value: &str) -> Option<Link> {
+    /// A pseudonym field: `Some(None)` when it holds no value (empty or erased), `None` when it
+    /// is not a pseudonym under the block's key id, which the first one sets. A field this
+    /// accepts is one `suspect` finds nothing in.
+    fn pseudonym(&mut self, value: &str) -> Option<Option<Link>> {
         if value.is_empty() || value == "erased" {
-            return Some(NO_LINK);
+            return Some(None);
         }
-        let (key_id, b32) = value.rsplit_once('_')?;
-        match &self.key_id {
-            Some(seen) if seen != key_id => return None,
-            Some(_) => {}
-            None => self.key_id = Some(key_id.to_owned()),
+        let b32 = match &self.key_id {
+            Some(key_id) => value.strip_prefix(key_id.as_str())?.strip_prefix('_')?,
+            None => {
+                let (key_id, b32) = value.rsplit_once('_')?;
+                let plain = !key_id.is_empty()
+                    && key_id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                let link = decode(b32).filter(|_| plain)?;
+                self.key_id = Some(key_id.to_owned());
+                return Some(Some(link));
+            }
+        };
+        decode(b32).map(Some)
+    }
+
+    fn suspect(&mut self, layout: &Layout, column: usize, value: &str) {
+        if let Some(what) = issue(layout, column, value) {
+            self.issues.add(what, self.rows);
         }
-        decode(b32)
     }
 }
 
-/// The base32 text of a pseudonym as a number; `None` for any other text.
+/// What `value` in `column` looks like, as the record scan words it.
+fn issue(layout: &Layout, column: usize, value: &str) -> Option<String> {
+    suspect(value, layout.pseudonym[column]).map(|s| {
+        format!(
+            "in column {}: values {}",
+            layout.header[column],
+            s.describe()
+        )
+    })
+}
+
+/// The base32 text of a pseudonym as a number, six characters to a word; `None` for any
+/// other text.
 fn decode(b32: &str) -> Option<Link> {
     if b32.len() != PSEUDONYM_B32_LEN {
         return None;
     }
-    let mut digits = b32.bytes().map(|b| match b {
-        b'a'..=b'z' => Some(b - b'a'),
-        b'2'..=b'7' => Some(b - b'2' + 26),
-        _ => None,
-    });
-    let mut high = 0u128;
-    for _ in 1..PSEUDONYM_B32_LEN {
-        high = high << 5 | u128::from(digits.next()??);
+    let mut link = [0u32; 5];
+    for (i, b) in b32.bytes().enumerate() {
+        let digit = match b {
+            b'a'..=b'z' => b - b'a',
+            b'2'..=b'7' => b - b'2' + 26,
+            _ => return None,
+        };
+        link[i / 6] = link[i / 6] << 5 | u32::from(digit);
     }
-    Some((high, digits.next()??))
+    Some(link)
 }
 
 /// The blocks merged in file order.
@@ -267,14 +303,8 @@ impl Merged {
                 id
             })
             .collect();
-        let per_row = block.links.len() / block.row_class.len().max(1);
-        for (n, &class) in block.row_class.iter().enumerate() {
-            let links = &block.links[n * per_row..(n + 1) * per_row];
-            self.profiles.add(
-                ids[class as usize],
-                links.iter().copied().filter(|&l| l != NO_LINK),
-            );
-        }
+        self.profiles
+            .append(block.profiles, |class| ids[class as usize]);
         self.issues.merge(block.issues, self.rows);
         self.rows += block.rows;
         Some(())
