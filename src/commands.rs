@@ -1,6 +1,7 @@
 //! Command entry points for the binary: each resolves configuration, opens what it needs and
 //! calls the pipeline modules. Kept here so that `main.rs` only parses arguments.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::job::ledger::Outcome;
 use crate::job::schedule::Schedule;
 use crate::job::{self, RunOptions, runtime};
+use crate::outputs::manifest::FileFacts;
+use crate::outputs::verify::Recorded;
 
 /// Options that every command shares.
 #[derive(Debug, Default, Clone)]
@@ -300,7 +303,9 @@ pub fn schedule_next(global: &Global, expr: &str, count: usize) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(dir: &Path, min_k: Option<u64>) -> Result<()> {
+/// Verifies an export from its files; given a database URL (`global.database_url`), also its
+/// extract levels against those the bookkeeping schema recorded.
+pub fn verify(global: &Global, dir: &Path, min_k: Option<u64>) -> Result<()> {
     // Nothing to check is a failed check, said in one line rather than one per missing file.
     if !dir.is_dir() {
         return Err(Error::NotAnExport(format!(
@@ -318,10 +323,46 @@ pub fn verify(dir: &Path, min_k: Option<u64>) -> Result<()> {
             crate::outputs::export::SUMS
         )));
     }
-    let demands = crate::outputs::verify::Demands { min_k };
+    let recorded = match global.database_url {
+        Some(_) => Some(recorded_levels(global, dir)?),
+        None => None,
+    };
+    let demands = crate::outputs::verify::Demands {
+        min_k,
+        recorded: recorded.as_ref(),
+    };
     let report = crate::outputs::verify::verify_with(dir, demands)?;
     println!("{report}");
     Ok(())
+}
+
+/// Per extract file the manifest of `dir` names, the levels the database recorded for the
+/// export's task, key and run; nothing when there is no manifest to ask about (`verify` then
+/// fails on it).
+fn recorded_levels(global: &Global, dir: &Path) -> Result<BTreeMap<String, Recorded>> {
+    let Some(manifest) = crate::outputs::verify::manifest_of(dir) else {
+        return Ok(BTreeMap::new());
+    };
+    let config = Config::load_optional(global.config.as_deref())?;
+    let opts = connect_options(global, config.as_ref())?;
+    runtime()?.block_on(async {
+        let client = db::connect(&opts).await?;
+        let mut recorded = BTreeMap::new();
+        for (file, facts) in &manifest.privacy {
+            if let FileFacts::Microdata(_) = facts {
+                let levels = crate::job::ledger::recorded_levels(
+                    &client,
+                    &manifest.task,
+                    &manifest.policy.key_id,
+                    file,
+                    &manifest.run_id,
+                )
+                .await?;
+                recorded.insert(file.clone(), levels);
+            }
+        }
+        Ok(recorded)
+    })
 }
 
 /// Stays up and runs due tasks when their schedules fire; stops cleanly on SIGTERM or SIGINT,

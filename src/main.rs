@@ -120,6 +120,11 @@ enum Command {
         /// k the manifest states
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         min_k: Option<u64>,
+        /// Also check the extract's levels against those the bookkeeping schema recorded
+        /// (never finer than an earlier release of the task under its key); without it,
+        /// verify reads the files alone
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
     /// Write a new random key file with mode 0600 (refuses to overwrite)
     Keygen {
@@ -259,10 +264,11 @@ fn dispatch(
             },
         ),
         Command::Status { db } => commands::status(&global(db)),
-        Command::Verify { dir, min_k } => {
-            never_connects("verify")?;
-            commands::verify(&dir, min_k)
-        }
+        Command::Verify {
+            dir,
+            min_k,
+            database_url,
+        } => commands::verify(&global(Database { database_url }), &dir, min_k),
         Command::Keygen { out } => {
             never_connects("keygen")?;
             commands::keygen(out.as_deref())

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
 use crate::error::{DbContext, Result};
+use crate::outputs::verify::Recorded;
 
 /// A new run id: sortable by start time, unique enough for one CA.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
@@ -256,6 +257,39 @@ pub(crate) async fn released_levels(
         .await
         .during("reading the released levels")?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// What the schema recorded for the extract `file` of run `run_id`: its own levels, and those of
+/// the runs of its task under its key that started before it (all of them when the run is
+/// unknown here).
+pub(crate) async fn recorded_levels(
+    client: &impl GenericClient,
+    task: &str,
+    key_id: &str,
+    file: &str,
+    run_id: &str,
+) -> Result<Recorded> {
+    let rows = client
+        .query(
+            "SELECT l.run_id = $4, l.quasi_identifier, l.level \
+               FROM certanon.released_levels l JOIN certanon.runs r USING (run_id) \
+              WHERE l.task = $1 AND l.key_id = $2 AND l.file = $3 \
+                AND (l.run_id = $4 OR r.started_at < coalesce( \
+                     (SELECT started_at FROM certanon.runs WHERE run_id = $4), 'infinity'))",
+            &[&task, &key_id, &file, &run_id],
+        )
+        .await
+        .during("reading the recorded levels")?;
+    let mut recorded = Recorded::default();
+    for row in rows {
+        let pair = (row.get(1), row.get(2));
+        if row.get(0) {
+            recorded.own.push(pair);
+        } else {
+            recorded.earlier.push(pair);
+        }
+    }
+    Ok(recorded)
 }
 
 /// Records the levels a committed release published, so later releases under its key stay at

@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
 
@@ -72,8 +73,10 @@ impl fmt::Debug for Dimension {
 
 /// Up to `cap` distinct subject ids of a class, sorted. Ids are hashes of the subject, so two
 /// subjects may share one: that can only undercount, which suppresses more, never less.
+/// Held inline up to the usual k, because the search copies every class's set at each step up
+/// the lattice and an allocation per copy would cost more than the rest of the step.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Subjects(Vec<u32>);
+pub(crate) struct Subjects(SmallVec<[u32; 6]>);
 
 impl Subjects {
     /// Distinct ids held, at most the cap of the merges that built the set.
@@ -100,7 +103,7 @@ impl Subjects {
             self.0.clone_from(&other.0);
             return;
         }
-        let mut merged = Vec::with_capacity((self.0.len() + other.0.len()).min(cap));
+        let mut merged = SmallVec::with_capacity((self.0.len() + other.0.len()).min(cap));
         let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
         while merged.len() < cap {
             let next = match (a.peek(), b.peek()) {

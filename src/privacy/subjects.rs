@@ -57,23 +57,6 @@ impl<L: Hash + Eq> Profiles<L> {
         }
     }
 
-    /// Appends the rows of `later`, in order and linked as they are there, then links them
-    /// to these rows through the values both hold: the subjects are those `add` would have
-    /// found row by row. `class_of` turns `later`'s class ids into these.
-    pub(crate) fn append(&mut self, later: Profiles<L>, class_of: impl Fn(u32) -> u32) {
-        let base = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
-        self.parent.extend(later.parent.iter().map(|&p| base + p));
-        self.class.extend(later.class.iter().map(|&c| class_of(c)));
-        for (link, row) in later.first_row {
-            match self.first_row.get(&link) {
-                Some(&other) => self.union(base + row, other),
-                None => {
-                    self.first_row.insert(link, base + row);
-                }
-            }
-        }
-    }
-
     fn find(&mut self, mut row: u32) -> u32 {
         while self.parent[row as usize] != row {
             let up = self.parent[self.parent[row as usize] as usize];
@@ -183,39 +166,6 @@ mod tests {
         let f = p.figures(3);
         assert_eq!((f.subjects, f.below_k, f.smallest_profile_class), (4, 1, 1));
         assert_eq!(f.smallest_class, 3, "class 8 holds rows of three subjects");
-    }
-
-    proptest::proptest! {
-        /// Rows appended a group at a time form the subjects, and so the figures, of the same
-        /// rows added one by one.
-        #[test]
-        fn appended_groups_give_the_figures_of_rows_added_one_by_one(
-            rows in proptest::collection::vec(
-                (0u32..4, proptest::collection::vec(0u64..30, 0..3)),
-                0..60,
-            ),
-            cuts in proptest::collection::vec(0usize..60, 0..5),
-            k in 1u64..4,
-        ) {
-            let mut one_by_one = Profiles::default();
-            for (class, links) in &rows {
-                one_by_one.add(*class, links.iter().copied());
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= rows.len()).collect();
-            cuts.extend([0, rows.len()]);
-            cuts.sort_unstable();
-            let mut appended = Profiles::default();
-            for group in cuts.windows(2) {
-                let mut part = Profiles::default();
-                for (class, links) in &rows[group[0]..group[1]] {
-                    // Shifted, so that the class ids have to be turned back.
-                    part.add(class + 10, links.iter().copied());
-                }
-                appended.append(part, |c| c - 10);
-            }
-            proptest::prop_assert_eq!(appended.figures(k), one_by_one.figures(k));
-            proptest::prop_assert_eq!(appended.below(k), one_by_one.below(k));
-        }
     }
 
     #[test]

@@ -382,3 +382,54 @@ async fn subject_k_removes_a_subscriber_whose_certificate_history_is_unique() {
     assert!(dictionary.contains("subject_k"), "{dictionary}");
     verify_ok(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_given_the_database_refuses_a_release_finer_than_one_recorded_before_it() {
+    let db = dominated_tottori().await;
+    let (dir, _setup) = run(&db, "pseudonymous");
+    let path = dir.to_str().unwrap();
+    let run_id = dir.file_name().unwrap().to_str().unwrap();
+    let verify = |url: Option<&str>| {
+        let mut args = vec!["verify"];
+        args.extend(url.map(|u| ["--database-url", u]).into_iter().flatten());
+        args.push(path);
+        crate::common::certanon_cmd(&args, &[])
+    };
+    let (code, out, stderr) = verify(Some(&db.url));
+    assert_eq!(code, 0, "the levels the run recorded: {out}{stderr}");
+
+    // An earlier release of the task under the same key that published every quasi-identifier
+    // at `*`: this one is finer wherever it released more than `*`.
+    db.client
+        .batch_execute(&format!(
+            "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome)
+             VALUES ('earlier', 'research_extract', 'research_extract', '2000-01-01', 'success');
+             INSERT INTO certanon.released_levels
+             SELECT 'earlier', task, key_id, file, quasi_identifier, '*'
+               FROM certanon.released_levels WHERE run_id = '{run_id}'"
+        ))
+        .await
+        .expect("an earlier, coarser release");
+    let (code, _, stderr) = verify(Some(&db.url));
+    assert_eq!(code, 65, "{stderr}");
+    assert!(
+        stderr.contains("research_extract.csv: issued is released at")
+            && stderr.contains("finer than * an earlier release of the task under its key"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Tottori") && !stderr.contains("鳥取"),
+        "{stderr}"
+    );
+    let (code, out, stderr) = verify(None);
+    assert_eq!(code, 0, "from the files alone: {out}{stderr}");
+
+    // A database that never recorded the run cannot vouch for its levels.
+    let other = TestDb::reference().await;
+    let (code, _, stderr) = verify(Some(&other.url));
+    assert_eq!(code, 65, "{stderr}");
+    assert!(
+        stderr.contains(&format!("records no levels for run {run_id}")),
+        "{stderr}"
+    );
+}

@@ -135,8 +135,9 @@ struct Block {
     issues: RowIssues,
     /// The block's classes, in the order first seen, with their rows.
     classes: Vec<(Vec<u8>, u64)>,
-    /// The block's rows linked among themselves, with the block's class ids.
-    profiles: Profiles<Link>,
+    /// Per row: its class, an index into `classes`, and where its links end in `links`.
+    rows_at: Vec<(u32, u32)>,
+    links: Vec<Link>,
     key_id: Option<String>,
 }
 
@@ -150,7 +151,8 @@ impl Block {
             rows: 0,
             issues: RowIssues::default(),
             classes: Vec::new(),
-            profiles: Profiles::default(),
+            rows_at: Vec::new(),
+            links: Vec::new(),
             key_id: None,
         };
         let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
@@ -158,7 +160,6 @@ impl Block {
         let mut class_issues: Vec<Vec<String>> = Vec::new();
         let mut key = Vec::new();
         let mut fields = Vec::with_capacity(layout.header.len());
-        let mut links = Vec::with_capacity(layout.links.len());
         for line in text.split_terminator('\n') {
             let line = line.strip_suffix('\r')?;
             if line.is_empty() || line.contains('\r') {
@@ -170,13 +171,12 @@ impl Block {
                 return None;
             }
             block.rows += 1;
-            links.clear();
             for (i, value) in fields.iter().enumerate() {
                 if !layout.pseudonym[i] {
                     continue;
                 }
                 match block.pseudonym(value) {
-                    Some(link) if layout.links.contains(&i) => links.extend(link),
+                    Some(link) if layout.links.contains(&i) => block.links.extend(link),
                     Some(_) => {}
                     None if layout.links.contains(&i) => return None,
                     None => block.suspect(layout, i, value),
@@ -208,7 +208,7 @@ impl Block {
                 block.issues.add(what.clone(), block.rows);
             }
             block.classes[class as usize].1 += 1;
-            block.profiles.add(class, links.iter().copied());
+            block.rows_at.push((class, block.links.len() as u32));
         }
         Some(block)
     }
@@ -303,8 +303,13 @@ impl Merged {
                 id
             })
             .collect();
-        self.profiles
-            .append(block.profiles, |class| ids[class as usize]);
+        let mut start = 0;
+        for &(class, end) in &block.rows_at {
+            let links = &block.links[start..end as usize];
+            self.profiles
+                .add(ids[class as usize], links.iter().copied());
+            start = end as usize;
+        }
         self.issues.merge(block.issues, self.rows);
         self.rows += block.rows;
         Some(())

@@ -8,6 +8,7 @@
 mod columns;
 mod fast;
 mod identifiers;
+mod levels;
 mod scan;
 mod tables;
 #[cfg(test)]
@@ -25,6 +26,8 @@ use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
 use crate::phase::timed;
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_facts, check_lines};
+
+pub(crate) use levels::Recorded;
 
 /// What a successful verification checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,9 +53,11 @@ impl fmt::Display for VerifyReport {
 
 /// What a recipient asks of an export beyond what its manifest promises.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Demands {
+pub(crate) struct Demands<'a> {
     /// The smallest k the recipient accepts, whatever the manifest's policy says.
     pub(crate) min_k: Option<u64>,
+    /// Per extract file, the levels the bookkeeping schema recorded, when a database was given.
+    pub(crate) recorded: Option<&'a BTreeMap<String, Recorded>>,
 }
 
 /// Checks an export directory; `Err(Error::Verify(lines))` lists every rule it breaks.
@@ -61,7 +66,7 @@ pub(crate) fn verify(dir: &Path) -> Result<VerifyReport> {
 }
 
 /// [`verify`], also holding the export to the recipient's own demands.
-pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> {
+pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyReport> {
     let mut out = Failures::default();
     let sizes = list_files(dir, &mut out)?;
     let files: BTreeSet<String> = sizes.keys().cloned().collect();
@@ -147,6 +152,15 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         }
     }
     timed("verify: table audit", || audit(&audited, &mut out));
+    if let (Some(manifest), Some(recorded)) = (&manifest, demands.recorded) {
+        for (name, facts) in &manifest.privacy {
+            if let FileFacts::Microdata(m) = facts {
+                let none = Recorded::default();
+                let recorded = recorded.get(name).unwrap_or(&none);
+                levels::check(name, &manifest.run_id, &m.levels, recorded, &mut out);
+            }
+        }
+    }
     for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
         if !files.contains(name) {
             out.push(format!(
@@ -299,6 +313,13 @@ fn check_sums(
     }
 }
 
+/// The manifest of an export directory, if it holds one that parses: what a database is asked
+/// about before the export is verified.
+pub(crate) fn manifest_of(dir: &Path) -> Option<Manifest> {
+    read_small(&dir.join(MANIFEST), SMALL_FILE_LIMIT)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
 fn read_manifest(dir: &Path, files: &BTreeSet<String>, out: &mut Failures) -> Option<Manifest> {
     if !files.contains(MANIFEST) {
         out.push(format!("{MANIFEST} is missing"));
@@ -399,7 +420,7 @@ enum Plan<'a> {
 fn plan<'a>(
     manifest: &'a Manifest,
     name: &str,
-    demands: Demands,
+    demands: Demands<'_>,
     out: &mut Failures,
 ) -> Option<Plan<'a>> {
     let Some(facts) = manifest.privacy.get(name) else {

@@ -532,7 +532,10 @@ mod tests {
             };
             let (certificate, region) = match odd {
                 Some(at) if at == n => ("c-1".to_owned(), "03-1234-5678".to_owned()),
-                _ => (pseudonym("k1", 2_000_000 + n as u32), format!("{region:02}")),
+                _ => (
+                    pseudonym("k1", 2_000_000 + n as u32),
+                    format!("{region:02}"),
+                ),
             };
             text.push_str(&format!(
                 "{certificate},{},{email},{region},2026-{month:02}\r\n",

@@ -357,7 +357,7 @@ fn merged_subject_sets_count_each_subject_once() {
     let mut d = Subjects::default();
     d.insert(9, 4);
     d.merge(&c, 4);
-    assert_eq!(d, Subjects(vec![1, 3, 5, 9]));
+    assert_eq!(d, Subjects([1, 3, 5, 9].into_iter().collect()));
     a.merge(&b, 4);
     assert_eq!(a.len(), 4, "capped");
 }

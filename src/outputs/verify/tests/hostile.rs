@@ -110,7 +110,15 @@ fn a_table_dimension_the_manifest_leaves_out_fails() {
 #[test]
 fn min_k_holds_the_export_to_the_recipients_k() {
     let (_root, dir) = export(&good_extract(), good_table());
-    let demand = |min_k| verify_with(&dir, Demands { min_k: Some(min_k) });
+    let demand = |min_k| {
+        verify_with(
+            &dir,
+            Demands {
+                min_k: Some(min_k),
+                recorded: None,
+            },
+        )
+    };
     assert!(demand(5).is_ok());
     let Err(Error::Verify(lines)) = demand(6) else {
         panic!("--min-k 6 passed an export made with k=5");
