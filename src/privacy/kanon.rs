@@ -93,6 +93,11 @@ impl Subjects {
         }
     }
 
+    /// Keeps the `cap` smallest ids: whether a union holds at least `cap` stays as it was.
+    fn keep(&mut self, cap: usize) {
+        self.0.truncate(cap);
+    }
+
     /// Adds `other`'s ids, keeping at most `cap`: enough to tell whether the union holds at
     /// least `cap`.
     pub(crate) fn merge(&mut self, other: &Subjects, cap: usize) {
@@ -361,22 +366,30 @@ struct Hist {
 impl Hist {
     /// The histogram one level up in `h`'s dimension, from `level`; `bits` is the key width.
     /// Merging by radix sort rather than hashing: the tables of the finer nodes hold up to a few
-    /// hundred thousand classes, and random probes into them cost a cache miss each.
+    /// hundred thousand classes, and random probes into them cost a cache miss each. What is
+    /// sorted is each new key with the index of its entry, small enough to move cheaply; each
+    /// tally is then copied once, into the first entry of its key, the others absorbed into it.
     fn raise(&self, h: &Hierarchy, level: u8, bits: u32, cap: usize) -> Hist {
         let up = &h.up[usize::from(level)];
         let clear = !(h.mask << h.shift);
-        let mut entries: Vec<(Key, Tally)> = self
+        let mut order: Vec<(Key, u32)> = self
             .entries
             .iter()
-            .map(|(key, tally)| {
-                (
-                    (key & clear) | (u64::from(up[h.digit(*key)]) << h.shift),
-                    tally.clone(),
-                )
+            .enumerate()
+            .map(|(i, (key, _))| {
+                let key = (key & clear) | (u64::from(up[h.digit(*key)]) << h.shift);
+                (key, i as u32)
             })
             .collect();
-        radix_sort(&mut entries, bits);
-        merge_equal_keys(&mut entries, cap);
+        radix_sort(&mut order, bits);
+        let mut entries: Vec<(Key, Tally)> = Vec::with_capacity(order.len());
+        for (key, i) in order {
+            let tally = &self.entries[i as usize].1;
+            match entries.last_mut() {
+                Some((last, merged)) if *last == key => merged.absorb(tally, cap),
+                _ => entries.push((key, tally.clone())),
+            }
+        }
         Hist { entries }
     }
 }
@@ -393,10 +406,10 @@ fn merge_equal_keys(entries: &mut Vec<(Key, Tally)>, cap: usize) {
 }
 
 /// Stable LSD radix sort on the low `bits` bits of the keys.
-fn radix_sort(entries: &mut Vec<(Key, Tally)>, bits: u32) {
+fn radix_sort(entries: &mut Vec<(Key, u32)>, bits: u32) {
     const DIGIT: u32 = 11;
     const MASK: u64 = (1 << DIGIT) - 1;
-    let mut scratch = vec![(0, Tally::default()); entries.len()];
+    let mut scratch = vec![(0, 0); entries.len()];
     let mut shift = 0;
     while shift < bits {
         let mut slots = vec![0usize; 1 << DIGIT];
@@ -408,9 +421,9 @@ fn radix_sort(entries: &mut Vec<(Key, Tally)>, bits: u32) {
             for slot in &mut slots {
                 (*slot, sum) = (sum, sum + *slot);
             }
-            for entry in entries.iter_mut() {
+            for &entry in entries.iter() {
                 let digit = ((entry.0 >> shift) & MASK) as usize;
-                std::mem::swap(&mut scratch[slots[digit]], entry);
+                scratch[slots[digit]] = entry;
                 slots[digit] += 1;
             }
             std::mem::swap(entries, &mut scratch);
@@ -506,12 +519,14 @@ impl Lattice {
             .iter()
             .filter(|(_, t)| t.rows > 0)
             .map(|(codes, tally)| {
+                let mut tally = tally.clone();
+                tally.subjects.keep(cap);
                 let key = codes
                     .iter()
                     .zip(&hierarchies)
                     .map(|(code, h)| u64::from(h.group[0][usize::from(h.leaf_of[code])]) << h.shift)
                     .fold(0, |a, b| a | b);
-                (key, tally.clone())
+                (key, tally)
             })
             .collect();
         // A merged tally's row count and number of subjects (all a node's choice depends on)
