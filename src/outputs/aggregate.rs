@@ -309,6 +309,11 @@ pub(crate) fn is_dimension(column: &str) -> bool {
     specs().flat_map(|s| s.dims).any(|d| d.name() == column)
 }
 
+/// What a published table counts, in the words of its data dictionary entry.
+pub(crate) fn description(table: &str) -> Option<&'static str> {
+    specs().find(|s| s.name == table).map(|s| s.what)
+}
+
 fn specs() -> impl Iterator<Item = &'static Spec> {
     ISSUED_TABLES.iter().chain([
         &ACTIVE_CERTIFICATES,
