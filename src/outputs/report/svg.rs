@@ -149,9 +149,9 @@ fn withheld_strip(
     top: f64,
     x: &impl Fn(usize) -> f64,
 ) {
-    for (row, (rule, colour, name)) in [
-        (Value::Primary, PRIMARY_COLOUR, "withheld, primary"),
-        (Value::Secondary, SECONDARY_COLOUR, "withheld, secondary"),
+    for (row, (rule, colour, class)) in [
+        (Value::Primary, PRIMARY_COLOUR, "primary"),
+        (Value::Secondary, SECONDARY_COLOUR, "secondary"),
     ]
     .into_iter()
     .enumerate()
@@ -159,8 +159,8 @@ fn withheld_strip(
         let y = top + 18.0 * row as f64;
         let _ = write!(
             svg,
-            r##"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{name}</text>"##,
-            LEFT - 6.0,
+            r##"<text class="{class}" x="{:.1}" y="{:.1}">withheld, {class}</text>"##,
+            WIDTH - LEGEND + 16.0,
             y + 4.0
         );
         for (i, period) in axis.iter().enumerate() {
@@ -172,7 +172,7 @@ fn withheld_strip(
             if hidden.is_empty() {
                 continue;
             }
-            let title = escape(&format!("{period}: {name}: {}", hidden.join(", ")));
+            let title = escape(&format!("{period}: withheld, {class}: {}", hidden.join(", ")));
             let (cx, cy) = (x(i), y);
             match rule {
                 Value::Primary => {
@@ -335,7 +335,7 @@ struct Scale {
 impl Scale {
     fn new(values: impl Iterator<Item = u64>) -> Scale {
         let largest = values.max().unwrap_or(0).max(1);
-        let rough = (largest as f64 / 5.0).max(1.0);
+        let rough = (largest as f64 / 6.0).max(1.0);
         let magnitude = 10f64.powf(rough.log10().floor());
         let step = [1.0, 2.0, 5.0, 10.0]
             .iter()
