@@ -134,7 +134,8 @@ fn section(html: &mut String, manifest: &Manifest, table: &Published, n: usize) 
         let _ = write!(html, "<p>{}</p>", inline_code(what));
     }
     html.push_str("<figure>");
-    let note = chart(html, &grid, &title, &anchor(n));
+    let running = manifest.created.get(..7).unwrap_or_default();
+    let note = chart(html, &grid, &title, &anchor(n), running);
     let _ = write!(html, "<figcaption>{}</figcaption></figure>", escape(&note));
     let _ = write!(
         html,
@@ -148,70 +149,92 @@ fn section(html: &mut String, manifest: &Manifest, table: &Published, n: usize) 
     html.push_str("</section>");
 }
 
-/// Draws the table's chart into `html` and returns the caption that says what it shows.
-fn chart(html: &mut String, grid: &Grid, title: &str, id: &str) -> String {
+/// Draws the table's chart into `html` and returns the caption that says what it shows;
+/// `running` is the month the run started in, which a monthly table counts only in part.
+fn chart(html: &mut String, grid: &Grid, title: &str, id: &str, running: &str) -> String {
     let total = grid.columns.len() - 1;
-    if grid.is_time {
-        let periods: Vec<&String> = grid
-            .rows
-            .iter()
-            .filter(|r| *r != TOTAL && *r != UNKNOWN)
-            .collect();
-        let drawn = if total == 0 {
-            vec![total]
-        } else {
-            grid.largest(total, svg::MAX_SERIES)
-        };
-        let series: Vec<Series> = drawn
-            .iter()
-            .map(|&c| Series {
-                name: grid.columns[c].name.clone(),
-                values: periods.iter().map(|p| grid.value(p, c)).collect(),
-            })
-            .collect();
-        let mut note = format!(
-            "One line per {}, by {}.",
-            grid.column_dims(),
-            grid.table.dims[grid.row_dim]
-        );
-        if drawn.len() < total {
-            let _ = write!(
-                note,
-                " The {} largest of {} are drawn; the others are in the numbers below.",
-                drawn.len(),
-                total
-            );
-        }
-        if grid.rows.iter().any(|r| r == UNKNOWN) {
-            note.push_str(" Counts whose period is unknown are in the numbers, not on the chart.");
-        }
-        let axis: Vec<String> = periods.iter().map(|p| p.to_string()).collect();
-        let caption = Caption {
-            id,
-            title,
-            desc: &note,
-        };
-        html.push_str(&svg::line_chart(&caption, &axis, &series));
-        note
+    let (chart, note) = if grid.is_time {
+        lines(grid, total, running)
     } else {
-        let bars: Vec<(String, Value)> = grid
-            .rows
-            .iter()
-            .filter(|r| *r != TOTAL)
-            .map(|r| (grid.row_label(r), grid.value(r, total)))
-            .collect();
-        let note = format!(
-            "One bar per {}, each the total over every other dimension.",
-            grid.table.dims[grid.row_dim]
-        );
-        let caption = Caption {
-            id,
-            title,
-            desc: &note,
-        };
-        html.push_str(&svg::bar_chart(&caption, &bars));
-        note
+        bars(grid, total)
+    };
+    let caption = Caption {
+        id,
+        title,
+        desc: &note,
+    };
+    match chart {
+        Chart::Lines(axis, series) => html.push_str(&svg::line_chart(&caption, &axis, &series)),
+        Chart::Bars(bars) => html.push_str(&svg::bar_chart(&caption, &bars)),
     }
+    note
+}
+
+/// What a chart draws.
+enum Chart {
+    Lines(Vec<String>, Vec<Series>),
+    Bars(Vec<(String, Value)>),
+}
+
+/// The largest columns before `total` as lines over the known periods, or the total column
+/// alone when it is the only one.
+fn lines(grid: &Grid, total: usize, running: &str) -> (Chart, String) {
+    let periods: Vec<String> = grid
+        .rows
+        .iter()
+        .filter(|r| *r != TOTAL && *r != UNKNOWN)
+        .cloned()
+        .collect();
+    let drawn = if total == 0 {
+        vec![total]
+    } else {
+        grid.largest(total, svg::MAX_SERIES)
+    };
+    let series: Vec<Series> = drawn
+        .iter()
+        .map(|&c| Series {
+            name: grid.columns[c].name.clone(),
+            values: periods.iter().map(|p| grid.value(p, c)).collect(),
+        })
+        .collect();
+    let by = &grid.table.dims[grid.row_dim];
+    let mut note = if total == 0 {
+        format!("{} by {by}.", grid.columns[total].name)
+    } else {
+        format!("One line per {}, by {by}.", grid.column_dims())
+    };
+    if drawn.len() < total {
+        let _ = write!(
+            note,
+            " The {} largest of {total} are drawn; the others are in the numbers below.",
+            drawn.len(),
+        );
+    }
+    if periods.last().is_some_and(|p| p == running) {
+        let _ = write!(
+            note,
+            " {running} had not ended when the run started: its counts are partial."
+        );
+    }
+    if grid.rows.iter().any(|r| r == UNKNOWN) {
+        note.push_str(" Counts whose period is unknown are in the numbers, not on the chart.");
+    }
+    (Chart::Lines(periods, series), note)
+}
+
+/// One bar per row, the row's total over every other dimension.
+fn bars(grid: &Grid, total: usize) -> (Chart, String) {
+    let bars = grid
+        .rows
+        .iter()
+        .filter(|r| *r != TOTAL)
+        .map(|r| (grid.row_label(r), grid.value(r, total)))
+        .collect();
+    let note = format!(
+        "One bar per {}, each the total over every other dimension.",
+        grid.table.dims[grid.row_dim]
+    );
+    (Chart::Bars(bars), note)
 }
 
 /// The manifest's privacy facts of one table, in words.
@@ -347,13 +370,15 @@ impl<'a> Grid<'a> {
                     combos.push(key);
                 }
             }
-            columns.extend(combos.into_iter().filter(|_| dims > 1).map(|key| Column {
-                name: (0..dims)
-                    .filter(|&d| d != row_dim)
-                    .map(|d| label(&table.dims[d], &key[d]))
-                    .collect::<Vec<_>>()
-                    .join(" / "),
-                key,
+            columns.extend(combos.into_iter().filter(|_| dims > 1).map(|key| {
+                Column {
+                    name: (0..dims)
+                        .filter(|&d| d != row_dim)
+                        .map(|d| label(&table.dims[d], &key[d]))
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                    key,
+                }
             }));
         } else {
             for d in (0..dims).filter(|&d| d != row_dim) {
@@ -370,7 +395,7 @@ impl<'a> Grid<'a> {
         let total_name = if dims == 1 {
             humanize(&table.population)
         } else {
-            "all".to_owned()
+            "total".to_owned()
         };
         columns.push(Column {
             name: total_name,
@@ -392,9 +417,7 @@ impl<'a> Grid<'a> {
         let mut key = self.columns[column].key.clone();
         key[self.row_dim] = row.to_owned();
         match self.cells.get(key.as_slice()) {
-            Some(PublishedCell {
-                count: Some(c), ..
-            }) => Value::Count(*c),
+            Some(PublishedCell { count: Some(c), .. }) => Value::Count(*c),
             Some(PublishedCell { primary: true, .. }) => Value::Primary,
             Some(_) => Value::Secondary,
             None => Value::Absent,

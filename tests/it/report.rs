@@ -22,7 +22,10 @@ async fn the_report_renders_a_chart_with_data_for_every_table_in_chromium() {
     let tables = manifest["privacy"].as_object().unwrap().len();
     assert!(tables >= 10, "{manifest}");
     let listed = manifest["files"].as_array().unwrap();
-    assert!(listed.iter().any(|f| f["name"] == "index.html"), "{manifest}");
+    assert!(
+        listed.iter().any(|f| f["name"] == "index.html"),
+        "{manifest}"
+    );
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     assert!(sums.contains("  index.html\n"), "{sums}");
 
@@ -33,14 +36,21 @@ async fn the_report_renders_a_chart_with_data_for_every_table_in_chromium() {
     let scratch = tempfile::tempdir().unwrap();
 
     let dom = chromium(&page, scratch.path(), &["--dump-dom"]);
-    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     assert_no_script_ran(&dom);
     let dom = String::from_utf8(dom.stdout).unwrap();
     let charts: Vec<&str> = dom.split("<svg class=\"chart\"").skip(1).collect();
     assert_eq!(charts.len(), tables, "one chart per table");
     for (n, chart) in charts.iter().enumerate() {
         let chart = &chart[..chart.find("</svg>").expect("a closed chart")];
-        assert!(chart.contains("class=\"mark\""), "chart {n} has no data marks");
+        assert!(
+            chart.contains("class=\"mark\""),
+            "chart {n} has no data marks"
+        );
         assert!(chart.contains("<title id="), "chart {n} has no title");
     }
 
@@ -54,11 +64,21 @@ async fn the_report_renders_a_chart_with_data_for_every_table_in_chromium() {
             "--hide-scrollbars",
         ],
     );
-    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
     assert_no_script_ran(&shot);
     let (inked, drawn) = ink(&png);
-    assert!(inked > 0.02, "the page is nearly blank: {inked:.4} of its pixels are not white");
-    assert!(drawn > 500, "the first chart's lines are not drawn: {drawn} pixels of its colour");
+    assert!(
+        inked > 0.02,
+        "the page is nearly blank: {inked:.4} of its pixels are not white"
+    );
+    assert!(
+        drawn > 500,
+        "the first chart's lines are not drawn: {drawn} pixels of its colour"
+    );
     if let Some(keep) = std::env::var_os("CERTANON_KEEP_REPORT_PNG") {
         std::fs::copy(&png, keep).unwrap();
     }
@@ -73,7 +93,11 @@ fn a_script_error_in_the_page_is_caught() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let page = scratch.path().join("broken.html");
-    std::fs::write(&page, "<!DOCTYPE html><p>x</p><script>undefined_function();</script>").unwrap();
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><p>x</p><script>undefined_function();</script>",
+    )
+    .unwrap();
     let out = chromium(&page, scratch.path(), &["--dump-dom"]);
     assert!(
         script_errors(&out).next().is_some(),
@@ -131,6 +155,9 @@ fn ink(png: &Path) -> (f64, usize) {
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
     let near = |p: &[u8], rgb: [u8; 3]| (0..3).all(|i| p[i].abs_diff(rgb[i]) < 40);
     let inked = pixels.iter().filter(|p| !near(p, [255, 255, 255])).count();
-    let drawn = pixels.iter().filter(|p| near(p, [0xd5, 0x5e, 0x00])).count();
+    let drawn = pixels
+        .iter()
+        .filter(|p| near(p, [0xd5, 0x5e, 0x00]))
+        .count();
     (inked as f64 / pixels.len() as f64, drawn)
 }

@@ -156,6 +156,9 @@ fn withheld_strip(
     .into_iter()
     .enumerate()
     {
+        if !series.iter().any(|s| s.values.contains(&rule)) {
+            continue;
+        }
         let y = top + 18.0 * row as f64;
         let _ = write!(
             svg,
@@ -172,7 +175,10 @@ fn withheld_strip(
             if hidden.is_empty() {
                 continue;
             }
-            let title = escape(&format!("{period}: withheld, {class}: {}", hidden.join(", ")));
+            let title = escape(&format!(
+                "{period}: withheld, {class}: {}",
+                hidden.join(", ")
+            ));
             let (cx, cy) = (x(i), y);
             match rule {
                 Value::Primary => {
@@ -390,6 +396,10 @@ mod tests {
         assert_eq!(svg.matches("withheld primary").count(), 1);
         assert!(svg.contains("<title>2020-03: withheld, primary: acme</title>"));
         assert_eq!(svg.matches("withheld secondary").count(), 0);
+        assert!(
+            !svg.contains("withheld, secondary"),
+            "a row with no marker is left out"
+        );
     }
 
     #[test]
@@ -430,8 +440,8 @@ mod tests {
             prop_assert!(values.iter().all(|&v| scale.fraction(v) <= 1.0));
             let ticks = scale.ticks().count();
             prop_assert!((2..=11).contains(&ticks), "{scale:?}");
-            let step = scale.step / 10u64.pow(scale.step.ilog10());
-            prop_assert!([1, 2, 5].contains(&step) || scale.step == 10u64.pow(scale.step.ilog10()));
+            let magnitude = 10u64.pow(scale.step.ilog10());
+            prop_assert!(scale.step.is_multiple_of(magnitude) && [1, 2, 5].contains(&(scale.step / magnitude)));
         }
 
         #[test]
