@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
 use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
+use crate::outputs::schema::DATA_PACKAGE;
 use crate::privacy::Published;
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_facts, check_lines};
@@ -174,7 +175,9 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         }
     }
     audit(&audited, &mut out);
-    package::check(dir, &files, &headers, &mut out);
+    if !unread.contains(DATA_PACKAGE) {
+        package::check(dir, &files, &headers, &mut out);
+    }
     for (name, facts) in manifest.iter().flat_map(|m| &m.privacy) {
         let totals = match facts {
             FileFacts::Table(t) => Some(&t.totals),

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::outputs::manifest::TableFacts;
+use crate::outputs::schema::DATA_PACKAGE;
 
 /// Rewrites the manifest (sizes and checksums of the files as they now are, then `edit`) and
 /// SHA256SUMS, as an attacker who controls the whole directory would.
@@ -259,6 +260,66 @@ fn failure_lines_are_capped() {
         "{}",
         lines[MAX_LINES]
     );
+}
+
+/// datapackage.json must be there and describe exactly the export's CSV files, each with the
+/// columns it has; whatever it holds gives failure lines, never a panic.
+#[test]
+fn the_data_package_lists_exactly_the_csv_files_with_their_columns() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let path = dir.join(DATA_PACKAGE);
+    let original: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let paths: Vec<&str> = original["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [EXTRACT, TABLE, TOTALS]);
+    // Resealed, as by an attacker who controls the directory: only the package's own
+    // failures remain.
+    let package_lines = |package: &serde_json::Value| {
+        fs::write(&path, package.to_string()).unwrap();
+        reseal(&dir, |_| {});
+        failures(&dir)
+    };
+    let mut changed = original.clone();
+    let resources = changed["resources"].as_array_mut().unwrap();
+    resources.remove(2);
+    resources[1]["path"] = "notes.csv".into();
+    resources[0]["schema"]["fields"][2]["name"] = "home_address".into();
+    assert_eq!(
+        package_lines(&changed),
+        [
+            format!("datapackage.json: the fields of {EXTRACT} are not the file's columns"),
+            "datapackage.json: lists notes.csv, which is not a CSV file of the export".to_owned(),
+            format!("datapackage.json: does not list {TABLE}"),
+            format!("datapackage.json: does not list {TOTALS}"),
+        ]
+    );
+    let mut twice = original.clone();
+    let first = twice["resources"][0].clone();
+    twice["resources"].as_array_mut().unwrap().push(first);
+    assert_eq!(
+        package_lines(&twice),
+        [format!("datapackage.json: lists {EXTRACT} twice")]
+    );
+    for garbage in [
+        serde_json::json!([1, 2]),
+        serde_json::json!({"resources": "x"}),
+    ] {
+        assert_eq!(
+            package_lines(&garbage),
+            ["datapackage.json: unreadable, too large, or not a data package with resources"]
+        );
+    }
+    fs::remove_file(&path).unwrap();
+    let mut manifest: Manifest =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    manifest.files.retain(|f| f.name != DATA_PACKAGE);
+    fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(failures(&dir), ["datapackage.json is missing"]);
 }
 
 /// What verify may answer about any directory: a report, or failure lines (exit 65).
