@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::outputs::aggregate;
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{FileFacts, Manifest, TableFacts};
+use crate::outputs::schema;
 use crate::privacy::{Published, PublishedCell, TOTAL};
 use svg::{Caption, Series, Value};
 
@@ -92,28 +93,32 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          <li>Months and years are calendar periods in UTC. <code>unknown</code> is a value the \
          database did not give or that fits no category.</li></ul></section>",
     );
-    html.push_str("<nav><h2>Contents and files</h2><table class=\"files\"><thead><tr><th>table</th><th>file</th></tr></thead><tbody>");
+    html.push_str(
+        "<nav><h2>Contents and files</h2><table class=\"files\"><thead><tr><th>table</th>\
+         <th>interior cells</th><th>totals</th></tr></thead><tbody>",
+    );
     for (n, table) in tables.iter().enumerate() {
-        let file = aggregate::file_name(&table.name);
         let _ = write!(
             html,
-            "<tr><td><a href=\"#{}\">{}</a></td><td><a href=\"{}\">{}</a></td></tr>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
             anchor(n),
             escape(&title(table)),
-            escape(&file),
-            escape(&file)
+            link(&aggregate::file_name(&table.name)),
+            link(&aggregate::totals_file_name(&table.name)),
         );
     }
     let _ = write!(
         html,
-        "</tbody></table><p>Also in this release: <a href=\"{dict}\">{dict}</a> (every \
-         column and the rule it meets), <a href=\"{manifest}\">{manifest}</a> (what was \
-         released, from which snapshot, under which rules) and <a href=\"{sums}\">{sums}</a> \
-         (checksums; <code>certanon verify</code> re-checks the whole release). How the tables \
-         are protected: <a href=\"#method\">method</a>.</p></nav>",
-        dict = export::DICTIONARY,
-        manifest = export::MANIFEST,
-        sums = export::SUMS,
+        "</tbody></table><p>A table's interior cells can be summed; its totals file holds the \
+         margins and the grand total. Also in this release: {} (every column and the rule it \
+         meets), {} (the same columns for software: types, missing values, keys), {} (what was \
+         released, from which snapshot, under which rules) and {} (checksums; \
+         <code>certanon verify</code> re-checks the whole release). How the tables are \
+         protected: <a href=\"#method\">method</a>.</p></nav>",
+        link(export::DICTIONARY),
+        link(schema::DATA_PACKAGE),
+        link(export::MANIFEST),
+        link(export::SUMS),
     );
 }
 
@@ -124,11 +129,11 @@ fn section(html: &mut String, manifest: &Manifest, table: &Published, n: usize) 
     let file = aggregate::file_name(&table.name);
     let _ = write!(
         html,
-        "<section id=\"{}\"><h2>{}</h2><p class=\"file\"><a href=\"{}\">{}</a></p>",
+        "<section id=\"{}\"><h2>{}</h2><p class=\"file\">{} · {}</p>",
         anchor(n),
         escape(&title),
-        escape(&file),
-        escape(&file)
+        link(&file),
+        link(&aggregate::totals_file_name(&table.name)),
     );
     if let Some(what) = aggregate::description(&table.name) {
         let _ = write!(html, "<p>{}</p>", inline_code(what));
@@ -278,7 +283,7 @@ fn numbers(html: &mut String, grid: &Grid) {
         let _ = write!(
             html,
             "<tr{class}><th scope=\"row\">{}</th>",
-            escape(&grid.row_label(row))
+            heading(&grid.table.dims[grid.row_dim], row)
         );
         for c in 0..grid.columns.len() {
             let value = grid.value(row, c);
@@ -461,13 +466,30 @@ impl<'a> Grid<'a> {
     }
 }
 
-/// The label a reader sees for a code of dimension `dim`.
-fn label(_dim: &str, code: &str) -> String {
+/// The label a reader sees for a code of dimension `dim`: its English name where the code is
+/// not a word itself (`13` → `Tokyo`).
+fn label(dim: &str, code: &str) -> String {
     if code == TOTAL {
-        "total".to_owned()
-    } else {
-        code.to_owned()
+        return "total".to_owned();
     }
+    match aggregate::names(dim, code).as_deref() {
+        Some([english, ..]) => (*english).to_owned(),
+        _ => code.to_owned(),
+    }
+}
+
+/// A code with all its names, as a row heading of the numbers: `13 Tokyo 東京都`.
+fn heading(dim: &str, code: &str) -> String {
+    let names = aggregate::names(dim, code).unwrap_or_default();
+    if code == TOTAL || names.is_empty() {
+        return escape(&label(dim, code));
+    }
+    let mut html = escape(code);
+    for (column, name) in aggregate::name_columns(dim).iter().zip(names) {
+        let lang = if column.ends_with("_ja") { "ja" } else { "en" };
+        let _ = write!(html, " <span lang=\"{lang}\">{}</span>", escape(name));
+    }
+    html
 }
 
 /// `k` and the dominance share the tables were published under, from the manifest.
@@ -528,6 +550,12 @@ fn describe(value: Value) -> String {
 
 fn percent(share: f64) -> String {
     format!("{}%", (share * 1000.0).round() / 10.0)
+}
+
+/// A link to a file of the export, named by its file name.
+fn link(file: &str) -> String {
+    let file = escape(file);
+    format!("<a href=\"{file}\">{file}</a>")
 }
 
 fn anchor(n: usize) -> String {

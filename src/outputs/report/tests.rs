@@ -104,6 +104,13 @@ fn every_table_gets_one_titled_chart_with_data_marks() {
         "a table without months as bars"
     );
     assert_eq!(charts[0].matches("<g class=\"series\"").count(), 2);
+    assert!(
+        charts[1].contains(">Tokyo</text>") && charts[1].contains(">Tottori</text>"),
+        "prefectures are named in English on the chart"
+    );
+    assert!(html.contains(
+        "<th scope=\"row\">13 <span lang=\"en\">Tokyo</span> <span lang=\"ja\">東京都</span></th>"
+    ));
     assert!(html.contains("Issued certificates by month and channel"));
 }
 
@@ -214,10 +221,19 @@ fn the_overview_names_the_release_and_links_every_file() {
     assert!(overview.contains("<dd>2020-01 to 2021-06</dd>"));
     assert!(overview.contains("<dd>50%</dd>"), "the dominance share");
     for t in &published {
-        let file = aggregate::file_name(&t.name);
-        assert!(overview.contains(&format!("<a href=\"{file}\">")), "{file}");
+        for file in [
+            aggregate::file_name(&t.name),
+            aggregate::totals_file_name(&t.name),
+        ] {
+            assert!(overview.contains(&format!("<a href=\"{file}\">")), "{file}");
+        }
     }
-    for file in [export::DICTIONARY, export::MANIFEST, export::SUMS] {
+    for file in [
+        export::DICTIONARY,
+        schema::DATA_PACKAGE,
+        export::MANIFEST,
+        export::SUMS,
+    ] {
         assert!(overview.contains(&format!("<a href=\"{file}\">")), "{file}");
     }
     assert!(html.contains("id=\"method\""));
