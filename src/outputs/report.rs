@@ -64,7 +64,7 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          covers at least {k} subscribers, and counts that would say too much about a few are \
          withheld.</p><dl class=\"facts\">\
          <dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
-         <dt>Created</dt><dd>{} (UTC)</dd><dt>Period</dt><dd>{}</dd>\
+         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
          <dt>Database snapshot</dt><dd><code>{}</code></dd>\
          <dt>Smallest published count (k)</dt><dd>{k}</dd>\
          <dt>Largest share of one subscriber</dt><dd>{}</dd>\
@@ -72,7 +72,7 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
         tables.len(),
         escape(&manifest.run_id),
         escape(&manifest.task),
-        escape(&manifest.created),
+        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
         escape(&period(tables)),
         escape(&manifest.snapshot),
         dominance.map_or_else(|| "not recorded".to_owned(), percent),
@@ -610,7 +610,7 @@ fn thousands(n: u64) -> String {
 const STYLE: &str = "\
 :root{color-scheme:light;--ink:#1d1d1f;--muted:#5b5b60;--rule:#d9d9de;--primary:#b00020;--secondary:#6b6b6b}\
 *{box-sizing:border-box}\
-body{margin:0;background:#fff;color:var(--ink);font:15px/1.5 system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans CJK JP','Hiragino Sans','Yu Gothic',Meiryo,'DejaVu Sans',sans-serif}\
+body{margin:0;background:#fff;color:var(--ink);font:15px/1.5 system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans CJK JP','Noto Sans JP','Hiragino Sans','Yu Gothic',Meiryo,IPAGothic,'DejaVu Sans',sans-serif}\
 main{max-width:1000px;margin:0 auto;padding:24px 20px 64px}\
 header{border-bottom:3px solid var(--ink);padding-bottom:12px;margin-bottom:20px}\
 .kicker{margin:0;color:var(--muted);text-transform:uppercase;letter-spacing:.08em;font-size:12px}\

@@ -217,6 +217,7 @@ fn the_overview_names_the_release_and_links_every_file() {
     let overview = &html[..html.find("id=\"table-1\"").unwrap()];
     assert!(overview.contains("<code>20261130T023000Z-ab12</code>"));
     assert!(overview.contains("<dd>monthly_statistics</dd>"));
+    assert!(overview.contains("<dd>2026-11-01 03:00:00 UTC</dd>"));
     assert!(overview.contains("<code>1:1:</code>"));
     assert!(overview.contains("<dd>2020-01 to 2021-06</dd>"));
     assert!(overview.contains("<dd>50%</dd>"), "the dominance share");
