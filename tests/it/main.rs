@@ -13,6 +13,8 @@ mod files;
 mod ledgers;
 mod operations;
 mod outcomes;
+mod package;
+mod report;
 mod retention;
 mod seed;
 mod subjects;
