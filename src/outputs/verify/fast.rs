@@ -16,8 +16,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::identifiers::suspect;
-use super::scan::RowIssues;
+use super::scan::{RowIssues, issue};
 use crate::privacy::Profiles;
 use crate::transform::pseudonymize::PSEUDONYM_B32_LEN;
 
@@ -203,7 +202,9 @@ impl Block {
                         layout
                             .quasi
                             .iter()
-                            .filter_map(|&i| issue(layout, i, fields[i]))
+                            .filter_map(|&i| {
+                                issue(&layout.header[i], fields[i], layout.pseudonym[i])
+                            })
                             .collect(),
                     );
                     id
@@ -242,21 +243,10 @@ impl Block {
     }
 
     fn suspect(&mut self, layout: &Layout, column: usize, value: &str) {
-        if let Some(what) = issue(layout, column, value) {
+        if let Some(what) = issue(&layout.header[column], value, layout.pseudonym[column]) {
             self.issues.add(what, self.rows);
         }
     }
-}
-
-/// What `value` in `column` looks like, as the record scan words it.
-fn issue(layout: &Layout, column: usize, value: &str) -> Option<String> {
-    suspect(value, layout.pseudonym[column]).map(|s| {
-        format!(
-            "in column {}: values {}",
-            layout.header[column],
-            s.describe()
-        )
-    })
 }
 
 /// The base32 text of a pseudonym as a number; `None` for any other text.

@@ -160,11 +160,8 @@ fn scan_records(
         }
         rows += 1;
         for (i, value) in record.iter().enumerate() {
-            if let Some(s) = suspect(value, columns.is_pseudonym(i)) {
-                issues.add(
-                    format!("in column {}: values {}", header[i], s.describe()),
-                    rows,
-                );
+            if let Some(what) = issue(&header[i], value, columns.is_pseudonym(i)) {
+                issues.add(what, rows);
             }
         }
         acc.add(&record, rows, &mut issues);
@@ -306,6 +303,11 @@ fn csv_problem(e: &csv::Error) -> String {
         csv::ErrorKind::Io(e) => format!("cannot be read ({})", e.kind()),
         _ => "is not well-formed CSV".to_owned(),
     }
+}
+
+/// What `value` in column `column` looks like, if anything, as a per-row problem.
+pub(super) fn issue(column: &str, value: &str, pseudonym_column: bool) -> Option<String> {
+    suspect(value, pseudonym_column).map(|s| format!("in column {column}: values {}", s.describe()))
 }
 
 /// Per-row problems of one file, reported once each with how many rows and the first row.
