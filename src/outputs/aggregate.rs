@@ -18,6 +18,7 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::error::{IoContext, Result};
+use crate::outputs::columnar::{Column, Kind};
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{FileFacts, Privacy, SuppressedByRule, TableFacts, TableKind};
 use crate::privacy::{Published, Rules, TOTAL, Table};
@@ -524,12 +525,29 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
 }
 
 /// Writes one CSV per table (long format: dimensions, `count`, `suppressed`; interior rows
-/// first, then margins, each sorted) and the data dictionary describing them.
+/// first, then margins, each sorted), each with its Parquet file, and the data dictionary
+/// describing them.
 pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
     for table in published {
-        let mut header: Vec<&str> = table.dims.iter().map(String::as_str).collect();
-        header.extend(["count", "suppressed"]);
-        let mut csv = export.csv(&file_name(&table.name), &header)?;
+        let mut columns: Vec<Column> = table
+            .dims
+            .iter()
+            .map(|name| Column {
+                name,
+                kind: Kind::Category,
+            })
+            .collect();
+        columns.extend([
+            Column {
+                name: "count",
+                kind: Kind::Integer,
+            },
+            Column {
+                name: "suppressed",
+                kind: Kind::Boolean,
+            },
+        ]);
+        let mut files = export.table(&file_name(&table.name), &columns)?;
         let mut cells: Vec<_> = table.cells.iter().collect();
         cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
         for cell in cells {
@@ -539,14 +557,15 @@ pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> 
             } else {
                 "true"
             };
-            let row = cell
+            let row: Vec<&str> = cell
                 .key
                 .iter()
                 .map(String::as_str)
-                .chain([count.as_str(), suppressed]);
-            csv.write(row)?;
+                .chain([count.as_str(), suppressed])
+                .collect();
+            files.write(&row)?;
         }
-        export.add(csv.finish()?);
+        files.finish(export)?;
     }
     export.write(export::DICTIONARY, dictionary(published).as_bytes())
 }

@@ -3,6 +3,7 @@
 //! by `verify`.
 
 pub(crate) mod aggregate;
+pub(crate) mod columnar;
 pub(crate) mod export;
 pub(crate) mod extract;
 pub(crate) mod manifest;

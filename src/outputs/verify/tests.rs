@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::identifiers::{Suspect, suspect};
 use super::*;
 use crate::outputs::aggregate;
+use crate::outputs::columnar::{Column, Kind};
 use crate::outputs::export::Export;
 use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts, SubjectK};
 use crate::privacy::{Published, PublishedCell, TOTAL};
@@ -113,22 +114,22 @@ fn export_as(
 ) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let mut export = Export::begin(root.path(), "t", "r1").unwrap();
-    let mut csv = export
-        .csv(
-            EXTRACT,
-            &[
-                "certificate",
-                "subscriber",
-                "region",
-                "issued",
-                "validation_type",
-            ],
-        )
-        .unwrap();
+    let columns = [
+        "certificate",
+        "subscriber",
+        "region",
+        "issued",
+        "validation_type",
+    ]
+    .map(|name| Column {
+        name,
+        kind: Kind::Category,
+    });
+    let mut files = export.table(EXTRACT, &columns).unwrap();
     for row in extract {
-        csv.write(row).unwrap();
+        files.write(row).unwrap();
     }
-    export.add(csv.finish().unwrap());
+    files.finish(&mut export).unwrap();
     let published = published(table);
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
@@ -183,8 +184,9 @@ fn passes_on_a_good_export() {
     assert_eq!(
         report,
         VerifyReport {
-            files: 5,
+            files: 7,
             csv_rows: 10 + 12,
+            parquet_files: 2,
             microdata_files: 1,
             tables: 1,
             suppressed_cells: 4,
