@@ -596,9 +596,11 @@ impl SpillEntry<'_> {
 type Classes = FxHashMap<[u16; NQI], Class>;
 /// A released class: its id and its quasi-identifier fields.
 type Class = (u32, Vec<u8>);
-/// A released class's quasi-identifier labels, unquoted, indexed by its id.
+/// A released class's quasi-identifier labels, unquoted: its rows' Parquet values.
 type Labels = Vec<ByteArray>;
 
+/// The released classes, and the labels of each by class id.
+///
 /// Spilled rows carry finest codes, not their class's representative, but both generalize to
 /// the same code at or above the floor, so a class's fields are its rows' fields.
 fn released_classes(
