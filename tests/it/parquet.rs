@@ -65,7 +65,10 @@ async fn every_exported_table_opens_in_duckdb_typed_and_agreeing_with_its_csv() 
     let rows = file["rows"].as_u64().unwrap();
     assert!(rows > SEEDED_ROWS / 2, "{file}");
     assert_eq!(file["csv_rows"], rows, "{file}");
-    assert_eq!((&file["only_parquet"], &file["only_csv"]), (&0.into(), &0.into()));
+    assert_eq!(
+        (&file["only_parquet"], &file["only_csv"]),
+        (&0.into(), &0.into())
+    );
     let types = file["types"].as_object().unwrap();
     assert!(types.contains_key("certificate") && types.contains_key("issued"));
     assert!(types.values().all(|t| t == "VARCHAR"), "{types:?}");

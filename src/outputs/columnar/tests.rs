@@ -135,3 +135,39 @@ fn the_parquet_name_follows_the_csv_name() {
         "issued_by_month_channel.parquet"
     );
 }
+
+proptest::proptest! {
+    /// Whatever the text, a row reads back as written: an empty field as a null, text whole
+    /// (commas, quotes, line breaks and all), numbers and booleans typed.
+    #[test]
+    fn rows_read_back_as_written(
+        rows in proptest::collection::vec(
+            ("[a-z,\"\r\n 東]{0,6}", proptest::option::of(proptest::num::i64::ANY), proptest::bool::ANY),
+            1..40,
+        ),
+    ) {
+        let root = tempfile::tempdir().unwrap();
+        let export = Export::begin(root.path(), "t", "r1").unwrap();
+        let columns = [COLUMNS[0], COLUMNS[2], COLUMNS[3]];
+        let mut file = export.parquet("t.parquet", &columns).unwrap();
+        for (text, count, flag) in &rows {
+            let count = count.map(|c| c.to_string()).unwrap_or_default();
+            file.write(&[text.as_str(), &count, &flag.to_string()]).unwrap();
+        }
+        file.finish().unwrap();
+        let reader = read_back(&root.path().join("t/.tmp-r1/t.parquet"));
+        let read: Vec<Vec<Field>> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|row| row.unwrap().get_column_iter().map(|(_, f)| f.clone()).collect())
+            .collect();
+        let want: Vec<Vec<Field>> = rows
+            .iter()
+            .map(|(text, count, flag)| {
+                let text = if text.is_empty() { Field::Null } else { Field::Str(text.clone()) };
+                vec![text, count.map_or(Field::Null, Field::Long), Field::Bool(*flag)]
+            })
+            .collect();
+        proptest::prop_assert_eq!(read, want);
+    }
+}
