@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parquet::basic::{Compression, LogicalType, Repetition, Type as Physical, ZstdLevel};
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
@@ -18,6 +18,7 @@ use parquet::schema::types::{ColumnPath, Type};
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::Hashing;
 use crate::outputs::manifest::FileEntry;
+use crate::outputs::schema::{Resource, Type as SchemaType};
 
 /// What a column holds, and so its Parquet type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,15 +30,29 @@ pub(crate) enum Kind {
     Identifier,
     /// A whole number, INT64.
     Integer,
-    /// `true` / `false`, BOOLEAN.
-    Boolean,
 }
 
 /// A column of a table: its header name and what it holds.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Column<'a> {
-    pub(crate) name: &'a str,
+#[derive(Clone, Debug)]
+pub(crate) struct Column {
+    pub(crate) name: String,
     pub(crate) kind: Kind,
+}
+
+/// The columns of the CSV file `resource` describes: integers as integers, text as
+/// categories.
+pub(crate) fn columns(resource: &Resource) -> Vec<Column> {
+    resource
+        .fields
+        .iter()
+        .map(|field| Column {
+            name: field.name.clone(),
+            kind: match field.kind() {
+                SchemaType::Integer => Kind::Integer,
+                SchemaType::String => Kind::Category,
+            },
+        })
+        .collect()
 }
 
 /// Rows of a row group, held in memory until the group is written.
@@ -51,7 +66,6 @@ pub(crate) fn file_name(csv: &str) -> String {
 enum Values {
     Text(Vec<ByteArray>),
     Integer(Vec<i64>),
-    Boolean(Vec<bool>),
 }
 
 /// One column of the row group being gathered: its non-null values and a definition level per
@@ -89,9 +103,8 @@ impl ParquetFile {
                         (Physical::BYTE_ARRAY, Some(LogicalType::String))
                     }
                     Kind::Integer => (Physical::INT64, None),
-                    Kind::Boolean => (Physical::BOOLEAN, None),
                 };
-                Type::primitive_type_builder(c.name, physical)
+                Type::primitive_type_builder(&c.name, physical)
                     .with_repetition(Repetition::OPTIONAL)
                     .with_logical_type(logical)
                     .build()
@@ -110,7 +123,8 @@ impl ParquetFile {
             .set_created_by(format!("certanon {}", env!("CARGO_PKG_VERSION")))
             .set_max_row_group_row_count(Some(ROW_GROUP));
         for c in columns.iter().filter(|c| c.kind != Kind::Category) {
-            properties = properties.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
+            properties =
+                properties.set_column_dictionary_enabled(ColumnPath::from(c.name.as_str()), false);
         }
         // The writer buffers itself, and sends column chunks in large writes.
         let out = Hashing::new(file);
@@ -122,7 +136,6 @@ impl ParquetFile {
                 values: match c.kind {
                     Kind::Category | Kind::Identifier => Values::Text(Vec::new()),
                     Kind::Integer => Values::Integer(Vec::new()),
-                    Kind::Boolean => Values::Boolean(Vec::new()),
                 },
                 defs: Vec::new(),
             })
@@ -184,13 +197,6 @@ impl ParquetFile {
                     .and_then(|s| s.parse().ok())
                     .map(|n| values.push(n))
                     .is_some(),
-                Values::Boolean(values) => match field {
-                    b"true" | b"false" => {
-                        values.push(field == b"true");
-                        true
-                    }
-                    _ => false,
-                },
             };
             if !fits {
                 // The value itself stays out of the message: it is the export's data.
@@ -239,14 +245,12 @@ impl ParquetFile {
             match &mut buffer.values {
                 Values::Text(v) => column.typed::<ByteArrayType>().write_batch(v, defs, None),
                 Values::Integer(v) => column.typed::<Int64Type>().write_batch(v, defs, None),
-                Values::Boolean(v) => column.typed::<BoolType>().write_batch(v, defs, None),
             }
             .map_err(fail)?;
             column.close().map_err(fail)?;
             match &mut buffer.values {
                 Values::Text(v) => v.clear(),
                 Values::Integer(v) => v.clear(),
-                Values::Boolean(v) => v.clear(),
             }
             buffer.defs.clear();
         }

@@ -27,10 +27,11 @@ use rustc_hash::FxHashMap;
 
 use crate::config::ReleaseMode;
 use crate::error::{Error, IoContext, Result};
-use crate::outputs::columnar::{self, Column, Kind, ParquetFile};
+use crate::outputs::columnar::{self, Kind, ParquetFile};
 use crate::outputs::export::push_csv_field;
 use crate::outputs::export::{CsvFile, Export};
 use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
+use crate::outputs::schema::Resource;
 use crate::privacy::{self, Choice, Dimension, Tally};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
@@ -70,6 +71,10 @@ pub(crate) struct ExtractFacts {
     pub(crate) levels: Vec<(String, String)>,
     pub(crate) pseudonym_columns: Vec<String>,
     pub(crate) subjects: SubjectFacts,
+    /// How much the gate generalized and suppressed, 0 to 1 (see `privacy::kanon`).
+    pub(crate) information_loss: f64,
+    /// The file's columns, for the data dictionary.
+    pub(crate) resource: Resource,
 }
 
 /// The coarsest of the recorded `(quasi-identifier, level)` pairs, per quasi-identifier, as
@@ -211,13 +216,20 @@ impl ExtractSpill {
         }
         let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
         let (classes, labels) = released_classes(&hist, &choice.levels, &release);
+        let pseudonyms: Vec<&str> = released_pseudonyms(self.mode)
+            .iter()
+            .map(|&i| PSEUDONYM_COLUMNS[i].0)
+            .collect();
+        let resource = text::resource(&self.key_id, &pseudonyms, &choice.levels);
         let files = match export {
             Some(export) => {
-                let columns = self.columns();
-                let header: Vec<&str> = columns.iter().map(|c| c.name).collect();
-                let csv = export.csv(FILE_NAME, &header)?;
+                let mut columns = columnar::columns(&resource);
+                // The pseudonyms come first; they seldom repeat, so a dictionary only costs.
+                for column in columns.iter_mut().take(pseudonyms.len()) {
+                    column.kind = Kind::Identifier;
+                }
                 let parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
-                Some((csv, parquet, export))
+                Some((export.csv(resource.clone())?, parquet, export))
             }
             None => None,
         };
@@ -237,7 +249,7 @@ impl ExtractSpill {
         }
         let mut subjects = released.subjects;
         subjects.subject_k = removal.as_ref().map(|r| r.facts());
-        let facts = facts(&choice, k, self.mode, subjects);
+        let facts = facts(&choice, k, self.mode, subjects, resource);
         tracing::info!(
             rows = self.rows,
             suppressed = choice.suppressed_rows,
@@ -267,21 +279,6 @@ impl ExtractSpill {
         };
         let privacy = Privacy::from([(FILE_NAME.to_string(), FileFacts::Microdata(microdata))]);
         Ok((facts, privacy))
-    }
-
-    /// The released pseudonym columns, then the quasi-identifiers.
-    fn columns(&self) -> Vec<Column<'static>> {
-        released_pseudonyms(self.mode)
-            .iter()
-            .map(|&i| Column {
-                name: PSEUDONYM_COLUMNS[i].0,
-                kind: Kind::Identifier,
-            })
-            .chain(Quasi::ALL.iter().map(|q| Column {
-                name: q.name(),
-                kind: Kind::Category,
-            }))
-            .collect()
     }
 
     /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
@@ -608,9 +605,9 @@ fn released_classes(
     levels: &[u8],
     release: &privacy::Release,
 ) -> (Classes, Vec<Labels>) {
-    // Per quasi-identifier: generalized code → its label, and the label as a CSV field,
-    // rendered once.
-    let mut rendered: [FxHashMap<u16, (ByteArray, Vec<u8>)>; NQI] = Default::default();
+    // Per quasi-identifier: generalized code → its label (and name), and the same as CSV
+    // fields, rendered once.
+    let mut rendered: [FxHashMap<u16, (Labels, Vec<u8>)>; NQI] = Default::default();
     let mut classes = Classes::default();
     let mut labels = Vec::new();
     // Ids follow the generalized fields, so equal released classes share one.
@@ -620,18 +617,30 @@ fn released_classes(
             continue;
         };
         let mut fields = Vec::new();
-        let mut class_labels = Vec::with_capacity(NQI);
+        let mut class_labels = Vec::with_capacity(NQI + 1);
         for (d, q) in Quasi::ALL.iter().enumerate() {
             let code = q.generalize(key[d], levels[d]);
-            let (label, field) = rendered[d].entry(code).or_insert_with(|| {
-                let label = q.label(code, levels[d]);
+            let (values, field) = rendered[d].entry(code).or_insert_with(|| {
+                let mut values = vec![q.label(code, levels[d])];
+                if q.name_column().is_some() {
+                    values.push(q.name_label(code, levels[d]));
+                }
                 let mut field = Vec::new();
-                push_csv_field(label.as_bytes(), &mut field);
-                (ByteArray::from(Bytes::from(label.into_bytes())), field)
+                for (n, value) in values.iter().enumerate() {
+                    if n > 0 {
+                        field.push(b',');
+                    }
+                    push_csv_field(value.as_bytes(), &mut field);
+                }
+                let values = values
+                    .into_iter()
+                    .map(|v| ByteArray::from(Bytes::from(v.into_bytes())))
+                    .collect();
+                (values, field)
             });
             fields.push(b',');
             fields.extend_from_slice(field);
-            class_labels.push(label.clone());
+            class_labels.extend(values.iter().cloned());
         }
         let next = ids.len() as u32;
         let id = *ids.entry(fields.clone()).or_insert_with(|| {
@@ -749,7 +758,13 @@ impl Floors {
     }
 }
 
-fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> ExtractFacts {
+fn facts(
+    choice: &Choice,
+    k: u64,
+    mode: ReleaseMode,
+    subjects: SubjectFacts,
+    resource: Resource,
+) -> ExtractFacts {
     ExtractFacts {
         rows_written: choice.total_rows - choice.suppressed_rows,
         rows_suppressed: choice.suppressed_rows,
@@ -765,6 +780,8 @@ fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> 
             .map(|&i| PSEUDONYM_COLUMNS[i].0.to_string())
             .collect(),
         subjects,
+        information_loss: choice.loss,
+        resource,
     }
 }
 

@@ -107,6 +107,7 @@ pub(crate) enum MicrodataKind {
 /// A table of counts with marginal totals and suppressed cells.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TableFacts {
+    /// Cells of the table: the rows of its interior and totals files together.
     pub(crate) cells: usize,
     pub(crate) dims: Vec<String>,
     /// `privacy.dominance`: the largest share one subscriber may hold of a published count
@@ -123,6 +124,9 @@ pub(crate) struct TableFacts {
     /// contributor rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) suppressed_by_rule: Option<SuppressedByRule>,
+    /// The file holding the table's marginal totals and grand total; the facts are listed under
+    /// the name of the file holding its interior cells.
+    pub(crate) totals: String,
 }
 
 /// Suppressed cells of a table by rule; the first three make up `primary_suppressed`.
@@ -244,6 +248,7 @@ mod tests {
                     secondary: 0,
                     small_count: 0,
                 }),
+                totals: "issued_by_month_totals.csv".into(),
             }),
         );
         manifest.files.push(FileEntry {
@@ -284,7 +289,8 @@ mod tests {
         "few_subscribers": 0,
         "secondary": 0,
         "small_count": 0
-      }
+      },
+      "totals": "issued_by_month_totals.csv"
     },
     "research_extract.csv": {
       "achieved_k": 6,

@@ -7,4 +7,5 @@ pub(crate) mod columnar;
 pub(crate) mod export;
 pub(crate) mod extract;
 pub(crate) mod manifest;
+pub(crate) mod schema;
 pub(crate) mod verify;

@@ -13,6 +13,7 @@ mod files;
 mod ledgers;
 mod operations;
 mod outcomes;
+mod package;
 mod parquet;
 mod retention;
 mod seed;

@@ -5,24 +5,21 @@ use parquet::record::Field;
 use super::*;
 use crate::outputs::export::{Export, sha256_file};
 
-const COLUMNS: [Column; 4] = [
+fn column(name: &str, kind: Kind) -> Column {
     Column {
-        name: "month",
-        kind: Kind::Category,
-    },
-    Column {
-        name: "certificate",
-        kind: Kind::Identifier,
-    },
-    Column {
-        name: "count",
-        kind: Kind::Integer,
-    },
-    Column {
-        name: "suppressed",
-        kind: Kind::Boolean,
-    },
-];
+        name: name.to_owned(),
+        kind,
+    }
+}
+
+fn test_columns() -> Vec<Column> {
+    vec![
+        column("month", Kind::Category),
+        column("certificate", Kind::Identifier),
+        column("count", Kind::Integer),
+        column("status", Kind::Category),
+    ]
+}
 
 fn read_back(path: &std::path::Path) -> SerializedFileReader<File> {
     SerializedFileReader::new(File::open(path).unwrap()).unwrap()
@@ -32,7 +29,7 @@ fn read_back(path: &std::path::Path) -> SerializedFileReader<File> {
 fn rows_read_back_typed_with_nulls_in_bounded_row_groups() {
     let root = tempfile::tempdir().unwrap();
     let export = Export::begin(root.path(), "t", "r1").unwrap();
-    let mut file = export.parquet("t.parquet", &COLUMNS).unwrap();
+    let mut file = export.parquet("t.parquet", &test_columns()).unwrap();
     let rows = ROW_GROUP + 10;
     for i in 0..rows {
         let month = format!("2026-{:02}", i % 12 + 1);
@@ -41,12 +38,12 @@ fn rows_read_back_typed_with_nulls_in_bounded_row_groups() {
         } else {
             format!("k1_{i}")
         };
-        let (count, suppressed) = if i % 5 == 0 {
-            (String::new(), "true")
+        let (count, status) = if i % 5 == 0 {
+            (String::new(), "primary")
         } else {
-            (i.to_string(), "false")
+            (i.to_string(), "published")
         };
-        file.write(&[month.as_str(), &certificate, &count, suppressed])
+        file.write(&[month.as_str(), &certificate, &count, status])
             .unwrap();
     }
     let entry = file.finish().unwrap();
@@ -65,7 +62,7 @@ fn rows_read_back_typed_with_nulls_in_bounded_row_groups() {
             Physical::BYTE_ARRAY,
             Physical::BYTE_ARRAY,
             Physical::INT64,
-            Physical::BOOLEAN
+            Physical::BYTE_ARRAY
         ]
     );
     let group = meta.row_group(0);
@@ -96,11 +93,14 @@ fn rows_read_back_typed_with_nulls_in_bounded_row_groups() {
             assert_eq!(fields[1], &Field::Str(format!("k1_{i}")));
         }
         if i % 5 == 0 {
-            assert_eq!((fields[2], fields[3]), (&Field::Null, &Field::Bool(true)));
+            assert_eq!(
+                (fields[2], fields[3]),
+                (&Field::Null, &Field::Str("primary".into()))
+            );
         } else {
             assert_eq!(
                 (fields[2], fields[3]),
-                (&Field::Long(i as i64), &Field::Bool(false))
+                (&Field::Long(i as i64), &Field::Str("published".into()))
             );
         }
     }
@@ -110,9 +110,9 @@ fn rows_read_back_typed_with_nulls_in_bounded_row_groups() {
 fn a_value_its_column_cannot_hold_is_an_error_that_does_not_show_it() {
     let root = tempfile::tempdir().unwrap();
     let export = Export::begin(root.path(), "t", "r1").unwrap();
-    let mut file = export.parquet("t.parquet", &COLUMNS).unwrap();
+    let mut file = export.parquet("t.parquet", &test_columns()).unwrap();
     let e = file
-        .write(&["2026-01", "k1_a", "secret-ish", "false"])
+        .write(&["2026-01", "k1_a", "secret-ish", "published"])
         .unwrap_err();
     assert!(e.to_string().contains("t.parquet: column 2"), "{e}");
     assert!(!e.to_string().contains("secret-ish"), "{e}");
@@ -122,6 +122,18 @@ fn a_value_its_column_cannot_hold_is_an_error_that_does_not_show_it() {
         file.text(2, ByteArray::from("x")).is_err(),
         "not a text column"
     );
+}
+
+#[test]
+fn types_follow_the_schema_of_the_csv_file() {
+    let resource = crate::outputs::schema::Resource::text("t.csv", &["month", "status"]);
+    let mut fields = resource.fields.clone();
+    fields[1].values = crate::outputs::schema::Values::Count;
+    let kinds: Vec<Kind> = columns(&crate::outputs::schema::Resource { fields, ..resource })
+        .iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(kinds, [Kind::Category, Kind::Integer]);
 }
 
 #[test]
@@ -138,21 +150,21 @@ fn the_parquet_name_follows_the_csv_name() {
 
 proptest::proptest! {
     /// Whatever the text, a row reads back as written: an empty field as a null, text whole
-    /// (commas, quotes, line breaks and all), numbers and booleans typed.
+    /// (commas, quotes, line breaks and all), numbers typed.
     #[test]
     fn rows_read_back_as_written(
         rows in proptest::collection::vec(
-            ("[a-z,\"\r\n 東]{0,6}", proptest::option::of(proptest::num::i64::ANY), proptest::bool::ANY),
+            ("[a-z,\"\r\n 東]{0,6}", proptest::option::of(proptest::num::i64::ANY)),
             1..40,
         ),
     ) {
         let root = tempfile::tempdir().unwrap();
         let export = Export::begin(root.path(), "t", "r1").unwrap();
-        let columns = [COLUMNS[0], COLUMNS[2], COLUMNS[3]];
+        let columns = [column("text", Kind::Category), column("count", Kind::Integer)];
         let mut file = export.parquet("t.parquet", &columns).unwrap();
-        for (text, count, flag) in &rows {
+        for (text, count) in &rows {
             let count = count.map(|c| c.to_string()).unwrap_or_default();
-            file.write(&[text.as_str(), &count, &flag.to_string()]).unwrap();
+            file.write(&[text.as_str(), &count]).unwrap();
         }
         file.finish().unwrap();
         let reader = read_back(&root.path().join("t/.tmp-r1/t.parquet"));
@@ -163,9 +175,9 @@ proptest::proptest! {
             .collect();
         let want: Vec<Vec<Field>> = rows
             .iter()
-            .map(|(text, count, flag)| {
+            .map(|(text, count)| {
                 let text = if text.is_empty() { Field::Null } else { Field::Str(text.clone()) };
-                vec![text, count.map_or(Field::Null, Field::Long), Field::Bool(*flag)]
+                vec![text, count.map_or(Field::Null, Field::Long)]
             })
             .collect();
         proptest::prop_assert_eq!(read, want);

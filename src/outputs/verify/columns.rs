@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Failures, Plan};
-use crate::outputs::aggregate::is_dimension;
+use crate::outputs::aggregate::{is_dimension, name_columns};
 use crate::outputs::export::MANIFEST;
 use crate::transform::generalize::Quasi;
 use crate::transform::record::PSEUDONYM_COLUMNS;
 
 const COUNT: &str = "count";
-const SUPPRESSED: &str = "suppressed";
+const STATUS: &str = "status";
 
 /// The columns of one file, by what the scan does with them.
 pub(super) enum Columns {
@@ -25,8 +25,10 @@ pub(super) enum Columns {
     Table {
         /// In the order of the manifest's dims.
         dims: Vec<usize>,
+        /// Per dim, its name columns.
+        names: Vec<Vec<usize>>,
         count: usize,
-        suppressed: usize,
+        status: usize,
     },
 }
 
@@ -62,14 +64,18 @@ impl Columns {
     }
 }
 
-/// A research extract has pseudonym and quasi-identifier columns, nothing else.
+/// A research extract has pseudonym and quasi-identifier columns, nothing else; the English
+/// names of a quasi-identifier's codes count as a quasi-identifier of their own.
 fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns {
     let mut pseudonym = vec![false; header.len()];
     let mut quasi = Vec::new();
     for (i, column) in header.iter().enumerate() {
         if PSEUDONYM_COLUMNS.iter().any(|(p, ..)| p == column) {
             pseudonym[i] = true;
-        } else if Quasi::ALL.iter().any(|q| q.name() == column) {
+        } else if Quasi::ALL
+            .iter()
+            .any(|q| q.name() == column || q.name_column() == Some(column))
+        {
             quasi.push(i);
         } else {
             out.push(format!(
@@ -80,8 +86,8 @@ fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns
     Columns::Microdata { pseudonym, quasi }
 }
 
-/// A table has the dimensions its manifest names, each one certanon publishes, then `count`
-/// and `suppressed`.
+/// A table has the dimensions its manifest names, each one certanon publishes, with their name
+/// columns, then `count` and `status`.
 fn table_columns(
     dims: &[String],
     header: &[String],
@@ -89,10 +95,13 @@ fn table_columns(
     name: &str,
     out: &mut Failures,
 ) -> Option<Columns> {
-    let named: HashSet<&str> = dims.iter().map(String::as_str).collect();
+    let named: HashSet<&str> = dims
+        .iter()
+        .flat_map(|d| std::iter::once(d.as_str()).chain(name_columns(d).iter().copied()))
+        .collect();
     for column in header {
         let column = column.as_str();
-        if column == COUNT || column == SUPPRESSED || named.contains(column) {
+        if column == COUNT || column == STATUS || named.contains(column) {
             continue;
         }
         if is_dimension(column) {
@@ -119,12 +128,17 @@ fn table_columns(
         }
         found
     };
-    let dims: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
+    let codes: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
+    let names: Vec<Option<Vec<usize>>> = dims
+        .iter()
+        .map(|d| name_columns(d).iter().map(|&c| column(c)).collect())
+        .collect();
     let count = column(COUNT);
-    let suppressed = column(SUPPRESSED);
+    let status = column(STATUS);
     Some(Columns::Table {
-        dims: dims.into_iter().collect::<Option<_>>()?,
+        dims: codes.into_iter().collect::<Option<_>>()?,
+        names: names.into_iter().collect::<Option<_>>()?,
         count: count?,
-        suppressed: suppressed?,
+        status: status?,
     })
 }

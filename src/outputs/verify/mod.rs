@@ -1,5 +1,5 @@
-//! `certanon verify`: re-checks an export directory's checksums, k-anonymity and suppression,
-//! and that each Parquet file agrees with its CSV file.
+//! `certanon verify`: re-checks an export directory's checksums, k-anonymity, suppression and
+//! data package, and that each Parquet file agrees with its CSV file.
 //!
 //! Every file is treated as possibly tampered or hostile: malformed CSV, a missing manifest or
 //! missing columns become failure lines, never panics. Failure lines name files, rows, columns,
@@ -8,12 +8,14 @@
 
 mod columns;
 mod identifiers;
+mod package;
 mod scan;
 mod tables;
 #[cfg(test)]
 mod tests;
 mod twins;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
@@ -23,6 +25,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
 use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
+use crate::outputs::schema::DATA_PACKAGE;
+use crate::privacy::Published;
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_facts, check_lines};
 
@@ -115,7 +119,10 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         .map(|(name, entry)| (name.to_string(), entry.rows))
         .collect();
     let parquet = twins::start(dir, &files, &unread, manifest_rows);
-    let mut audited = Vec::new();
+    // A table's two files, merged under the name of its interior file.
+    let mut tables: BTreeMap<String, (usize, Published)> = BTreeMap::new();
+    let mut unreadable = BTreeSet::new();
+    let mut headers = BTreeMap::new();
     let csv_files = files
         .iter()
         .filter(|n| n.ends_with(".csv") && !unread.contains(n.as_str()));
@@ -123,10 +130,16 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         let plan = manifest
             .as_ref()
             .and_then(|m| plan(m, name, demands, &mut out));
+        let table = match &plan {
+            Some(Plan::Table { table, .. }) => Some(table.to_string()),
+            _ => None,
+        };
         let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
+            unreadable.extend(table);
             continue;
         };
         report.csv_rows += scan.rows;
+        headers.insert(name.as_str(), scan.header);
         let want = listed.get(name.as_str()).and_then(|f| f.rows);
         if let Some(want) = want.filter(|&w| w != scan.rows) {
             out.push(format!(
@@ -136,30 +149,59 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         }
         match scan.kind {
             Scanned::Microdata => report.microdata_files += 1,
-            Scanned::Table(table) => {
-                report.tables += 1;
-                report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
-                // A table with lines missing or broken already fails; its hidden cells are
-                // only worth comparing with the manifest once every line is there.
-                if check_lines(&table, &mut out) {
-                    if let Some(FileFacts::Table(facts)) =
-                        manifest.as_ref().and_then(|m| m.privacy.get(name))
-                    {
-                        check_facts(&table, facts, &mut out);
+            Scanned::Table(part) => {
+                report.suppressed_cells += part.cells.iter().filter(|c| c.count.is_none()).count();
+                match tables.entry(part.name.clone()) {
+                    Entry::Vacant(entry) => {
+                        report.tables += 1;
+                        entry.insert((1, part));
                     }
-                    audited.push(table);
+                    Entry::Occupied(mut entry) => {
+                        let (parts, table) = entry.get_mut();
+                        *parts += 1;
+                        table.cells.extend(part.cells);
+                        table.primary += part.primary;
+                        table.secondary += part.secondary;
+                    }
                 }
             }
             Scanned::Unplanned => {}
         }
     }
+    let mut audited = Vec::new();
+    // Half a table (its other file missing or unreadable, which already fails) is not checked:
+    // it would only add noise.
+    let whole = tables
+        .into_iter()
+        .filter(|(name, (parts, _))| *parts == 2 && !unreadable.contains(name));
+    for (name, (_, table)) in whole {
+        // A table with lines missing or broken already fails; its hidden cells are only worth
+        // comparing with the manifest once every line is there.
+        if check_lines(&table, &mut out) {
+            if let Some(FileFacts::Table(facts)) =
+                manifest.as_ref().and_then(|m| m.privacy.get(&name))
+            {
+                check_facts(&table, facts, &mut out);
+            }
+            audited.push(table);
+        }
+    }
     audit(&audited, &mut out);
     report.parquet_files = twins::finish(parquet, &mut out);
-    for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
-        if !files.contains(name) {
-            out.push(format!(
-                "{MANIFEST}: privacy facts name {name}, which is not in the export"
-            ));
+    if !unread.contains(DATA_PACKAGE) {
+        package::check(dir, &files, &headers, &mut out);
+    }
+    for (name, facts) in manifest.iter().flat_map(|m| &m.privacy) {
+        let totals = match facts {
+            FileFacts::Table(t) => Some(&t.totals),
+            FileFacts::Microdata(_) => None,
+        };
+        for name in std::iter::once(name).chain(totals) {
+            if !files.contains(name) {
+                out.push(format!(
+                    "{MANIFEST}: privacy facts name {name}, which is not in the export"
+                ));
+            }
         }
     }
     out.into_result(report)
@@ -405,9 +447,20 @@ enum Plan<'a> {
     },
     Table {
         k: u64,
+        /// The name of the table's interior file, under which the manifest lists it.
+        table: &'a str,
+        part: Part,
         dims: &'a [String],
         population: &'a str,
     },
+}
+
+/// Which of a table's two files a CSV is: its interior cells, which hold no `TOTAL`, or its
+/// totals, each of which does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Interior,
+    Totals,
 }
 
 fn plan<'a>(
@@ -416,11 +469,26 @@ fn plan<'a>(
     demands: Demands,
     out: &mut Failures,
 ) -> Option<Plan<'a>> {
-    let Some(facts) = manifest.privacy.get(name) else {
-        out.push(format!(
-            "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be checked"
-        ));
-        return None;
+    let totals_of = manifest.privacy.iter().find(|(_, facts)| match facts {
+        FileFacts::Table(t) => t.totals == name,
+        FileFacts::Microdata(_) => false,
+    });
+    let (table, part, facts) = match (manifest.privacy.get_key_value(name), totals_of) {
+        (Some((table, facts)), None) => (table, Part::Interior, facts),
+        (None, Some((table, facts))) => (table, Part::Totals, facts),
+        (Some(_), Some(_)) => {
+            out.push(format!(
+                "{name}: {MANIFEST} lists it both as a table and as another table's totals"
+            ));
+            return None;
+        }
+        (None, None) => {
+            out.push(format!(
+                "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be \
+                 checked"
+            ));
+            return None;
+        }
     };
     // The policy's k, a larger one the file claims, or a larger one the recipient demands.
     let k = manifest.policy.k.max(demands.min_k.unwrap_or(0));
@@ -437,6 +505,8 @@ fn plan<'a>(
         }
         FileFacts::Table(t) => Some(Plan::Table {
             k: t.k.max(k),
+            table,
+            part,
             dims: &t.dims,
             population: &t.population,
         }),

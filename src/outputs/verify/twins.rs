@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 
 use parquet::basic::Type as Physical;
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::file::reader::{FileReader, RowGroupReader};
 use parquet::file::serialized_reader::SerializedFileReader;
 
@@ -136,14 +136,11 @@ fn compare(dir: &Path, name: &str, csv: &str, out: &mut Failures) -> Option<u64>
         c.path().parts().len() == 1
             && c.max_rep_level() == 0
             && c.max_def_level() == 1
-            && matches!(
-                c.physical_type(),
-                Physical::BYTE_ARRAY | Physical::INT64 | Physical::BOOLEAN
-            )
+            && matches!(c.physical_type(), Physical::BYTE_ARRAY | Physical::INT64)
     });
     if !usable {
         out.push(format!(
-            "{name}: has a column that is not optional text, INT64 or BOOLEAN"
+            "{name}: has a column that is not optional text or INT64"
         ));
         return None;
     }
@@ -248,7 +245,6 @@ fn open_columns(group: &dyn RowGroupReader) -> Option<Vec<Column>> {
             let reader = match group.get_column_reader(i).ok()? {
                 ColumnReader::ByteArrayColumnReader(r) => Reader::Text(r, Vec::new()),
                 ColumnReader::Int64ColumnReader(r) => Reader::Integer(r, Vec::new()),
-                ColumnReader::BoolColumnReader(r) => Reader::Boolean(r, Vec::new()),
                 _ => return None,
             };
             Some(Column {
@@ -266,7 +262,6 @@ fn open_columns(group: &dyn RowGroupReader) -> Option<Vec<Column>> {
 enum Reader {
     Text(ColumnReaderImpl<ByteArrayType>, Vec<ByteArray>),
     Integer(ColumnReaderImpl<Int64Type>, Vec<i64>),
-    Boolean(ColumnReaderImpl<BoolType>, Vec<bool>),
 }
 
 struct Column {
@@ -293,10 +288,6 @@ impl Column {
                 v.clear();
                 r.read_records(BATCH, defs, None, v)?
             }
-            Reader::Boolean(r, v) => {
-                v.clear();
-                r.read_records(BATCH, defs, None, v)?
-            }
         };
         Ok(rows)
     }
@@ -316,9 +307,6 @@ impl Column {
                 .get(i)
                 .is_some_and(|v| !field.is_empty() && v.data() == field),
             Reader::Integer(_, v) => v.get(i).is_some_and(|v| field == v.to_string().as_bytes()),
-            Reader::Boolean(_, v) => v
-                .get(i)
-                .is_some_and(|&v| field == if v { &b"true"[..] } else { &b"false"[..] }),
         }
     }
 }

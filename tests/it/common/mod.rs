@@ -299,3 +299,19 @@ pub fn external_tool(name: &str, python_module: bool) -> bool {
     }
     found
 }
+
+/// A CSV file's header and rows, as text.
+pub fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("open csv");
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("csv row").iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
