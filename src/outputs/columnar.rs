@@ -15,7 +15,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::outputs::export::Hashing;
 use crate::outputs::manifest::FileEntry;
 use crate::outputs::schema::{Resource, Type as SchemaType};
@@ -262,17 +262,9 @@ impl ParquetFile {
     /// Writes the last row group and the footer, and fsyncs the file.
     pub(crate) fn finish(mut self) -> Result<FileEntry> {
         self.flush()?;
-        let path = self.path;
         let fail = |e: parquet::errors::ParquetError| Error::Other(format!("{}: {e}", self.name));
         let out = self.writer.into_inner().map_err(fail)?;
-        let (file, sha256, bytes) = out.finish();
-        file.sync_all().at(&path)?;
-        Ok(FileEntry {
-            name: self.name,
-            rows: Some(self.rows),
-            bytes,
-            sha256,
-        })
+        out.seal(&self.path, self.name, self.rows)
     }
 }
 

@@ -432,18 +432,20 @@ impl CsvFile {
     pub(crate) fn finish(mut self) -> Result<FileEntry> {
         self.settle_hash()?;
         self.join_flush()?;
-        let path = self.path;
-        let (file, sha256, bytes) = self.out.finish();
-        let file = file
-            .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
-        file.sync_all().at(&path)?;
-        Ok(FileEntry {
-            name: self.name,
-            rows: Some(self.rows),
+        let Hashing {
+            inner,
+            hasher,
             bytes,
-            sha256,
-        })
+        } = self.out;
+        let inner = inner
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        let out = Hashing {
+            inner,
+            hasher,
+            bytes,
+        };
+        out.seal(&self.path, self.name, self.rows)
     }
 }
 
@@ -495,6 +497,20 @@ impl<W: Write> Hashing<W> {
 
     pub(crate) fn finish(self) -> (W, String, u64) {
         (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl Hashing<File> {
+    /// Fsyncs the file written through it and describes it for the manifest.
+    pub(crate) fn seal(self, path: &Path, name: String, rows: u64) -> Result<FileEntry> {
+        let (file, sha256, bytes) = self.finish();
+        file.sync_all().at(path)?;
+        Ok(FileEntry {
+            name,
+            rows: Some(rows),
+            bytes,
+            sha256,
+        })
     }
 }
 
