@@ -19,6 +19,7 @@ use crate::outputs::aggregate::{self, Aggregates};
 use crate::outputs::export::{self, Export};
 use crate::outputs::extract::{self, ExtractSpill};
 use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
+use crate::outputs::report as statistics_report;
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
 use crate::transform::record::NQI;
@@ -153,7 +154,7 @@ impl ScanGroup<'_> {
         report.stats.key_id = Some(facts.key_id.clone());
         report.stats.details = serde_json::to_value(&facts.privacy)
             .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
-        if let Some(export) = export {
+        if let Some(mut export) = export {
             // Recorded before the export appears: a level published but not recorded could be
             // undercut by the next release, while one recorded for an export that then failed
             // only keeps later releases coarser.
@@ -169,6 +170,9 @@ impl ScanGroup<'_> {
                 .await?;
             }
             let manifest = self.manifest(task, &report.run_id, outputs.snapshot, facts);
+            if let TaskKind::Aggregates = task.kind {
+                statistics_report::write(&mut export, &manifest, outputs.statistics.tables()?)?;
+            }
             let dir = export.commit(manifest)?;
             report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
             report.stats.export_dir = Some(dir.display().to_string());
