@@ -621,7 +621,8 @@ pub(crate) const PRIMARY: &str = "primary";
 pub(crate) const SECONDARY: &str = "secondary";
 
 /// Writes each table as two CSV files, its interior cells and its totals (so that summing a
-/// file's `count` never counts a certificate twice), and the data dictionary describing them.
+/// file's `count` never counts a certificate twice), each with its Parquet file, and the data
+/// dictionary describing them.
 /// Each dimension's code column is followed by its name columns, then come `count` and
 /// `status`; rows are sorted by their codes, totals by how many dimensions they sum over first.
 pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
@@ -633,11 +634,11 @@ pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> 
             .into_iter()
             .partition(|c| !c.key.iter().any(|l| l == TOTAL));
         for (cells, is_totals) in [(interior, false), (totals, true)] {
-            let mut csv = export.csv(resource(table, &dims, is_totals))?;
+            let mut files = export.table(resource(table, &dims, is_totals))?;
             for cell in cells {
-                csv.write(row(&table.name, &dims, cell)?)?;
+                files.write(&row(&table.name, &dims, cell)?)?;
             }
-            export.add(csv.finish()?);
+            files.finish(export)?;
         }
     }
     export.write(export::DICTIONARY, dictionary(published)?.as_bytes())

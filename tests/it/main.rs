@@ -14,6 +14,7 @@ mod ledgers;
 mod operations;
 mod outcomes;
 mod package;
+mod parquet;
 mod report;
 mod retention;
 mod seed;
