@@ -53,7 +53,15 @@ pub(super) fn scan_csv(
             rows,
             kind: Scanned::Microdata,
         }),
-        None => scan_records(opened, name, plan, out),
+        None => {
+            if let Some(Plan::Microdata { .. }) = plan {
+                tracing::debug!(
+                    file = name,
+                    "an extract not as certanon writes it: read record by record"
+                );
+            }
+            scan_records(opened, name, plan, out)
+        }
     }
 }
 
