@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod dp;
 mod duration_display;
 mod fuzz;
 
@@ -488,7 +489,7 @@ fn settings_of_another_kind_are_refused() {
         (
             task("kind = \"aggregates\"\nschedule = \"@daily\"\nmode = \"anonymous\""),
             ":7:",
-            "tasks.t.mode: not a setting of kind aggregates",
+            "tasks.t.mode: unknown mode \"anonymous\" (expected suppression or dp)",
         ),
         (
             task("kind = \"aggregates\"\nschedule = \"@daily\"\nrecipient = \"x\""),

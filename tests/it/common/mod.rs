@@ -278,7 +278,10 @@ pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, S
 /// The checkers read exports the way analysts' tools will; `.ci/run` installs them and sets
 /// `CERTANON_REQUIRE_TOOLS=1`, so in CI a missing checker fails the test instead of skipping it.
 /// A developer without them sees the test skipped with a line saying what to install.
-#[expect(dead_code, reason = "the export-format tests that use it land next; remove this then")]
+#[expect(
+    dead_code,
+    reason = "the export-format tests that use it land next; remove this then"
+)]
 pub fn external_tool(name: &str, python_module: bool) -> bool {
     let found = if python_module {
         std::process::Command::new("python3")

@@ -32,14 +32,27 @@ fn count(published: &Published, labels: &[&str]) -> u64 {
 fn every_cell_and_margin_is_published_and_totals_add_up() {
     let p = publish(&two_by_two([0, 3, 40, 0]), 7);
     assert_eq!(p.cells.len(), 4 + 2 + 2 + 1);
-    assert!(p.cells.iter().all(|c| c.count.is_some() && !c.primary && !c.secondary));
+    assert!(
+        p.cells
+            .iter()
+            .all(|c| c.count.is_some() && !c.primary && !c.secondary)
+    );
     for d1 in ["a", "b"] {
-        assert_eq!(count(&p, &[d1, TOTAL]), count(&p, &[d1, "x"]) + count(&p, &[d1, "y"]));
+        assert_eq!(
+            count(&p, &[d1, TOTAL]),
+            count(&p, &[d1, "x"]) + count(&p, &[d1, "y"])
+        );
     }
     for d2 in ["x", "y"] {
-        assert_eq!(count(&p, &[TOTAL, d2]), count(&p, &["a", d2]) + count(&p, &["b", d2]));
+        assert_eq!(
+            count(&p, &[TOTAL, d2]),
+            count(&p, &["a", d2]) + count(&p, &["b", d2])
+        );
     }
-    assert_eq!(count(&p, &[TOTAL, TOTAL]), count(&p, &["a", TOTAL]) + count(&p, &["b", TOTAL]));
+    assert_eq!(
+        count(&p, &[TOTAL, TOTAL]),
+        count(&p, &["a", TOTAL]) + count(&p, &["b", TOTAL])
+    );
 }
 
 #[test]
@@ -61,9 +74,15 @@ fn the_margin_of_error_covers_95_percent_of_the_noise() {
         inside += (count(&p, &["a", "x"]) as i64 - 1000).unsigned_abs().le(&m) as u64;
     }
     let share = inside as f64 / runs as f64;
-    assert!((0.94..0.965).contains(&share), "coverage {share} with margin {m}");
+    assert!(
+        (0.94..0.965).contains(&share),
+        "coverage {share} with margin {m}"
+    );
     let total = TABLE.margin_of_error(4);
-    assert!(total > m && total < 4 * m, "a sum of 4 cells: {total} vs one cell {m}");
+    assert!(
+        total > m && total < 4 * m,
+        "a sum of 4 cells: {total} vs one cell {m}"
+    );
 }
 
 /// Adding or removing one subscriber moves the interior by at most the sensitivity in L1;
@@ -77,7 +96,8 @@ fn neighbouring_tables_give_outputs_within_e_to_the_epsilon() {
     let histogram = |interior: &[(Vec<String>, u64)], offset: u64| {
         let mut h: BTreeMap<u64, u64> = BTreeMap::new();
         for seed in 0..runs {
-            *h.entry(count(&publish(interior, offset + seed), &["a", "x"])).or_default() += 1;
+            *h.entry(count(&publish(interior, offset + seed), &["a", "x"]))
+                .or_default() += 1;
         }
         h
     };
@@ -92,7 +112,10 @@ fn neighbouring_tables_give_outputs_within_e_to_the_epsilon() {
         let ratio = n as f64 / m as f64;
         // Three standard errors of the log ratio of two binomial counts.
         let slack = (3.0 * (1.0 / n as f64 + 1.0 / m as f64).sqrt()).exp();
-        assert!(ratio <= bound * slack && 1.0 / ratio <= bound * slack, "value {value}: {ratio}");
+        assert!(
+            ratio <= bound * slack && 1.0 / ratio <= bound * slack,
+            "value {value}: {ratio}"
+        );
         checked += 1;
     }
     assert!(checked >= 5, "too few values seen often enough: {checked}");

@@ -67,7 +67,10 @@ fn bernoulli_exp_matches_exp_minus_gamma() {
         let p = (-(num as f64) / den as f64).exp();
         let sd = (p * (1.0 - p) / n as f64).sqrt();
         let seen = hits as f64 / n as f64;
-        assert!((seen - p).abs() <= 5.0 * sd + 1e-12, "γ = {num}/{den}: {seen} vs {p}");
+        assert!(
+            (seen - p).abs() <= 5.0 * sd + 1e-12,
+            "γ = {num}/{den}: {seen} vs {p}"
+        );
     }
 }
 
@@ -78,9 +81,13 @@ fn discrete_laplace_fits_its_pmf_at_several_scales() {
         let mut r = rng(seed as u64 + 10);
         let tau = t as f64 / s as f64;
         let range = (4.0 * tau).ceil() as i64;
-        let (stat, critical) =
-            chi_square(60_000, range, laplace_pmf(tau), || discrete_laplace(&mut r, scale));
-        assert!(stat < critical, "scale {t}/{s}: χ² {stat:.1} ≥ {critical:.1}");
+        let (stat, critical) = chi_square(60_000, range, laplace_pmf(tau), || {
+            discrete_laplace(&mut r, scale)
+        });
+        assert!(
+            stat < critical,
+            "scale {t}/{s}: χ² {stat:.1} ≥ {critical:.1}"
+        );
     }
 }
 
@@ -91,8 +98,9 @@ fn discrete_gaussian_fits_its_pmf_at_several_variances() {
         let mut r = rng(seed as u64 + 20);
         let var = a as f64 / b as f64;
         let range = (3.5 * var.sqrt()).ceil() as i64;
-        let (stat, critical) =
-            chi_square(60_000, range, gaussian_pmf(var), || discrete_gaussian(&mut r, sigma2));
+        let (stat, critical) = chi_square(60_000, range, gaussian_pmf(var), || {
+            discrete_gaussian(&mut r, sigma2)
+        });
         assert!(stat < critical, "σ² {a}/{b}: χ² {stat:.1} ≥ {critical:.1}");
     }
 }
@@ -119,7 +127,10 @@ fn noise_is_symmetric_around_zero() {
         let positive = draws.iter().filter(|&&y| y > 0).count() as f64;
         let negative = draws.iter().filter(|&&y| y < 0).count() as f64;
         let sd = (positive + negative).sqrt();
-        assert!((positive - negative).abs() < 5.0 * sd, "{positive} vs {negative}");
+        assert!(
+            (positive - negative).abs() < 5.0 * sd,
+            "{positive} vs {negative}"
+        );
         let mean = draws.iter().sum::<i64>() as f64 / n as f64;
         assert!(mean.abs() < 0.05, "mean {mean}");
     }
