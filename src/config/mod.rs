@@ -52,7 +52,7 @@ pub(crate) use dp::{BudgetPeriod, DpConfig};
 use spans::Source;
 use tasks::RawTask;
 pub use tasks::TaskConfig;
-pub(crate) use tasks::{EraseLimit, ReleaseMode, RetentionMode, TaskKind};
+pub(crate) use tasks::{EraseLimit, ReleaseMode, RetentionMode, StatisticsMode, TaskKind};
 
 const DEFAULT_CONFIG_PATH: &str = "/etc/certanon/certanon.toml";
 const CONFIG_ENV: &str = "CERTANON_CONFIG";

@@ -6,6 +6,8 @@
 //! its number of distinct subscribers and the largest share one subscriber holds come out
 //! exact, with one bucket in memory, and the privacy gate suppresses on all three.
 
+mod bounded;
+pub(crate) mod dp;
 mod tally;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,9 +27,20 @@ use crate::transform::category::{Category, UNKNOWN};
 use crate::transform::generalize::Quasi;
 use crate::transform::geography::{FOREIGN_BASE, prefecture_name};
 use crate::transform::period::UNKNOWN_MONTH;
-use crate::transform::record::{Pseudo, Record, SUBSCRIBER};
+use crate::transform::record::{CERTIFICATE, Pseudo, Record, SUBSCRIBER};
 use crate::transform::revocation::{Revocation, RevocationStatus};
 use tally::{ACTIVE, ACTIVE_AT_END, Cells, Entry, ISSUED, KNOWN, REVOKED, TOTAL_CODE};
+
+pub(crate) use bounded::Bound;
+pub(crate) use dp::domain_labels as domain_labels_of;
+
+/// What the aggregates of a scan publish from.
+pub(crate) struct Tallied {
+    /// The raw tables, for cell suppression.
+    pub(crate) tables: Vec<Table>,
+    /// Per contribution bound asked for, the bounded tables for differential privacy.
+    pub(crate) bounded: Vec<Vec<dp::Bounded>>,
+}
 
 /// A dimension of the published tables: its column name and how codes become labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +178,19 @@ impl Dim {
             ),
         }
     }
+}
+
+/// The month code of a published `YYYY-MM`, if it is one.
+pub(crate) fn month_code_of(label: &str) -> Option<u16> {
+    let (year, month) = label.split_once('-')?;
+    let (year, month): (u16, u16) = (year.parse().ok()?, month.parse().ok()?);
+    let code = (year.checked_sub(2000)?) * 12 + month.checked_sub(1)?;
+    (month <= 12 && code < UNKNOWN_MONTH && month_label(code) == label).then_some(code)
+}
+
+/// A month code as published: `YYYY-MM`.
+pub(crate) fn month_label(code: u16) -> String {
+    Dim::Month.label(code)
 }
 
 fn year_of(month: u16) -> u16 {
@@ -406,6 +432,9 @@ impl Aggregates {
             e.subscriber = subscriber;
             e.flags |= KNOWN;
         }
+        if let Pseudo::Value(certificate) = r.pseudonyms[CERTIFICATE] {
+            e.rank = u64::from_le_bytes(certificate[..8].try_into().expect("8 bytes"));
+        }
         for dim in CATEGORIES {
             e.codes[dim as usize] = dim.of(r);
         }
@@ -457,20 +486,35 @@ impl Aggregates {
         }
     }
 
-    /// The raw (unsuppressed) tables with their contributors, in a fixed order.
-    pub(crate) fn finish(self) -> Result<Vec<Table>> {
+    /// The raw (unsuppressed) tables with their contributors, in a fixed order, and the
+    /// tables bounded by each of `bounds`.
+    pub(crate) fn finish(self, bounds: &[Bound]) -> Result<Tallied> {
         let specs: Vec<&'static Spec> = specs().collect();
-        let tallied = tally::tally(self.spill_dir.path(), self.buckets, &specs)?;
+        let (tallied, bounded) = tally::tally(self.spill_dir.path(), self.buckets, &specs, bounds)?;
         // Months that ended with nothing active are still reported, as zeros.
         let last_ended = month_code(self.as_of_month - 1);
-        Ok(specs
+        let tables = specs
             .iter()
             .zip(&tallied)
             .map(|(spec, cells)| {
                 let until = (spec.unit == Unit::ActiveCertificates).then_some(last_ended);
                 into_table(spec, cells, until)
             })
-            .collect())
+            .collect();
+        let bounded = bounds
+            .iter()
+            .zip(&bounded)
+            .map(|(bound, counts)| dp::bounded(bound, counts))
+            .collect();
+        Ok(Tallied { tables, bounded })
+    }
+
+    /// The release window of a differentially private task: the `months` complete months
+    /// before the run's.
+    pub(crate) fn window(&self, months: u32) -> (u16, u16) {
+        let last = self.as_of_month - 1;
+        let first = last - i64::from(months) + 1;
+        (month_code(first), month_code(last))
     }
 }
 

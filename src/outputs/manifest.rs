@@ -33,6 +33,32 @@ pub(crate) struct PolicyFacts {
     pub(crate) key_id: String,
     pub(crate) mode: String,
     pub(crate) config_sha256: String,
+    /// The privacy budget of a differentially private release; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dp: Option<DpPolicy>,
+}
+
+/// What a differentially private release spent, of which budget, over which months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DpPolicy {
+    /// ε the release spends: the sum of its tables' (0 for a retry of a recorded release,
+    /// which publishes the same counts again).
+    pub(crate) epsilon: f64,
+    /// ε of a release, as configured; `epsilon` is this unless the release is a retry.
+    pub(crate) epsilon_per_release: f64,
+    pub(crate) budget: f64,
+    /// `forever`, or `year`: the calendar year (UTC) of the run.
+    pub(crate) budget_period: String,
+    /// ε the task had spent in the period before this release.
+    pub(crate) spent_before: f64,
+    pub(crate) mechanism: String,
+    /// Keyed digest of the release's inputs: equal for retries of one release.
+    pub(crate) release: String,
+    /// The run that first published this release, when this run is a retry of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) repeat_of: Option<String>,
+    /// First and last month (`YYYY-MM`) of the release window.
+    pub(crate) window: [String; 2],
 }
 
 /// Per CSV file name, what protects it.
@@ -44,6 +70,7 @@ pub(crate) type Privacy = BTreeMap<String, FileFacts>;
 pub(crate) enum FileFacts {
     Microdata(MicrodataFacts),
     Table(TableFacts),
+    DpTable(DpTableFacts),
 }
 
 /// A k-anonymous extract: one row per record, generalized and suppressed.
@@ -144,6 +171,39 @@ pub(crate) enum TableKind {
     Table,
 }
 
+/// A table of noisy counts under differential privacy: every cell of its public domain
+/// published, none suppressed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DpTableFacts {
+    pub(crate) cells: usize,
+    pub(crate) contribution_bound: ContributionBound,
+    pub(crate) dims: Vec<String>,
+    /// ε this table spends.
+    pub(crate) epsilon: f64,
+    pub(crate) kind: DpTableKind,
+    /// 95 % margin of error of one interior cell's noise.
+    pub(crate) margin_of_error_95: u64,
+    pub(crate) mechanism: String,
+    pub(crate) population: String,
+    /// Scale of the noise: sensitivity / ε.
+    pub(crate) scale: f64,
+    /// L1 sensitivity of the interior cells to one subscriber.
+    pub(crate) sensitivity: u64,
+}
+
+/// What one subscriber may contribute to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ContributionBound {
+    pub(crate) max_certificates: u32,
+    pub(crate) max_months: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DpTableKind {
+    DpTable,
+}
+
 /// One file of an export, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileEntry {
@@ -170,6 +230,7 @@ impl Manifest {
                 key_id: "k1".into(),
                 mode: "pseudonymous".into(),
                 config_sha256: "00".into(),
+                dp: None,
             },
             privacy: Privacy::new(),
             files: vec![],

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Failures, Plan};
+use crate::outputs::aggregate::dp::MARGIN;
 use crate::outputs::aggregate::is_dimension;
 use crate::outputs::export::MANIFEST;
 use crate::transform::generalize::Quasi;
@@ -26,7 +27,10 @@ pub(super) enum Columns {
         /// In the order of the manifest's dims.
         dims: Vec<usize>,
         count: usize,
-        suppressed: usize,
+        /// A suppression table's `suppressed` column; a differentially private table has
+        /// none (it hides nothing) but a margin of error instead.
+        suppressed: Option<usize>,
+        margin: Option<usize>,
     },
 }
 
@@ -49,7 +53,9 @@ impl Columns {
         let columns = match plan {
             None => Columns::Unplanned,
             Some(Plan::Microdata { .. }) => extract_columns(header, name, out),
-            Some(Plan::Table { dims, .. }) => table_columns(dims, header, &position, name, out)?,
+            Some(Plan::Table { dims, dp, .. }) => {
+                table_columns(dims, *dp, header, &position, name, out)?
+            }
         };
         (out.total == failures_before).then_some(columns)
     }
@@ -81,18 +87,20 @@ fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns
 }
 
 /// A table has the dimensions its manifest names, each one certanon publishes, then `count`
-/// and `suppressed`.
+/// and `suppressed`, or for a differentially private one `count` and its margin of error.
 fn table_columns(
     dims: &[String],
+    dp: bool,
     header: &[String],
     position: &HashMap<&str, usize>,
     name: &str,
     out: &mut Failures,
 ) -> Option<Columns> {
     let named: HashSet<&str> = dims.iter().map(String::as_str).collect();
+    let last = if dp { MARGIN } else { SUPPRESSED };
     for column in header {
         let column = column.as_str();
-        if column == COUNT || column == SUPPRESSED || named.contains(column) {
+        if column == COUNT || column == last || named.contains(column) {
             continue;
         }
         if is_dimension(column) {
@@ -121,10 +129,11 @@ fn table_columns(
     };
     let dims: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
     let count = column(COUNT);
-    let suppressed = column(SUPPRESSED);
+    let last = column(last);
     Some(Columns::Table {
         dims: dims.into_iter().collect::<Option<_>>()?,
         count: count?,
-        suppressed: suppressed?,
+        suppressed: (!dp).then_some(last?),
+        margin: dp.then_some(last?),
     })
 }

@@ -6,6 +6,7 @@
 //! redacted from cell keys too).
 
 mod columns;
+mod dp;
 mod identifiers;
 mod scan;
 mod tables;
@@ -128,19 +129,28 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
                 report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
                 // A table with lines missing or broken already fails; its hidden cells are
                 // only worth comparing with the manifest once every line is there.
+                let facts = manifest.as_ref().and_then(|m| m.privacy.get(name));
                 if check_lines(&table, &mut out) {
-                    if let Some(FileFacts::Table(facts)) =
-                        manifest.as_ref().and_then(|m| m.privacy.get(name))
-                    {
-                        check_facts(&table, facts, &mut out);
+                    match facts {
+                        Some(FileFacts::Table(facts)) => {
+                            check_facts(&table, facts, &mut out);
+                            audited.push(table);
+                        }
+                        Some(FileFacts::DpTable(facts)) => {
+                            let policy = manifest.as_ref().and_then(|m| m.policy.dp.as_ref());
+                            dp::check(&table, facts, policy, &mut out);
+                        }
+                        _ => audited.push(table),
                     }
-                    audited.push(table);
                 }
             }
             Scanned::Unplanned => {}
         }
     }
     audit(&audited, &mut out);
+    if let Some(m) = &manifest {
+        dp::check_spending(m, &mut out);
+    }
     for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
         if !files.contains(name) {
             out.push(format!(
@@ -386,6 +396,8 @@ enum Plan<'a> {
         k: u64,
         dims: &'a [String],
         population: &'a str,
+        /// Differentially private: noisy counts, nothing suppressed, no k to meet.
+        dp: bool,
     },
 }
 
@@ -418,6 +430,13 @@ fn plan<'a>(
             k: t.k.max(k),
             dims: &t.dims,
             population: &t.population,
+            dp: false,
+        }),
+        FileFacts::DpTable(t) => Some(Plan::Table {
+            k: 1,
+            dims: &t.dims,
+            population: &t.population,
+            dp: true,
         }),
     }
 }
@@ -438,6 +457,7 @@ fn check_min_k(manifest: &Manifest, min_k: u64, out: &mut Failures) {
                 below(format!("{name}: achieved k"), m.achieved_k);
             }
             FileFacts::Table(t) => below(format!("{name}: k"), t.k),
+            FileFacts::DpTable(_) => {}
         }
     }
 }

@@ -229,7 +229,8 @@ enum Acc {
         k: u64,
         dims: Vec<usize>,
         count: usize,
-        suppressed: usize,
+        suppressed: Option<usize>,
+        margin: Option<usize>,
         cells: Vec<PublishedCell>,
         keys: HashSet<Vec<String>>,
     },
@@ -257,12 +258,14 @@ impl Acc {
                     dims,
                     count,
                     suppressed,
+                    margin,
                 },
             ) => Acc::Table {
                 k: *k,
                 dims: dims.clone(),
                 count: *count,
                 suppressed: *suppressed,
+                margin: *margin,
                 cells: Vec::new(),
                 keys: HashSet::new(),
             },
@@ -306,11 +309,20 @@ impl Acc {
                 dims,
                 count,
                 suppressed,
+                margin,
                 cells,
                 keys,
             } => {
                 let key: Vec<String> = dims.iter().map(|&i| field(i).to_owned()).collect();
-                let count = match (field(*suppressed), field(*count)) {
+                if margin.is_some_and(|m| field(m).parse::<u64>().is_err()) {
+                    issues.add(
+                        "have a margin of error that is not a whole number".to_owned(),
+                        row,
+                    );
+                }
+                // A table without a `suppressed` column hides nothing.
+                let hidden = suppressed.map_or("false", |i| field(i));
+                let count = match (hidden, field(*count)) {
                     ("true", "") => None,
                     ("true", _) => {
                         issues.add("are suppressed but show a count".to_owned(), row);
