@@ -11,7 +11,7 @@ pub(crate) mod metrics;
 mod progress;
 mod publish;
 pub mod retention;
-mod scan;
+pub(crate) mod scan;
 pub mod schedule;
 
 use std::time::{Duration, Instant};
