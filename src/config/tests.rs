@@ -126,6 +126,11 @@ fn the_shipped_example_loads() {
         assert!(kinds.contains(&kind), "the example has no {kind} task");
     }
     assert!(config.metrics.textfile.is_some());
+    let dp = config.tasks.values().find_map(|t| t.dp.as_ref());
+    assert!(
+        dp.is_some_and(|d| d.max_certificates == 5 && d.epsilon_micro == 1_000_000),
+        "the example's dp task takes [privacy.dp] with its own override"
+    );
 }
 
 #[test]
