@@ -19,8 +19,10 @@ struct Args {
     epsilons: Vec<f64>,
     #[arg(long, default_value_t = 10)]
     max_certificates: u32,
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 24)]
     max_months: u32,
+    #[arg(long, default_value_t = 14)]
+    max_certificate_months: u32,
     #[arg(long, default_value_t = 24)]
     window_months: u32,
 }
@@ -34,6 +36,7 @@ fn main() {
         epsilons: args.epsilons,
         max_certificates: args.max_certificates,
         max_months: args.max_months,
+        max_certificate_months: args.max_certificate_months,
         window_months: args.window_months,
     };
     let rows = match compare(&settings) {

@@ -10,9 +10,11 @@ use crate::error::Result;
 
 /// Unless set, a subscriber counts with at most this many certificates per table…
 const DEFAULT_MAX_CERTIFICATES: u32 = 10;
-/// …in at most this many months of a series…
-const DEFAULT_MAX_MONTHS: u32 = 12;
-/// …of a release that covers this many complete months.
+/// …a certificate at this many month ends (every one of a certificate valid up to 398 days,
+/// the CA/Browser Forum limit)…
+const DEFAULT_MAX_CERTIFICATE_MONTHS: u32 = 14;
+/// …in a release that covers this many complete months, in each of which a subscriber may
+/// count as active.
 const DEFAULT_WINDOW_MONTHS: u32 = 24;
 
 /// ε and budgets are kept in millionths so that spending adds up exactly.
@@ -27,8 +29,10 @@ pub(crate) struct DpConfig {
     pub(crate) budget_period: BudgetPeriod,
     /// Certificates one subscriber may contribute to one table.
     pub(crate) max_certificates: u32,
-    /// Months one subscriber (or one certificate) may count in within a monthly series.
+    /// Months one subscriber may count in within the series of distinct subscribers.
     pub(crate) max_months: u32,
+    /// Month ends one certificate may count at in the series of active certificates.
+    pub(crate) max_certificate_months: u32,
     /// Complete months a release covers, ending with the month before the run.
     pub(crate) window_months: u32,
 }
@@ -53,6 +57,7 @@ pub(super) struct RawDp {
     budget_period: Option<Spanned<String>>,
     max_certificates: Option<Spanned<i64>>,
     max_months: Option<Spanned<i64>>,
+    max_certificate_months: Option<Spanned<i64>>,
     window_months: Option<Spanned<i64>>,
 }
 
@@ -164,7 +169,13 @@ impl RawDp {
             max_months: layers.count(
                 "max_months",
                 |r| &r.max_months,
-                DEFAULT_MAX_MONTHS.min(window_months),
+                window_months,
+                window_months,
+            )?,
+            max_certificate_months: layers.count(
+                "max_certificate_months",
+                |r| &r.max_certificate_months,
+                DEFAULT_MAX_CERTIFICATE_MONTHS.min(window_months),
                 window_months,
             )?,
             window_months,

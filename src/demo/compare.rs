@@ -21,6 +21,7 @@ pub struct Settings {
     pub epsilons: Vec<f64>,
     pub max_certificates: u32,
     pub max_months: u32,
+    pub max_certificate_months: u32,
     pub window_months: u32,
 }
 
@@ -55,6 +56,7 @@ pub fn compare(settings: &Settings) -> Result<Vec<Comparison>> {
     let bound = Bound {
         max_certificates: settings.max_certificates,
         max_months: settings.max_months,
+        max_certificate_months: settings.max_certificate_months,
         first,
         last,
     };

@@ -189,6 +189,7 @@ mod tests {
             budget_period,
             max_certificates: 10,
             max_months: 12,
+            max_certificate_months: 14,
             window_months: 24,
         }
     }

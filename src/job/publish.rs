@@ -236,6 +236,7 @@ impl ScanGroup<'_> {
                 Bound {
                     max_certificates: c.max_certificates,
                     max_months: c.max_months,
+                    max_certificate_months: c.max_certificate_months,
                     first,
                     last,
                 }
@@ -399,6 +400,7 @@ impl DpRelease<'_> {
             c.epsilon_micro,
             c.max_certificates.into(),
             c.max_months.into(),
+            c.max_certificate_months.into(),
         ] {
             bytes.extend(n.to_le_bytes());
         }

@@ -196,6 +196,7 @@ pub(crate) struct DpTableFacts {
 pub(crate) struct ContributionBound {
     pub(crate) max_certificates: u32,
     pub(crate) max_months: u32,
+    pub(crate) max_certificate_months: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

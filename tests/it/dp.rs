@@ -37,7 +37,7 @@ async fn last_month(n: i64, heavy: i64) -> TestDb {
 
 fn dp_task(epsilon: &str, budget: &str) -> String {
     format!(
-        "[privacy.dp]\nepsilon = {epsilon}\nbudget = {budget}\nmax_certificates = 5\nmax_months = 3\nwindow_months = 6\n\n\
+        "[privacy.dp]\nepsilon = {epsilon}\nbudget = {budget}\nmax_certificates = 5\nmax_months = 3\nmax_certificate_months = 4\nwindow_months = 6\n\n\
          [tasks.stats_dp]\nkind = \"aggregates\"\nmode = \"dp\"\nschedule = \"@monthly\"\n"
     )
 }
@@ -96,7 +96,7 @@ async fn a_subscriber_with_a_thousand_certificates_moves_a_cell_by_the_bound_onl
         assert_eq!(found.len(), 1, "{table} {key:?}");
         // A total sums the clamped noise of its cells: its margin is wider.
         let (count, margin) = found[0];
-        assert!(margin <= 5, "{table}: margin {margin}");
+        assert!(margin <= 6, "{table}: margin {margin}");
         assert!(
             count.abs_diff(45) <= 6 + margin,
             "{table} {key:?}: {count}, bound 5 keeps it near 45"
@@ -203,13 +203,25 @@ async fn the_budget_ledger_repeats_a_retry_and_refuses_an_over_budget_release() 
     for dir in setup.exports_of("stats_dp") {
         verify(&dir);
     }
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(exports[1].join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(
-        manifest["policy"]["dp"]["epsilon"], 0.0,
-        "a retry spends nothing"
+    // Run ids of one second sort by their random suffix: find the retry by its manifest.
+    let policies: Vec<serde_json::Value> = exports
+        .iter()
+        .map(|d| {
+            let m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+            m["policy"]["dp"].clone()
+        })
+        .collect();
+    let retry = policies
+        .iter()
+        .find(|p| p["repeat_of"].is_string())
+        .expect("a retry");
+    assert_eq!(retry["epsilon"], 0.0, "a retry spends nothing");
+    assert!(
+        policies
+            .iter()
+            .any(|p| p["epsilon"] == 1.0 && p["repeat_of"].is_null())
     );
-    assert!(manifest["policy"]["dp"]["repeat_of"].is_string());
     let refused = db
         .client
         .batch_execute("UPDATE certanon.dp_releases SET epsilon = 0")

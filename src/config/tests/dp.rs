@@ -24,6 +24,7 @@ fn a_dp_task_takes_the_global_settings_and_its_own_overrides() {
             budget_period: BudgetPeriod::Year,
             max_certificates: 10,
             max_months: 6,
+            max_certificate_months: 14,
             window_months: 24,
         })
     );

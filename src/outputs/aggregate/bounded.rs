@@ -1,9 +1,10 @@
 //! The contribution bound of the differentially private tables: what one subscriber may add
 //! to one table. A subscriber counts with at most `max_certificates` certificates per table,
-//! the same ones in every run under one key (those of smallest keyed rank); in a series of
-//! months a subscriber, or a certificate, counts in at most `max_months` months, again chosen
-//! by a keyed hash. Only the months of the release window count. This fixes the L1
-//! sensitivity of each table's interior cells, which the noise is scaled to.
+//! the same ones in every run under one key (those of smallest keyed rank); a subscriber
+//! counts as active in at most `max_months` months, and a certificate at most at
+//! `max_certificate_months` month ends, again chosen by a keyed hash. Only the months of the
+//! release window count. This fixes the L1 sensitivity of each table's interior cells, which
+//! the noise is scaled to.
 
 use rustc_hash::FxHashMap;
 
@@ -19,6 +20,7 @@ pub(super) type Counts = FxHashMap<u64, u64>;
 pub(crate) struct Bound {
     pub max_certificates: u32,
     pub max_months: u32,
+    pub max_certificate_months: u32,
     pub first: u16,
     pub last: u16,
 }
@@ -28,11 +30,11 @@ impl Bound {
     /// `unit`, in L1: one cell per certificate kept for events, one per certificate and month
     /// for active certificates, one per month for active subscribers, one cell for new ones.
     pub(super) fn sensitivity(&self, unit: Unit) -> u64 {
-        let (c, m) = (u64::from(self.max_certificates), u64::from(self.max_months));
+        let c = u64::from(self.max_certificates);
         match unit {
             Unit::Issued | Unit::Revocations => c,
-            Unit::ActiveCertificates => c * m,
-            Unit::ActiveSubscribers => m,
+            Unit::ActiveCertificates => c * u64::from(self.max_certificate_months),
+            Unit::ActiveSubscribers => self.max_months.into(),
             Unit::NewSubscribers => 1,
         }
     }
@@ -114,7 +116,7 @@ pub(super) fn add_subscriber(
             counted.truncate(bound.max_certificates as usize);
             for (e, mut months) in counted {
                 if spec.unit == Unit::ActiveCertificates {
-                    at_most(&mut months, bound.max_months, e.rank);
+                    at_most(&mut months, bound.max_certificate_months, e.rank);
                 }
                 keys.extend(months.iter().map(|&m| e.key(spec.dims, m)));
             }

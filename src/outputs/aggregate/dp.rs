@@ -73,6 +73,7 @@ pub(crate) fn domain_labels(table: &str, first: u16, last: u16) -> Option<Vec<Ve
     let bound = Bound {
         max_certificates: 1,
         max_months: 1,
+        max_certificate_months: 1,
         first,
         last,
     };
@@ -178,6 +179,7 @@ pub(crate) fn privacy_facts(
                 contribution_bound: ContributionBound {
                     max_certificates: bound.max_certificates,
                     max_months: bound.max_months,
+                    max_certificate_months: bound.max_certificate_months,
                 },
                 dims: t.dims.clone(),
                 epsilon: b.epsilon_micro as f64 / MICRO as f64,
@@ -244,9 +246,9 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
          - Every cell of the public domain is published: every month of the release window \
          ({first} to {last}), every category code, whether or not anything was counted there. \
          Nothing is suppressed.\n\
-         - A subscriber counts with at most {c} certificates per table, and in at most {m} \
-         months of a monthly series; certificates and months beyond that are left out, chosen \
-         the same way in every run.\n\
+         - A subscriber counts with at most {c} certificates per table, as active in at most \
+         {m} months, and a certificate as active at most at {cm} month ends; certificates and \
+         months beyond that are left out, chosen the same way in every run.\n\
          - Each interior count has discrete Laplace noise added, negative results are set to 0, \
          and the totals are sums of the published cells, so counts are non-negative integers \
          and add up. Counts near zero are biased upwards by the clamping.\n\
@@ -257,6 +259,7 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
         last = Dim::Month.label(bound.last),
         c = bound.max_certificates,
         m = bound.max_months,
+        cm = bound.max_certificate_months,
     );
     for (table, budget) in published.iter().zip(budgets) {
         let spec = specs().find(|s| s.name == table.name);

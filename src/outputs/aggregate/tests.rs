@@ -528,6 +528,7 @@ fn window_bound(as_of: DateTime<Utc>) -> Bound {
     Bound {
         max_certificates: 2,
         max_months: 3,
+        max_certificate_months: 4,
         first: last.saturating_sub(11),
         last,
     }
@@ -563,7 +564,7 @@ proptest! {
 }
 
 /// A subscriber with 1,000 certificates in one month counts with `max_certificates` of them,
-/// and in at most `max_months` months of the active series.
+/// and in at most `max_months` (`max_certificate_months`) months of the active series.
 #[test]
 fn a_heavy_subscriber_is_bounded_in_every_table() {
     let as_of = utc(2026, 4, 15, 0);
@@ -651,4 +652,55 @@ fn dp_tables_written_out_pass_verify_and_tampering_fails_it() {
         failed.contains("but its cells along month add up to"),
         "{failed}"
     );
+}
+
+/// The empirical check of the guarantee, end to end on a tiny database and its neighbour
+/// without one subscriber (who holds 10 certificates in one cell, bounded to 2): for events
+/// "the published count of that cell is at least v", the observed probabilities under the two
+/// databases stay within e^ε of each other (ε of the table), up to sampling error.
+#[test]
+fn a_tiny_database_and_its_neighbour_give_outputs_within_e_to_the_epsilon() {
+    let as_of = utc(2026, 4, 15, 0);
+    let day = utc(2026, 2, 3, 0);
+    let mut records: Vec<Record> = (0..6u8).map(|s| cert(s, day)).collect();
+    records.extend((0..10).map(|_| cert(9, day)));
+    let neighbour = &records[..6];
+    let bound = window_bound(as_of);
+    let (with, without) = (
+        bounded(&records, as_of, &bound),
+        bounded(neighbour, as_of, &bound),
+    );
+    let table = with
+        .iter()
+        .position(|t| t.name() == "issued_by_month_channel")
+        .unwrap();
+    let key = vec![month_label(bound.first + 10), "acme".to_owned()];
+    let runs = 3000u64;
+    // The one table alone, with ε = 1 of its own: the others draw noise of their own seeds.
+    let published = |tables: &[dp::Bounded], run: u64| {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&run.to_le_bytes());
+        let (published, budgets) = dp::noisy(&tables[table..=table], 1_000_000, |_| seed);
+        let cell = published[0].cells.iter().find(|c| c.key == key).unwrap();
+        (cell.count.unwrap(), budgets[0].epsilon_micro)
+    };
+    let a: Vec<u64> = (0..runs).map(|r| published(&with, r).0).collect();
+    let b: Vec<u64> = (runs..2 * runs).map(|r| published(&without, r).0).collect();
+    let epsilon = published(&with, 0).1 as f64 / 1e6;
+    let mut checked = 0;
+    for v in 0..20u64 {
+        let p = a.iter().filter(|&&x| x >= v).count() as f64;
+        let q = b.iter().filter(|&&x| x >= v).count() as f64;
+        if p < 150.0 || q < 150.0 || runs as f64 - p < 150.0 || runs as f64 - q < 150.0 {
+            continue;
+        }
+        let slack = (3.0 * (1.0 / p + 1.0 / q).sqrt()).exp();
+        let ratio = p / q;
+        assert!(
+            ratio <= epsilon.exp() * slack && 1.0 / ratio <= epsilon.exp() * slack,
+            "P(count ≥ {v}): {p} vs {q} of {runs}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "too few informative events: {checked}");
 }
