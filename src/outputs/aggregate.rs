@@ -628,6 +628,16 @@ pub(crate) fn privacy_facts(published: &[Published], rules: Rules) -> Privacy {
         .collect()
 }
 
+/// Starts a table's section of a data dictionary: its file name and what it counts.
+fn dictionary_heading(md: &mut String, table: &str) -> Option<&'static Spec> {
+    let spec = specs().find(|s| s.name == table);
+    let _ = write!(md, "\n## {}\n\n", file_name(table));
+    if let Some(spec) = spec {
+        let _ = writeln!(md, "{}\n", spec.what);
+    }
+    spec
+}
+
 /// DATA_DICTIONARY.md for the tables: every column, its meaning and the privacy rule it meets.
 pub(crate) fn dictionary(published: &[Published]) -> String {
     let mut md = String::from(
@@ -648,11 +658,7 @@ pub(crate) fn dictionary(published: &[Published]) -> String {
          - Distinct-subscriber counts are taken on keyed pseudonyms, never on raw identifiers.\n",
     );
     for table in published {
-        let spec = specs().find(|s| s.name == table.name);
-        let _ = write!(md, "\n## {}\n\n", file_name(&table.name));
-        if let Some(spec) = spec {
-            let _ = writeln!(md, "{}\n", spec.what);
-        }
+        let spec = dictionary_heading(&mut md, &table.name);
         let _ = writeln!(
             md,
             "Cells suppressed: {} primary ({} small count, {} too few subscribers, {} one \

@@ -262,11 +262,7 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
         cm = bound.max_certificate_months,
     );
     for (table, budget) in published.iter().zip(budgets) {
-        let spec = specs().find(|s| s.name == table.name);
-        let _ = write!(md, "\n## {}\n\n", file_name(&table.name));
-        if let Some(spec) = spec {
-            let _ = writeln!(md, "{}\n", spec.what);
-        }
+        let spec = super::dictionary_heading(&mut md, &table.name);
         let _ = writeln!(
             md,
             "ε = {}; one subscriber moves the interior cells by at most {} in total (L1 \
