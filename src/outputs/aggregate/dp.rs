@@ -252,6 +252,8 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
          - Each interior count has discrete Laplace noise added, negative results are set to 0, \
          and the totals are sums of the published cells, so counts are non-negative integers \
          and add up. Counts near zero are biased upwards by the clamping.\n\
+         - Each table has noise of its own: the six `issued_*` tables count the same \
+         certificates, yet their totals differ by their noise (nothing is suppressed in any).\n\
          - `{MARGIN}`: the noise exceeds this in 5 % of cells (for a total, by the normal \
          approximation over the cells it sums), before clamping.\n",
         eps = total as f64 / MICRO as f64,
