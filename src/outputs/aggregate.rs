@@ -19,13 +19,15 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{FileFacts, Privacy, SuppressedByRule, TableFacts, TableKind};
-use crate::privacy::{Published, Rules, TOTAL, Table};
+use crate::outputs::schema::{Field, Resource, Values};
+use crate::privacy::dp::Budgeted;
+use crate::privacy::{Published, PublishedCell, Rules, TOTAL, Table};
 use crate::transform::category::{Category, UNKNOWN};
-use crate::transform::generalize::Quasi;
-use crate::transform::geography::{FOREIGN_BASE, prefecture_name};
+use crate::transform::generalize::{Domain, Quasi};
+use crate::transform::geography::{FOREIGN_BASE, prefecture_english, prefecture_name};
 use crate::transform::period::UNKNOWN_MONTH;
 use crate::transform::record::{CERTIFICATE, Pseudo, Record, SUBSCRIBER};
 use crate::transform::revocation::{Revocation, RevocationStatus};
@@ -116,12 +118,46 @@ impl Dim {
             (Dim::Month, _) => Quasi::Issued.label(code, 0),
             (Dim::Year, _) if code == UNKNOWN_MONTH => "unknown".to_owned(),
             (Dim::Year, _) => (2000 + u32::from(code)).to_string(),
-            _ => match (code, prefecture_name(code)) {
-                (_, Some(name)) => format!("{code:02} {name}"),
-                (ABROAD, None) => "abroad".to_owned(),
+            _ => match code {
+                1..=47 => format!("{code:02}"),
+                ABROAD => "abroad".to_owned(),
                 _ => "unknown".to_owned(),
             },
         }
+    }
+
+    /// The columns after the code's that name it, for the one dimension whose codes are not
+    /// words: the prefecture, named in English and in Japanese.
+    fn name_columns(self) -> &'static [&'static str] {
+        match self {
+            Dim::Prefecture => &["prefecture_name", "prefecture_name_ja"],
+            _ => &[],
+        }
+    }
+
+    /// The names of a published code for [`Dim::name_columns`] (`TOTAL` is named `TOTAL`);
+    /// None for a code the dimension does not publish.
+    fn names(self, code: &str) -> Option<Vec<&'static str>> {
+        if self != Dim::Prefecture {
+            return Some(Vec::new());
+        }
+        let names = match code {
+            TOTAL => [TOTAL, TOTAL],
+            "abroad" => ["Abroad", "海外"],
+            "unknown" => ["Unknown", "不明"],
+            _ => {
+                let n: u16 = code.parse().ok().filter(|n| format!("{n:02}") == code)?;
+                [prefecture_english(n)?, prefecture_name(n)?]
+            }
+        };
+        Some(names.to_vec())
+    }
+
+    fn named(column: &str) -> Option<Dim> {
+        specs()
+            .flat_map(|s| s.dims)
+            .copied()
+            .find(|d| d.name() == column)
     }
 
     /// Whether the dimension is a time axis, published as a gap-free range of periods.
@@ -129,54 +165,92 @@ impl Dim {
         matches!(self, Dim::Month | Dim::Year)
     }
 
-    fn describe(self) -> (&'static str, &'static str, &'static str) {
+    /// Its meaning and the privacy rule it meets, for the data dictionary and the data package.
+    fn describe(self) -> (&'static str, &'static str) {
         match self {
             Dim::Month => (
-                "text `YYYY-MM` (UTC), `unknown`, `TOTAL`",
-                "calendar month; see the table for which event it dates",
+                "calendar month (UTC) of the event the table counts",
                 "generalized: exact times reduced to the month (exact times would join to CT logs)",
             ),
             Dim::Year => (
-                "text `YYYY` (UTC), `unknown`, `TOTAL`",
-                "calendar year of issue",
+                "calendar year (UTC) of issue",
                 "generalized: exact times reduced to the year",
             ),
             Dim::ValidationType => (
-                "text `DV`, `OV`, `unknown`, `TOTAL`",
                 "validation type of the certificate",
                 "category of the certificate, not of a person",
             ),
             Dim::Channel => (
-                "text `operator`, `acme`, `other`, `unknown`, `TOTAL`",
                 "issuance channel: a designated operator, the ACME service, or another channel",
                 "category of the certificate, not of a person",
             ),
             Dim::KeyType => (
-                "text such as `RSA-2048`, `ECDSA-P256`, `other`, `unknown`, `TOTAL`",
                 "public key algorithm and size",
                 "category of the certificate, not of a person",
             ),
             Dim::DomainClass => (
-                "text such as `co.jp`, `ac.jp`, `general.jp`, `prefecture.jp`, `other`, `unknown`, `TOTAL`",
                 "class of the certificate's domain name in the .jp namespace",
                 "generalized: the domain name itself is dropped (it links to CT logs)",
             ),
             Dim::Validity => (
-                "text `<=47d`, `<=100d`, `<=200d`, `<=398d`, `>398d`, `unknown`, `TOTAL`",
                 "validity period bucket on the CA/Browser Forum limits (notBefore through notAfter inclusive)",
                 "generalized: exact validity times dropped",
             ),
             Dim::Prefecture => (
-                "text `NN name` (JIS X 0401 code and name), `abroad`, `unknown`, `TOTAL`",
                 "prefecture of the subscriber's address; every foreign country is `abroad`",
                 "generalized: the postal address is reduced to the prefecture, the country to `abroad`",
             ),
             Dim::Reason => (
-                "text RFC 5280 CRLReason name (`keyCompromise`, `superseded`, …), `unspecified`, `other`, `TOTAL`",
                 "revocation reason",
                 "category of the revocation, not of a person",
             ),
         }
+    }
+
+    /// The codes the dimension publishes (`TOTAL` aside).
+    fn domain(self) -> Domain {
+        match (self, self.quasi()) {
+            (_, Some(q)) => q.domain(0),
+            (Dim::Month, _) => Quasi::Issued.domain(0),
+            (Dim::Year, _) => Quasi::Issued.domain(2),
+            _ => Domain::OneOf(
+                (1..=47)
+                    .map(|code| format!("{code:02}"))
+                    .chain(["abroad".to_owned(), "unknown".to_owned()])
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The columns of the dimension in a file: its code, then its names; in a totals file each
+    /// can also be `TOTAL`.
+    fn fields(self, totals: bool) -> Vec<Field> {
+        let values = |domain: Domain| {
+            let values = Values::from(domain);
+            if totals { values.or(TOTAL) } else { values }
+        };
+        let (meaning, _) = self.describe();
+        let mut fields = vec![Field::new(self.name(), meaning, values(self.domain()))];
+        let Domain::OneOf(codes) = self.domain() else {
+            return fields;
+        };
+        for (i, column) in self.name_columns().iter().enumerate() {
+            let names = codes
+                .iter()
+                .filter_map(|code| Some(self.names(code)?[i].to_owned()))
+                .collect();
+            let language = if column.ends_with("_ja") {
+                "Japanese"
+            } else {
+                "English"
+            };
+            fields.push(Field::new(
+                column,
+                format!("the {} in {language}", self.name()),
+                values(Domain::OneOf(names)),
+            ));
+        }
+        fields
     }
 }
 
@@ -332,7 +406,18 @@ const SUBSCRIBERS_NEW: Spec = Spec {
 /// Whether `column` is a dimension some published table has: what `verify` lets a table hold
 /// besides its counts.
 pub(crate) fn is_dimension(column: &str) -> bool {
-    specs().flat_map(|s| s.dims).any(|d| d.name() == column)
+    Dim::named(column).is_some()
+}
+
+/// The columns that name the codes of dimension `column` (none for most dimensions).
+pub(crate) fn name_columns(column: &str) -> &'static [&'static str] {
+    Dim::named(column).map_or(&[], Dim::name_columns)
+}
+
+/// The names a code of dimension `column` is published with, in the order of
+/// [`name_columns`]; None for a code the dimension does not publish.
+pub(crate) fn names(column: &str, code: &str) -> Option<Vec<&'static str>> {
+    Dim::named(column)?.names(code)
 }
 
 fn specs() -> impl Iterator<Item = &'static Spec> {
@@ -567,42 +652,171 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
     }
 }
 
-/// Writes one CSV per table (long format: dimensions, `count`, `suppressed`; interior rows
-/// first, then margins, each sorted) and the data dictionary describing them.
+const COUNT: &str = "count";
+const STATUS: &str = "status";
+
+/// The values of a cell's `status` column.
+pub(crate) const PUBLISHED: &str = "published";
+pub(crate) const PRIMARY: &str = "primary";
+pub(crate) const SECONDARY: &str = "secondary";
+
+/// Writes each table as two CSV files, its interior cells and its totals (so that summing a
+/// file's `count` never counts a certificate twice), and the data dictionary describing them.
+/// Each dimension's code column is followed by its name columns, then come `count` and
+/// `status`; rows are sorted by their codes, totals by how many dimensions they sum over first.
 pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
-    for table in published {
-        let mut header: Vec<&str> = table.dims.iter().map(String::as_str).collect();
-        header.extend(["count", "suppressed"]);
-        let mut csv = export.csv(&file_name(&table.name), &header)?;
-        let mut cells: Vec<_> = table.cells.iter().collect();
-        cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
-        for cell in cells {
-            let count = cell.count.map(|c| c.to_string()).unwrap_or_default();
-            let suppressed = if cell.count.is_some() {
-                "false"
-            } else {
-                "true"
-            };
-            let row = cell
-                .key
-                .iter()
-                .map(String::as_str)
-                .chain([count.as_str(), suppressed]);
-            csv.write(row)?;
-        }
-        export.add(csv.finish()?);
-    }
-    export.write(export::DICTIONARY, dictionary(published).as_bytes())
+    write_tables(export, published, None)?;
+    export.write(export::DICTIONARY, dictionary(published)?.as_bytes())
 }
 
-/// The CSV file name of a table.
+/// The CSV files of [`write`]. Differentially private tables come with `budgets`, their noise
+/// per table, and get a last column with each count's margin of error.
+fn write_tables(
+    export: &mut Export,
+    published: &[Published],
+    budgets: Option<&[Budgeted]>,
+) -> Result<()> {
+    for (i, table) in published.iter().enumerate() {
+        let budget = budgets.and_then(|b| b.get(i));
+        let dims = dims_of(table)?;
+        let mut cells: Vec<_> = table.cells.iter().collect();
+        cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
+        let (interior, totals): (Vec<_>, Vec<_>) = cells
+            .into_iter()
+            .partition(|c| !c.key.iter().any(|l| l == TOTAL));
+        for (cells, is_totals) in [(interior, false), (totals, true)] {
+            let mut csv = export.csv(resource(table, &dims, is_totals, budget.is_some()))?;
+            for cell in cells {
+                let mut fields = row(&table.name, &dims, cell)?;
+                if let Some(budget) = budget {
+                    let summed = dp::cells_summed(table, &cell.key);
+                    fields.push(budget.margin_of_error(summed).to_string());
+                }
+                csv.write(fields)?;
+            }
+            export.add(csv.finish()?);
+        }
+    }
+    Ok(())
+}
+
+fn dims_of(table: &Published) -> Result<Vec<Dim>> {
+    table
+        .dims
+        .iter()
+        .map(|d| {
+            Dim::named(d).ok_or_else(|| {
+                Error::Other(format!("table {}: {d} is not a dimension", table.name))
+            })
+        })
+        .collect()
+}
+
+/// The schema of one of a table's two files; `dp`: of a differentially private table.
+fn resource(table: &Published, dims: &[Dim], totals: bool, dp: bool) -> Resource {
+    let what = specs()
+        .find(|s| s.name == table.name)
+        .map_or("", |s| s.what);
+    let (file, part) = if totals {
+        (
+            totals_file_name(&table.name),
+            "Marginal totals (`TOTAL` in each dimension summed over) and the grand total.",
+        )
+    } else {
+        (
+            file_name(&table.name),
+            "Interior cells, one per combination of the codes; no totals, so counts can be summed.",
+        )
+    };
+    let mut fields: Vec<Field> = dims.iter().flat_map(|d| d.fields(totals)).collect();
+    let count = if dp {
+        Field::new(
+            COUNT,
+            "number counted in the cell with noise added, 0 where that came out negative; a \
+             total is the sum of its cells",
+            Values::Count,
+        )
+    } else {
+        Field::new(
+            COUNT,
+            "number counted in the cell; empty when withheld (see `status`)",
+            Values::Count,
+        )
+        .optional()
+    };
+    fields.push(count);
+    fields.push(Field::new(
+        STATUS,
+        "`published`: the count is given; `primary`: withheld because the cell itself breaks a \
+         rule; `secondary`: withheld so that no primary cell can be worked out from the others",
+        Values::OneOf([PUBLISHED, PRIMARY, SECONDARY].map(String::from).to_vec()),
+    ));
+    if dp {
+        fields.push(Field::new(
+            dp::MARGIN,
+            "95 % margin of error of the count's noise (before negatives are set to 0)",
+            Values::Count,
+        ));
+    }
+    Resource {
+        file,
+        description: format!("{part} {what}").trim_end().to_owned(),
+        fields,
+        primary_key: dims.iter().map(|d| d.name().to_owned()).collect(),
+    }
+}
+
+/// The privacy rule a column meets, for the data dictionary.
+fn rule(column: &str) -> &'static str {
+    match Dim::named(column) {
+        Some(dim) => dim.describe().1,
+        None if column == COUNT => "0, or ≥ k from ≥ k subscribers none dominant",
+        None if column == STATUS => "cell suppression, primary and secondary",
+        None => "a name of the code before it",
+    }
+}
+
+/// One cell's CSV fields: codes and their names, the count (empty when withheld), the status.
+fn row(table: &str, dims: &[Dim], cell: &PublishedCell) -> Result<Vec<String>> {
+    let mut fields = Vec::with_capacity(dims.len() * 3 + 2);
+    for (dim, code) in dims.iter().zip(&cell.key) {
+        let names = dim.names(code).ok_or_else(|| {
+            Error::Other(format!(
+                "table {table}: {} has a code it does not publish",
+                dim.name()
+            ))
+        })?;
+        fields.push(code.clone());
+        fields.extend(names.into_iter().map(str::to_owned));
+    }
+    fields.push(cell.count.map(|c| c.to_string()).unwrap_or_default());
+    fields.push(status(cell).to_owned());
+    Ok(fields)
+}
+
+/// Why a count is or is not published.
+fn status(cell: &PublishedCell) -> &'static str {
+    match (cell.count, cell.primary) {
+        (Some(_), _) => PUBLISHED,
+        (None, true) => PRIMARY,
+        (None, false) => SECONDARY,
+    }
+}
+
+/// The CSV file name of a table's interior cells, under which the manifest lists its facts.
 pub(crate) fn file_name(table: &str) -> String {
     format!("{table}.csv")
 }
 
-/// The manifest's `privacy` object of an aggregates export: per CSV file, its dimensions, the
-/// rules, the cells each rule suppressed and its population (tables of one population share
-/// margins, and `verify` audits them together).
+/// The CSV file name of a table's marginal totals and grand total.
+pub(crate) fn totals_file_name(table: &str) -> String {
+    format!("{table}_totals.csv")
+}
+
+/// The manifest's `privacy` object of an aggregates export: per table, under the name of its
+/// interior file, its totals file, its dimensions, the rules, the cells each rule suppressed
+/// and its population (tables of one population share margins, and `verify` audits them
+/// together).
 pub(crate) fn privacy_facts(published: &[Published], rules: Rules) -> Privacy {
     published
         .iter()
@@ -622,29 +836,39 @@ pub(crate) fn privacy_facts(published: &[Published], rules: Rules) -> Privacy {
                     secondary: t.secondary,
                     small_count: t.by_rule.small_count,
                 }),
+                totals: totals_file_name(&t.name),
             };
             (file_name(&t.name), FileFacts::Table(facts))
         })
         .collect()
 }
 
-/// Starts a table's section of a data dictionary: its file name and what it counts.
-fn dictionary_heading(md: &mut String, table: &str) -> Option<&'static Spec> {
-    let spec = specs().find(|s| s.name == table);
-    let _ = write!(md, "\n## {}\n\n", file_name(table));
-    if let Some(spec) = spec {
+/// Starts a table's section of a data dictionary: its files and what it counts.
+fn dictionary_heading(md: &mut String, table: &str) {
+    let _ = write!(
+        md,
+        "\n## {} and {}\n\n",
+        file_name(table),
+        totals_file_name(table)
+    );
+    if let Some(spec) = specs().find(|s| s.name == table) {
         let _ = writeln!(md, "{}\n", spec.what);
     }
-    spec
 }
 
 /// DATA_DICTIONARY.md for the tables: every column, its meaning and the privacy rule it meets.
-pub(crate) fn dictionary(published: &[Published]) -> String {
+pub(crate) fn dictionary(published: &[Published]) -> Result<String> {
     let mut md = String::from(
         "# Data dictionary: aggregate statistics\n\n\
-         Every file is a table in long format (RFC 4180 CSV, UTF-8, header row): one column per \
-         dimension, then `count` and `suppressed`. Rows holding `TOTAL` in a dimension are \
-         marginal totals over that dimension; the row with `TOTAL` everywhere is the grand total.\n\n\
+         Every table is published as two files in long format (RFC 4180 CSV, UTF-8, header \
+         row): `NAME.csv` holds the interior cells, one per combination of the dimensions' \
+         codes, so its counts can be summed; `NAME_totals.csv` holds the marginal totals, \
+         `TOTAL` in the code and name columns of each dimension summed over, and the grand \
+         total, `TOTAL` everywhere. Each dimension has a code column, followed for the \
+         prefecture by its English and Japanese names; then `count` and `status`. The tables \
+         below list the interior file's columns; the totals file has the same columns, where \
+         each code and name can also be `TOTAL`. `datapackage.json` describes the same \
+         columns for software (Frictionless Table Schema).\n\n\
          Privacy rules (APPI anonymously processed information; k is `policy.k` in manifest.json):\n\n\
          - No person appears: rows count certificates, revocations or subscribers; names, \
          addresses, e-mail addresses, phone numbers, serial numbers, domain names and exact times \
@@ -658,7 +882,7 @@ pub(crate) fn dictionary(published: &[Published]) -> String {
          - Distinct-subscriber counts are taken on keyed pseudonyms, never on raw identifiers.\n",
     );
     for table in published {
-        let spec = dictionary_heading(&mut md, &table.name);
+        dictionary_heading(&mut md, &table.name);
         let _ = writeln!(
             md,
             "Cells suppressed: {} primary ({} small count, {} too few subscribers, {} one \
@@ -670,22 +894,18 @@ pub(crate) fn dictionary(published: &[Published]) -> String {
             table.secondary
         );
         md.push_str("| column | type | meaning | privacy rule |\n|---|---|---|---|\n");
-        for name in &table.dims {
-            let dim = spec.and_then(|s| s.dims.iter().find(|d| d.name() == name));
-            let (kind, meaning, rule) = dim
-                .map_or(("text", "dimension", "generalized category"), |d| {
-                    d.describe()
-                });
-            let _ = writeln!(md, "| `{name}` | {kind} | {meaning} | {rule} |");
+        for field in resource(table, &dims_of(table)?, false, false).fields {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} |",
+                field.name,
+                field.type_text(),
+                field.description,
+                rule(&field.name)
+            );
         }
-        md.push_str(
-            "| `count` | integer; empty when suppressed | number counted in the cell | 0, or ≥ k from \
-             ≥ k subscribers none dominant; suppressed cells are empty |\n\
-             | `suppressed` | `true` / `false` | whether the cell's count is withheld | primary \
-             or secondary cell suppression |\n",
-        );
     }
-    md
+    Ok(md)
 }
 
 #[cfg(test)]

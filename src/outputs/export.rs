@@ -1,5 +1,5 @@
-//! Export sink: a hidden temporary directory, CSV files, manifest, SHA256SUMS and data
-//! dictionary, fsync and rename. A reader never sees a half-written export: everything is
+//! Export sink: a hidden temporary directory, CSV files, data dictionary, data package,
+//! manifest and SHA256SUMS, fsync and rename. A reader never sees a half-written export: everything is
 //! written under `<root>/<task>/.tmp-<run id>`, fsynced, and renamed to `<root>/<task>/<run id>`
 //! in one step. A crash leaves only the hidden directory, which the next run of the task
 //! removes (runs never overlap: they hold the advisory lock).
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::manifest::{FileEntry, Manifest};
+use crate::outputs::schema::{self, DATA_PACKAGE, Resource};
 
 pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const SUMS: &str = "SHA256SUMS";
@@ -27,6 +28,8 @@ pub(crate) struct Export {
     tmp: PathBuf,
     target: PathBuf,
     files: Vec<FileEntry>,
+    /// The CSV files' schemas, for `datapackage.json`.
+    resources: Vec<Resource>,
     committed: bool,
 }
 
@@ -50,16 +53,18 @@ impl Export {
             tmp,
             target,
             files: Vec::new(),
+            resources: Vec::new(),
             committed: false,
         })
     }
 
-    /// A CSV file with a header row; its rows, bytes and checksum are counted as it is written.
-    pub(crate) fn csv(&self, name: &str, header: &[&str]) -> Result<CsvFile> {
-        let path = self.tmp.join(name);
+    /// A CSV file described by `resource`, its header row written; its rows, bytes and
+    /// checksum are counted as it is written. The resource goes into `datapackage.json`.
+    pub(crate) fn csv(&mut self, resource: Resource) -> Result<CsvFile> {
+        let path = self.tmp.join(&resource.file);
         let file = create_private_file(&path)?;
         let mut csv = CsvFile {
-            name: name.to_string(),
+            name: resource.file.clone(),
             out: Hashing::new(BufWriter::with_capacity(1 << 20, file)),
             line: Vec::new(),
             rows: 0,
@@ -68,8 +73,9 @@ impl Export {
             hashing: None,
             path,
         };
-        csv.write(header)?;
+        csv.write(resource.header())?;
         csv.rows = 0;
+        self.resources.push(resource);
         Ok(csv)
     }
 
@@ -103,6 +109,8 @@ impl Export {
     }
 
     fn publish(mut self, mut manifest: Manifest, verify: bool) -> Result<PathBuf> {
+        let package = schema::data_package(&manifest, &self.resources, &self.files)?;
+        self.write(DATA_PACKAGE, &package)?;
         self.files.sort_by(|a, b| a.name.cmp(&b.name));
         manifest.files = self.files.clone();
         let json = serde_json::to_vec_pretty(&manifest)
@@ -499,7 +507,7 @@ mod tests {
     fn commit_publishes_checksummed_files_atomically() {
         let root = tempfile::tempdir().unwrap();
         let mut export = Export::begin(root.path(), "t", "r1").unwrap();
-        let mut csv = export.csv("a.csv", &["x", "y"]).unwrap();
+        let mut csv = export.csv(Resource::text("a.csv", &["x", "y"])).unwrap();
         csv.write(["1", "with,comma"]).unwrap();
         csv.write(["2", "quote\"d"]).unwrap();
         let entry = csv.finish().unwrap();
@@ -519,8 +527,21 @@ mod tests {
         let sums = fs::read_to_string(dir.join(SUMS)).unwrap();
         assert!(sums.contains(&format!("{sha}  a.csv\n")));
         assert!(sums.contains("  manifest.json\n") && sums.contains("  DATA_DICTIONARY.md\n"));
+        assert!(sums.contains("  datapackage.json\n"));
         let m: Manifest = serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
-        assert_eq!(m.files.len(), 2);
+        assert_eq!(
+            m.files.len(),
+            3,
+            "a.csv, the dictionary and the data package"
+        );
+        let package: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join(DATA_PACKAGE)).unwrap()).unwrap();
+        let resource = &package["resources"][0];
+        assert_eq!(resource["path"], "a.csv");
+        assert_eq!(resource["bytes"], body.len());
+        assert_eq!(resource["hash"], format!("sha256:{sha}"));
+        assert_eq!(resource["schema"]["fields"][1]["name"], "y");
+        assert_eq!(resource["schema"]["missingValues"], serde_json::json!([""]));
         assert_eq!(
             fs::read_dir(root.path().join("t")).unwrap().count(),
             1,
@@ -531,8 +552,8 @@ mod tests {
     #[test]
     fn chunks_hashed_on_a_helper_thread_give_the_file_checksum() {
         let root = tempfile::tempdir().unwrap();
-        let export = Export::begin(root.path(), "t", "r1").unwrap();
-        let mut csv = export.csv("a.csv", &["x"]).unwrap();
+        let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+        let mut csv = export.csv(Resource::text("a.csv", &["x"])).unwrap();
         // Over WRITEBACK_BYTES, so writeback and a background flush start on the way.
         let chunk = b"abcdefgh\r\n".repeat(1 << 20);
         for _ in 0..4 {
@@ -560,7 +581,7 @@ mod tests {
         ) {
             let root = tempfile::tempdir().unwrap();
             let mut export = Export::begin(root.path(), "t", "r1").unwrap();
-            let mut csv = export.csv("a.csv", &["x"]).unwrap();
+            let mut csv = export.csv(Resource::text("a.csv", &["x"])).unwrap();
             for row in &rows {
                 csv.write(row).unwrap();
             }
@@ -582,7 +603,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut export = Export::begin(root.path(), "t", "r1").unwrap();
         // A CSV file the manifest has no privacy facts for: `verify` cannot check it.
-        let mut csv = export.csv("a.csv", &["x"]).unwrap();
+        let mut csv = export.csv(Resource::text("a.csv", &["x"])).unwrap();
         csv.write(["1"]).unwrap();
         export.add(csv.finish().unwrap());
         let e = export.commit(Manifest::example()).unwrap_err();
@@ -598,7 +619,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let base = root.path().join("exports");
         let mut export = Export::begin(&base, "t", "r1").unwrap();
-        let csv = export.csv("a.csv", &["x"]).unwrap();
+        let csv = export.csv(Resource::text("a.csv", &["x"])).unwrap();
         export.add(csv.finish().unwrap());
         export.write(DICTIONARY, b"# d\n").unwrap();
         let dir = export.commit_unverified(Manifest::example()).unwrap();
@@ -636,8 +657,8 @@ mod tests {
     fn dropped_export_leaves_nothing_and_leftovers_are_cleaned() {
         let root = tempfile::tempdir().unwrap();
         {
-            let export = Export::begin(root.path(), "t", "r1").unwrap();
-            let mut csv = export.csv("a.csv", &["x"]).unwrap();
+            let mut export = Export::begin(root.path(), "t", "r1").unwrap();
+            let mut csv = export.csv(Resource::text("a.csv", &["x"])).unwrap();
             csv.write(["1"]).unwrap();
         }
         assert_eq!(fs::read_dir(root.path().join("t")).unwrap().count(), 0);

@@ -27,6 +27,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::push_csv_field;
 use crate::outputs::export::{CsvFile, Export};
 use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
+use crate::outputs::schema::Resource;
 use crate::privacy::{self, Choice, Dimension, Tally};
 use crate::transform::generalize::Quasi;
 use crate::transform::pseudonymize::{PSEUDONYM_B32_LEN, base32, write_raw};
@@ -66,6 +67,10 @@ pub(crate) struct ExtractFacts {
     pub(crate) levels: Vec<(String, String)>,
     pub(crate) pseudonym_columns: Vec<String>,
     pub(crate) subjects: SubjectFacts,
+    /// How much the gate generalized and suppressed, 0 to 1 (see `privacy::kanon`).
+    pub(crate) information_loss: f64,
+    /// The file's columns, for the data dictionary.
+    pub(crate) resource: Resource,
 }
 
 /// The coarsest of the recorded `(quasi-identifier, level)` pairs, per quasi-identifier, as
@@ -207,8 +212,13 @@ impl ExtractSpill {
         }
         let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
         let classes = released_classes(&hist, &choice.levels, &release);
+        let pseudonyms: Vec<&str> = released_pseudonyms(self.mode)
+            .iter()
+            .map(|&i| PSEUDONYM_COLUMNS[i].0)
+            .collect();
+        let resource = text::resource(&self.key_id, &pseudonyms, &choice.levels);
         let csv = match export {
-            Some(export) => Some((export.csv(FILE_NAME, &self.header())?, export)),
+            Some(export) => Some((export.csv(resource.clone())?, export)),
             None => None,
         };
         let removal = subject_k
@@ -227,7 +237,7 @@ impl ExtractSpill {
         }
         let mut subjects = released.subjects;
         subjects.subject_k = removal.as_ref().map(|r| r.facts());
-        let facts = facts(&choice, k, self.mode, subjects);
+        let facts = facts(&choice, k, self.mode, subjects, resource);
         tracing::info!(
             rows = self.rows,
             suppressed = choice.suppressed_rows,
@@ -257,14 +267,6 @@ impl ExtractSpill {
         };
         let privacy = Privacy::from([(FILE_NAME.to_string(), FileFacts::Microdata(microdata))]);
         Ok((facts, privacy))
-    }
-
-    fn header(&self) -> Vec<&'static str> {
-        released_pseudonyms(self.mode)
-            .iter()
-            .map(|&i| PSEUDONYM_COLUMNS[i].0)
-            .chain(Quasi::ALL.iter().map(|q| q.name()))
-            .collect()
     }
 
     /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
@@ -525,7 +527,8 @@ fn released_classes(
     levels: &[u8],
     release: &privacy::Release,
 ) -> Classes {
-    // Per quasi-identifier: generalized code → its label as a CSV field, rendered once.
+    // Per quasi-identifier: generalized code → its label (and name) as CSV fields, rendered
+    // once.
     let mut labels: [FxHashMap<u16, Vec<u8>>; NQI] = Default::default();
     let mut classes = Classes::default();
     // Ids follow the generalized fields, so equal released classes share one.
@@ -540,6 +543,10 @@ fn released_classes(
             let label = labels[d].entry(code).or_insert_with(|| {
                 let mut field = Vec::new();
                 push_csv_field(q.label(code, levels[d]).as_bytes(), &mut field);
+                if q.name_column().is_some() {
+                    field.push(b',');
+                    push_csv_field(q.name_label(code, levels[d]).as_bytes(), &mut field);
+                }
                 field
             });
             fields.push(b',');
@@ -658,7 +665,13 @@ impl Floors {
     }
 }
 
-fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> ExtractFacts {
+fn facts(
+    choice: &Choice,
+    k: u64,
+    mode: ReleaseMode,
+    subjects: SubjectFacts,
+    resource: Resource,
+) -> ExtractFacts {
     ExtractFacts {
         rows_written: choice.total_rows - choice.suppressed_rows,
         rows_suppressed: choice.suppressed_rows,
@@ -674,6 +687,8 @@ fn facts(choice: &Choice, k: u64, mode: ReleaseMode, subjects: SubjectFacts) -> 
             .map(|&i| PSEUDONYM_COLUMNS[i].0.to_string())
             .collect(),
         subjects,
+        information_loss: choice.loss,
+        resource,
     }
 }
 

@@ -134,6 +134,7 @@ pub(crate) enum MicrodataKind {
 /// A table of counts with marginal totals and suppressed cells.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TableFacts {
+    /// Cells of the table: the rows of its interior and totals files together.
     pub(crate) cells: usize,
     pub(crate) dims: Vec<String>,
     /// `privacy.dominance`: the largest share one subscriber may hold of a published count
@@ -150,6 +151,9 @@ pub(crate) struct TableFacts {
     /// contributor rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) suppressed_by_rule: Option<SuppressedByRule>,
+    /// The file holding the table's marginal totals and grand total; the facts are listed under
+    /// the name of the file holding its interior cells.
+    pub(crate) totals: String,
 }
 
 /// Suppressed cells of a table by rule; the first three make up `primary_suppressed`.
@@ -171,6 +175,17 @@ pub(crate) enum TableKind {
     Table,
 }
 
+impl FileFacts {
+    /// The file of a table's marginal totals, for the facts of a table.
+    pub(crate) fn totals(&self) -> Option<&String> {
+        match self {
+            FileFacts::Table(t) => Some(&t.totals),
+            FileFacts::DpTable(t) => Some(&t.totals),
+            FileFacts::Microdata(_) => None,
+        }
+    }
+}
+
 /// A table of noisy counts under differential privacy: every cell of its public domain
 /// published, none suppressed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +204,8 @@ pub(crate) struct DpTableFacts {
     pub(crate) scale: f64,
     /// L1 sensitivity of the interior cells to one subscriber.
     pub(crate) sensitivity: u64,
+    /// The file holding the table's marginal totals and grand total.
+    pub(crate) totals: String,
 }
 
 /// What one subscriber may contribute to a table.
@@ -306,6 +323,7 @@ mod tests {
                     secondary: 0,
                     small_count: 0,
                 }),
+                totals: "issued_by_month_totals.csv".into(),
             }),
         );
         manifest.files.push(FileEntry {
@@ -346,7 +364,8 @@ mod tests {
         "few_subscribers": 0,
         "secondary": 0,
         "small_count": 0
-      }
+      },
+      "totals": "issued_by_month_totals.csv"
     },
     "research_extract.csv": {
       "achieved_k": 6,

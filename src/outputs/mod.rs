@@ -6,4 +6,5 @@ pub(crate) mod aggregate;
 pub(crate) mod export;
 pub(crate) mod extract;
 pub(crate) mod manifest;
+pub(crate) mod schema;
 pub(crate) mod verify;

@@ -23,8 +23,9 @@ use crate::transform::revocation::{Revocation, RevocationStatus};
 /// The quasi-identifiers of the research extract, each with its generalization hierarchy.
 ///
 /// Region levels: `prefecture` publishes the two-digit JIS code ("13") for Japan and the ISO
-/// alpha-2 code ("US") abroad; `region` the eight regions of Japan or "abroad";
-/// `japan_or_abroad` "japan" or "abroad"; `*` everything.
+/// alpha-2 code ("US") abroad; `region` the eight regions of Japan ("kanto") or "abroad";
+/// `japan_or_abroad` "japan" or "abroad"; `*` everything. Region codes are ASCII; their
+/// English names go in a column of their own ([`Quasi::name_column`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Quasi {
     SubscriberKind,
@@ -142,11 +143,7 @@ impl Quasi {
             },
             (Quasi::Region, 1) => match code {
                 REGION_ABROAD => "abroad".to_owned(),
-                _ => u8::try_from(code)
-                    .ok()
-                    .and_then(geography::region_name)
-                    .unwrap_or("unknown")
-                    .to_owned(),
+                _ => region_of(code).map_or("unknown", |r| r.0).to_owned(),
             },
             (Quasi::Region, _) => match code {
                 JAPAN => "japan",
@@ -160,6 +157,104 @@ impl Quasi {
             (Quasi::Issued, _) => format!("{}", 2000 + u32::from(code)),
         }
     }
+
+    /// The column after this one's that names its codes in English, for the one
+    /// quasi-identifier whose codes are not words: the region.
+    pub(crate) fn name_column(&self) -> Option<&'static str> {
+        match self {
+            Quasi::Region => Some("region_name"),
+            _ => None,
+        }
+    }
+
+    /// The English name of a code at `level`, for the [`Quasi::name_column`]: `Tokyo`, `Kanto`,
+    /// `Japan`, `Abroad` (any foreign country, whose code is its ISO alpha-2 code), `Unknown`,
+    /// and `*` at the top. Quasi-identifiers without a name column are named by their label.
+    pub(crate) fn name_label(&self, code: u16, level: u8) -> String {
+        if level >= self.top_level() || *self != Quasi::Region {
+            return self.label(code, level);
+        }
+        let japan = match level {
+            0 => geography::prefecture_english(code),
+            1 => region_of(code).map(|r| r.1),
+            _ => (code == JAPAN).then_some("Japan"),
+        };
+        let abroad = match level {
+            0 => (FOREIGN_BASE..=FOREIGN_LAST).contains(&code),
+            1 => code == REGION_ABROAD,
+            _ => code == ABROAD,
+        };
+        match (japan, abroad) {
+            (Some(name), _) => name,
+            (None, true) => "Abroad",
+            (None, false) => "Unknown",
+        }
+        .to_owned()
+    }
+}
+
+/// The values a column of codes (or of their names) may hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Domain {
+    /// One of these, unknown last.
+    OneOf(Vec<String>),
+    /// Text matching `regex` whole (a Table Schema pattern: implicitly anchored, so every
+    /// alternative is in one group); `shape` says the same in words.
+    Pattern {
+        regex: &'static str,
+        shape: &'static str,
+    },
+}
+
+impl Quasi {
+    /// What [`Quasi::label`] gives at `level`: a list, or for months and countries, which are
+    /// too many to list, a pattern.
+    pub(crate) fn domain(&self, level: u8) -> Domain {
+        let pattern = |regex, shape| Domain::Pattern { regex, shape };
+        match (self, level) {
+            _ if level >= self.top_level() => self.every(level, |code| self.label(code, level)),
+            (Quasi::Issued, 0) => pattern(
+                "([0-9]{4}-(0[1-9]|1[0-2])|unknown)",
+                "`YYYY-MM` or `unknown`",
+            ),
+            (Quasi::Issued, 1) => pattern("([0-9]{4}-Q[1-4]|unknown)", "`YYYY-Qn` or `unknown`"),
+            (Quasi::Issued, _) => pattern("([0-9]{4}|unknown)", "`YYYY` or `unknown`"),
+            (Quasi::Region, 0) => pattern(
+                "([0-9]{2}|[A-Z]{2}|unknown)",
+                "two-digit prefecture code (`13`), ISO 3166 alpha-2 country code (`US`) or \
+                 `unknown`",
+            ),
+            _ => self.every(level, |code| self.label(code, level)),
+        }
+    }
+
+    /// What [`Quasi::name_label`] gives at `level`.
+    pub(crate) fn name_domain(&self, level: u8) -> Domain {
+        match self.name_column() {
+            Some(_) => self.every(level, |code| self.name_label(code, level)),
+            None => self.domain(level),
+        }
+    }
+
+    /// Every text `text` gives for the codes of `level`, in code order, unknown last.
+    fn every(&self, level: u8, text: impl Fn(u16) -> String) -> Domain {
+        let codes: std::collections::BTreeSet<u16> =
+            (0..=u16::MAX).map(|c| self.generalize(c, level)).collect();
+        let mut values: Vec<String> = Vec::new();
+        for code in codes {
+            let value = text(code);
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        values.sort_by_key(|v| v.eq_ignore_ascii_case("unknown"));
+        Domain::OneOf(values)
+    }
+}
+
+/// The region of a level-1 region code.
+fn region_of(code: u16) -> Option<(&'static str, &'static str, &'static str)> {
+    u8::try_from(code).ok().and_then(geography::region)
 }
 
 fn label<C: Category>(code: u16) -> String {
@@ -209,7 +304,7 @@ mod tests {
         let q = Quasi::Region;
         assert_eq!(q.label(q.generalize(13, 0), 0), "13");
         assert_eq!(q.label(q.generalize(1, 0), 0), "01");
-        assert_eq!(q.label(q.generalize(13, 1), 1), "関東");
+        assert_eq!(q.label(q.generalize(13, 1), 1), "kanto");
         assert_eq!(q.label(q.generalize(13, 2), 2), "japan");
         assert_eq!(q.label(q.generalize(13, 3), 3), "*");
         let us = FOREIGN_BASE + 20 * 26 + 18;
@@ -219,6 +314,17 @@ mod tests {
         for level in 0..3 {
             assert_eq!(q.label(q.generalize(UNKNOWN, level), level), "unknown");
         }
+        let names = |code: u16| -> Vec<String> {
+            (0..4)
+                .map(|level| q.name_label(q.generalize(code, level), level))
+                .collect()
+        };
+        assert_eq!(names(13), ["Tokyo", "Kanto", "Japan", "*"]);
+        assert_eq!(names(47), ["Okinawa", "Kyushu-Okinawa", "Japan", "*"]);
+        assert_eq!(names(us), ["Abroad", "Abroad", "Abroad", "*"]);
+        assert_eq!(names(UNKNOWN), ["Unknown", "Unknown", "Unknown", "*"]);
+        assert_eq!(q.name_column(), Some("region_name"));
+        assert_eq!(Quasi::Issued.name_label(300, 0), "2025-01");
     }
 
     #[test]
@@ -333,6 +439,58 @@ mod tests {
                 assert_eq!(q.generalize(code, top + 1), 0);
             }
             assert_eq!(q.label(0, top), "*");
+        }
+    }
+
+    /// Every label and name a code can have is in the domain its column declares.
+    #[test]
+    fn labels_are_in_their_domain() {
+        fn within(domain: &Domain, value: &str) -> bool {
+            match domain {
+                Domain::OneOf(values) => values.iter().any(|v| v == value),
+                Domain::Pattern { regex, .. } => regex::Regex::new(&format!("^{regex}$"))
+                    .unwrap()
+                    .is_match(value),
+            }
+        }
+        for q in Quasi::ALL {
+            for level in 0..=q.top_level() {
+                let (domain, names) = (q.domain(level), q.name_domain(level));
+                for code in (0..=u16::MAX).step_by(7).chain([0, 13, 47, UNKNOWN_MONTH]) {
+                    let code = q.generalize(code, level);
+                    let label = q.label(code, level);
+                    assert!(within(&domain, &label), "{q:?} {level} {label}");
+                    let name = q.name_label(code, level);
+                    assert!(within(&names, &name), "{q:?} {level} {name}");
+                }
+            }
+        }
+        assert_eq!(
+            Quasi::ValidationType.domain(0),
+            Domain::OneOf(vec!["DV".into(), "OV".into(), "unknown".into()])
+        );
+        let Domain::OneOf(regions) = Quasi::Region.name_domain(1) else {
+            panic!("regions are a list");
+        };
+        assert_eq!(regions.len(), 10, "{regions:?}");
+        assert_eq!(regions.last().map(String::as_str), Some("Unknown"));
+    }
+
+    /// The name column adds words, never information: codes of one label have one name.
+    #[test]
+    fn a_region_code_has_one_name() {
+        let q = Quasi::Region;
+        for level in 0..=q.top_level() {
+            let mut names = std::collections::HashMap::new();
+            for code in 0..=u16::MAX {
+                let code = q.generalize(code, level);
+                let name = q.name_label(code, level);
+                assert!(!name.is_empty() && name.is_ascii(), "{name}");
+                assert_eq!(
+                    *names.entry(q.label(code, level)).or_insert(name.clone()),
+                    name
+                );
+            }
         }
     }
 

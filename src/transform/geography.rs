@@ -18,6 +18,8 @@ struct Prefecture {
     name: &'static str,
     /// The name without 都/府/県, accepted where it is unambiguous at the start of an address.
     short: &'static str,
+    /// The name in English, as the prefectures spell it themselves (no macrons, no "-ken").
+    english: &'static str,
     /// Romanizations; the first is also the prefecture label of geographic .jp names.
     romaji: &'static [&'static str],
     region: u8,
@@ -26,12 +28,14 @@ struct Prefecture {
 const fn pref(
     name: &'static str,
     short: &'static str,
+    english: &'static str,
     romaji: &'static [&'static str],
     region: u8,
 ) -> Prefecture {
     Prefecture {
         name,
         short,
+        english,
         romaji,
         region,
     }
@@ -39,64 +43,73 @@ const fn pref(
 
 /// JIS X 0401 order: index + 1 is the prefecture code.
 const PREFECTURES: [Prefecture; 47] = [
-    pref("北海道", "北海道", &["hokkaido", "hokkaidou"], 1),
-    pref("青森県", "青森", &["aomori"], 2),
-    pref("岩手県", "岩手", &["iwate"], 2),
-    pref("宮城県", "宮城", &["miyagi"], 2),
-    pref("秋田県", "秋田", &["akita"], 2),
-    pref("山形県", "山形", &["yamagata"], 2),
-    pref("福島県", "福島", &["fukushima"], 2),
-    pref("茨城県", "茨城", &["ibaraki", "ibaragi"], 3),
-    pref("栃木県", "栃木", &["tochigi"], 3),
-    pref("群馬県", "群馬", &["gunma", "gumma"], 3),
-    pref("埼玉県", "埼玉", &["saitama"], 3),
-    pref("千葉県", "千葉", &["chiba"], 3),
-    pref("東京都", "東京", &["tokyo", "toukyou", "tokio"], 3),
-    pref("神奈川県", "神奈川", &["kanagawa"], 3),
-    pref("新潟県", "新潟", &["niigata"], 4),
-    pref("富山県", "富山", &["toyama"], 4),
-    pref("石川県", "石川", &["ishikawa"], 4),
-    pref("福井県", "福井", &["fukui"], 4),
-    pref("山梨県", "山梨", &["yamanashi"], 4),
-    pref("長野県", "長野", &["nagano"], 4),
-    pref("岐阜県", "岐阜", &["gifu"], 4),
-    pref("静岡県", "静岡", &["shizuoka"], 4),
-    pref("愛知県", "愛知", &["aichi"], 4),
-    pref("三重県", "三重", &["mie"], 5),
-    pref("滋賀県", "滋賀", &["shiga"], 5),
-    pref("京都府", "京都", &["kyoto", "kyouto"], 5),
-    pref("大阪府", "大阪", &["osaka", "oosaka", "ohsaka"], 5),
-    pref("兵庫県", "兵庫", &["hyogo", "hyougo"], 5),
-    pref("奈良県", "奈良", &["nara"], 5),
-    pref("和歌山県", "和歌山", &["wakayama"], 5),
-    pref("鳥取県", "鳥取", &["tottori"], 6),
-    pref("島根県", "島根", &["shimane"], 6),
-    pref("岡山県", "岡山", &["okayama"], 6),
-    pref("広島県", "広島", &["hiroshima"], 6),
-    pref("山口県", "山口", &["yamaguchi"], 6),
-    pref("徳島県", "徳島", &["tokushima"], 7),
-    pref("香川県", "香川", &["kagawa"], 7),
-    pref("愛媛県", "愛媛", &["ehime"], 7),
-    pref("高知県", "高知", &["kochi", "kouchi"], 7),
-    pref("福岡県", "福岡", &["fukuoka"], 8),
-    pref("佐賀県", "佐賀", &["saga"], 8),
-    pref("長崎県", "長崎", &["nagasaki"], 8),
-    pref("熊本県", "熊本", &["kumamoto"], 8),
-    pref("大分県", "大分", &["oita", "ooita", "ohita"], 8),
-    pref("宮崎県", "宮崎", &["miyazaki"], 8),
-    pref("鹿児島県", "鹿児島", &["kagoshima"], 8),
-    pref("沖縄県", "沖縄", &["okinawa"], 8),
+    pref(
+        "北海道",
+        "北海道",
+        "Hokkaido",
+        &["hokkaido", "hokkaidou"],
+        1,
+    ),
+    pref("青森県", "青森", "Aomori", &["aomori"], 2),
+    pref("岩手県", "岩手", "Iwate", &["iwate"], 2),
+    pref("宮城県", "宮城", "Miyagi", &["miyagi"], 2),
+    pref("秋田県", "秋田", "Akita", &["akita"], 2),
+    pref("山形県", "山形", "Yamagata", &["yamagata"], 2),
+    pref("福島県", "福島", "Fukushima", &["fukushima"], 2),
+    pref("茨城県", "茨城", "Ibaraki", &["ibaraki", "ibaragi"], 3),
+    pref("栃木県", "栃木", "Tochigi", &["tochigi"], 3),
+    pref("群馬県", "群馬", "Gunma", &["gunma", "gumma"], 3),
+    pref("埼玉県", "埼玉", "Saitama", &["saitama"], 3),
+    pref("千葉県", "千葉", "Chiba", &["chiba"], 3),
+    pref("東京都", "東京", "Tokyo", &["tokyo", "toukyou", "tokio"], 3),
+    pref("神奈川県", "神奈川", "Kanagawa", &["kanagawa"], 3),
+    pref("新潟県", "新潟", "Niigata", &["niigata"], 4),
+    pref("富山県", "富山", "Toyama", &["toyama"], 4),
+    pref("石川県", "石川", "Ishikawa", &["ishikawa"], 4),
+    pref("福井県", "福井", "Fukui", &["fukui"], 4),
+    pref("山梨県", "山梨", "Yamanashi", &["yamanashi"], 4),
+    pref("長野県", "長野", "Nagano", &["nagano"], 4),
+    pref("岐阜県", "岐阜", "Gifu", &["gifu"], 4),
+    pref("静岡県", "静岡", "Shizuoka", &["shizuoka"], 4),
+    pref("愛知県", "愛知", "Aichi", &["aichi"], 4),
+    pref("三重県", "三重", "Mie", &["mie"], 5),
+    pref("滋賀県", "滋賀", "Shiga", &["shiga"], 5),
+    pref("京都府", "京都", "Kyoto", &["kyoto", "kyouto"], 5),
+    pref("大阪府", "大阪", "Osaka", &["osaka", "oosaka", "ohsaka"], 5),
+    pref("兵庫県", "兵庫", "Hyogo", &["hyogo", "hyougo"], 5),
+    pref("奈良県", "奈良", "Nara", &["nara"], 5),
+    pref("和歌山県", "和歌山", "Wakayama", &["wakayama"], 5),
+    pref("鳥取県", "鳥取", "Tottori", &["tottori"], 6),
+    pref("島根県", "島根", "Shimane", &["shimane"], 6),
+    pref("岡山県", "岡山", "Okayama", &["okayama"], 6),
+    pref("広島県", "広島", "Hiroshima", &["hiroshima"], 6),
+    pref("山口県", "山口", "Yamaguchi", &["yamaguchi"], 6),
+    pref("徳島県", "徳島", "Tokushima", &["tokushima"], 7),
+    pref("香川県", "香川", "Kagawa", &["kagawa"], 7),
+    pref("愛媛県", "愛媛", "Ehime", &["ehime"], 7),
+    pref("高知県", "高知", "Kochi", &["kochi", "kouchi"], 7),
+    pref("福岡県", "福岡", "Fukuoka", &["fukuoka"], 8),
+    pref("佐賀県", "佐賀", "Saga", &["saga"], 8),
+    pref("長崎県", "長崎", "Nagasaki", &["nagasaki"], 8),
+    pref("熊本県", "熊本", "Kumamoto", &["kumamoto"], 8),
+    pref("大分県", "大分", "Oita", &["oita", "ooita", "ohita"], 8),
+    pref("宮崎県", "宮崎", "Miyazaki", &["miyazaki"], 8),
+    pref("鹿児島県", "鹿児島", "Kagoshima", &["kagoshima"], 8),
+    pref("沖縄県", "沖縄", "Okinawa", &["okinawa"], 8),
 ];
 
-const REGIONS: [&str; 8] = [
-    "北海道",
-    "東北",
-    "関東",
-    "中部",
-    "近畿",
-    "中国",
-    "四国",
-    "九州・沖縄",
+/// The eight regions of Japan, numbered from 1: the published code, the English name and the
+/// Japanese name. The codes are ASCII so that a table loads the same everywhere; the Japanese
+/// names are the ones the regions are known by.
+const REGIONS: [(&str, &str, &str); 8] = [
+    ("hokkaido", "Hokkaido", "北海道"),
+    ("tohoku", "Tohoku", "東北"),
+    ("kanto", "Kanto", "関東"),
+    ("chubu", "Chubu", "中部"),
+    ("kinki", "Kinki", "近畿"),
+    ("chugoku", "Chugoku", "中国"),
+    ("shikoku", "Shikoku", "四国"),
+    ("kyushu_okinawa", "Kyushu-Okinawa", "九州・沖縄"),
 ];
 
 /// First three postal-code digits → prefecture: each entry starts a range that runs to the next
@@ -166,8 +179,14 @@ pub(crate) fn region_of_prefecture(code: u16) -> u8 {
     prefecture(code).map_or(0, |p| p.region)
 }
 
-/// The name of a region number from [`region_of_prefecture`].
-pub(crate) fn region_name(region: u8) -> Option<&'static str> {
+/// The English name of a JIS X 0401 prefecture code (13 → Tokyo).
+pub(crate) fn prefecture_english(code: u16) -> Option<&'static str> {
+    prefecture(code).map(|p| p.english)
+}
+
+/// The code, English name and Japanese name of a region number from [`region_of_prefecture`]
+/// (3 → `kanto`, Kanto, 関東).
+pub(crate) fn region(region: u8) -> Option<(&'static str, &'static str, &'static str)> {
     REGIONS.get(usize::from(region).checked_sub(1)?).copied()
 }
 
@@ -587,9 +606,13 @@ mod tests {
         for (pref, region) in expected.into_iter().chain(more) {
             assert_eq!(region_of_prefecture(pref), region, "{pref}");
         }
-        assert_eq!(region_name(5), Some("近畿"));
-        assert_eq!(region_name(8), Some("九州・沖縄"));
-        assert_eq!(region_name(0), None);
+        assert_eq!(region(5), Some(("kinki", "Kinki", "近畿")));
+        assert_eq!(
+            region(8),
+            Some(("kyushu_okinawa", "Kyushu-Okinawa", "九州・沖縄"))
+        );
+        assert_eq!(region(0), None);
+        assert_eq!(region(9), None);
     }
 
     proptest! {

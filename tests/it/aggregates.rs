@@ -1,7 +1,7 @@
 //! Aggregate statistics and the extract from one scan, small cells suppressed, `verify` on
 //! every export and on tampered ones.
 
-use crate::common::{Setup, TestDb, column, source_checksums};
+use crate::common::{Setup, TestDb, column, read_csv, source_checksums};
 
 const BOTH: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n\n\
                     [tasks.monthly_statistics]\nkind = \"aggregates\"\nschedule = \"30 2 1 * *\"\n";
@@ -39,6 +39,7 @@ async fn one_scan_serves_extract_and_statistics_and_no_small_count_is_published(
     let stats = setup.exports_of("monthly_statistics");
     assert_eq!(stats.len(), 1);
     assert_no_small_count_published(&stats[0]);
+    assert_naive_sums_do_not_double_count(&stats[0]);
     for dir in setup
         .exports_of("monthly_statistics")
         .iter()
@@ -80,60 +81,89 @@ async fn assert_one_snapshot(client: &tokio_postgres::Client) {
     );
 }
 
-/// Every table's count is 0 or at least k, suppressed cells show no count, and some cells are
-/// suppressed.
+/// Every table is two files, its interior cells and its totals; every count is 0 or at least
+/// k, withheld cells show no count and say why, and some cells of each kind are withheld.
 fn assert_no_small_count_published(export: &std::path::Path) {
     let mut tables = 0;
-    let mut suppressed = 0;
+    let mut withheld = std::collections::BTreeMap::<String, usize>::new();
     for entry in std::fs::read_dir(export).unwrap().flatten() {
         let path = entry.path();
-        if path.extension().is_none_or(|e| e != "csv") {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if !name.ends_with(".csv") || name.ends_with("_totals.csv") {
             continue;
         }
         tables += 1;
-        let mut reader = csv::Reader::from_path(&path).unwrap();
-        let header: Vec<String> = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let (count, flag) = (
-            header.iter().position(|h| h == "count").unwrap(),
-            header.iter().position(|h| h == "suppressed").unwrap(),
-        );
-        assert_eq!(
-            flag,
-            header.len() - 1,
-            "{}: `suppressed` is the last column",
-            path.display()
-        );
-        assert_eq!(
-            count,
-            flag - 1,
-            "{}: `count` before `suppressed`",
-            path.display()
-        );
-        for row in reader.records() {
-            let row = row.unwrap();
-            match &row[flag] {
-                "true" => {
-                    assert_eq!(&row[count], "", "suppressed cell with a count");
-                    suppressed += 1;
+        let totals = export.join(name.replace(".csv", "_totals.csv"));
+        for (path, is_totals) in [(path, false), (totals, true)] {
+            let (header, rows) = read_csv(&path);
+            let n = header.len();
+            assert_eq!(
+                header[n - 2..],
+                ["count", "status"],
+                "{}: `count` and `status` last",
+                path.display()
+            );
+            for row in rows {
+                let has_total = row.iter().any(|f| f == "TOTAL");
+                assert_eq!(has_total, is_totals, "{}: {row:?}", path.display());
+                match row[n - 1].as_str() {
+                    "published" => {
+                        let count: u64 = row[n - 2].parse().unwrap();
+                        assert!(count == 0 || count >= 5, "{}: {count}", path.display());
+                    }
+                    status @ ("primary" | "secondary") => {
+                        assert_eq!(row[n - 2], "", "withheld cell with a count");
+                        *withheld.entry(status.to_owned()).or_default() += 1;
+                    }
+                    other => panic!("status = {other:?}"),
                 }
-                "false" => {
-                    let n: u64 = row[count].parse().unwrap();
-                    assert!(n == 0 || n >= 5, "{}: published count {n}", path.display());
-                }
-                other => panic!("suppressed = {other:?}"),
             }
         }
     }
-    assert!(tables >= 9, "only {tables} tables");
+    assert_eq!(tables, 10);
     assert!(
-        suppressed > 0,
-        "100,000 certificates over ~140 months must have small cells"
+        withheld.get("primary") > Some(&0) && withheld.get("secondary") > Some(&0),
+        "100,000 certificates over ~140 months must have small cells: {withheld:?}"
     );
+}
+
+/// What an analyst who loads a table naively gets is right: the interior file's counts add up
+/// to no more than the grand total, and to exactly it where nothing is withheld; prefectures
+/// are a code and two names.
+fn assert_naive_sums_do_not_double_count(export: &std::path::Path) {
+    for table in ["issued_by_month_channel", "subscribers_new_by_month"] {
+        let (_, interior) = read_csv(&export.join(format!("{table}.csv")));
+        let (_, totals) = read_csv(&export.join(format!("{table}_totals.csv")));
+        let sum: u64 = interior
+            .iter()
+            .filter_map(|r| r[r.len() - 2].parse::<u64>().ok())
+            .sum();
+        let grand = totals
+            .iter()
+            .find(|r| r[..r.len() - 2].iter().all(|f| f == "TOTAL"))
+            .expect("a grand total");
+        let grand: u64 = grand[grand.len() - 2]
+            .parse()
+            .expect("a published grand total");
+        let complete = interior.iter().all(|r| r[r.len() - 1] == "published");
+        assert!(sum <= grand, "{table}: {sum} > {grand}");
+        assert!(!complete || sum == grand, "{table}: {sum} != {grand}");
+    }
+    let (header, rows) = read_csv(&export.join("issued_by_year_prefecture_type.csv"));
+    assert_eq!(
+        header,
+        [
+            "year",
+            "prefecture",
+            "prefecture_name",
+            "prefecture_name_ja",
+            "validation_type",
+            "count",
+            "status"
+        ]
+    );
+    let tokyo = rows.iter().find(|r| r[1] == "13").expect("a Tokyo row");
+    assert_eq!(tokyo[2..4], ["Tokyo", "東京都"]);
 }
 
 /// A tampered copy fails verification with exit 65, naming the file.
@@ -145,7 +175,7 @@ fn assert_tampered_copy_fails(setup: &Setup, export: &std::path::Path) {
     }
     let victim = copy.join("issued_by_month_channel.csv");
     let mut body = std::fs::read_to_string(&victim).unwrap();
-    body = body.replacen(",false", ",true", 1);
+    body = body.replacen(",published", ",secondary", 1);
     std::fs::write(&victim, body).unwrap();
     let (code, out, err) = crate::common::certanon_cmd(&["verify", copy.to_str().unwrap()], &[]);
     assert_eq!(code, 65, "{out}{err}");
@@ -233,11 +263,11 @@ async fn contributor_rules_suppress_what_subscribers_dominate() {
     let (code, _, stderr) = setup.certanon(&db, &["run", "--force"]);
     assert_eq!(code, 0, "{stderr}");
     let export = &setup.exports_of("monthly_statistics")[0];
-    let table = read_table(&export.join("issued_by_year_prefecture_type.csv"));
+    let table = read_table(export, "issued_by_year_prefecture_type");
     for key in [
-        ["2012", "31 鳥取県", "OV"],
-        ["2013", "31 鳥取県", "OV"],
-        ["2013", "13 東京都", "DV"],
+        ["2012", "31", "OV"],
+        ["2013", "31", "OV"],
+        ["2013", "13", "DV"],
     ] {
         let key: Vec<String> = key.map(str::to_owned).to_vec();
         assert_eq!(table.get(&key), Some(&None), "{key:?} must be suppressed");
@@ -259,18 +289,24 @@ async fn contributor_rules_suppress_what_subscribers_dominate() {
     assert_published_cells_meet_the_rules(&db.client, export).await;
 }
 
-/// A table read back: cell labels to count, None where suppressed.
-fn read_table(path: &std::path::Path) -> std::collections::BTreeMap<Vec<String>, Option<u64>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    reader
-        .records()
-        .map(|row| {
-            let row = row.unwrap();
-            let n = row.len();
-            let key = row.iter().take(n - 2).map(str::to_owned).collect();
-            (key, row[n - 2].parse().ok())
-        })
-        .collect()
+/// A table read back from its two files: cell codes to count, None where withheld.
+fn read_table(
+    export: &std::path::Path,
+    table: &str,
+) -> std::collections::BTreeMap<Vec<String>, Option<u64>> {
+    let mut cells = std::collections::BTreeMap::new();
+    for file in [format!("{table}.csv"), format!("{table}_totals.csv")] {
+        let (header, rows) = read_csv(&export.join(file));
+        let n = header.len();
+        let codes: Vec<usize> = (0..n - 2)
+            .filter(|&i| !header[i].contains("_name"))
+            .collect();
+        for row in rows {
+            let key = codes.iter().map(|&i| row[i].clone()).collect();
+            cells.insert(key, row[n - 2].parse().ok());
+        }
+    }
+    cells
 }
 
 /// The truth, computed in SQL from certificates → applications → subscribers: every published
@@ -285,12 +321,12 @@ async fn assert_published_cells_meet_the_rules(
     let year = "to_char(coalesce(c.issued_at, c.not_before) AT TIME ZONE 'UTC', 'YYYY')";
     for (file, dims, summed) in [
         (
-            "issued_by_month_type_channel.csv",
+            "issued_by_month_type_channel",
             format!("{month}, c.validation_type, a.channel"),
             0b000,
         ),
         (
-            "issued_by_year_prefecture_type.csv",
+            "issued_by_year_prefecture_type",
             format!("{year}, 'TOTAL', c.validation_type"),
             0b010,
         ),
@@ -336,7 +372,7 @@ async fn assert_published_cells_meet_the_rules(
                     .or_default() += n as u64;
             }
         }
-        let published = read_table(&export.join(file));
+        let published = read_table(export, file);
         let mut checked = 0;
         for (key, shares) in &truth {
             let count: u64 = shares.values().sum();

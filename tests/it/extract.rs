@@ -5,25 +5,10 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{Setup, TestDb, column, source_checksums};
+use crate::common::{Setup, TestDb, column, read_csv, source_checksums};
 
 const EXTRACT: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"pseudonymous\"\nschedule = \"0 3 1 */3 *\"\n";
 const ANONYMOUS: &str = "[tasks.research_extract]\nkind = \"research_extract\"\nmode = \"anonymous\"\nschedule = \"0 3 1 */3 *\"\n";
-
-fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("open csv");
-    let header = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.expect("csv row").iter().map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
 
 async fn personal_values(client: &tokio_postgres::Client) -> Vec<String> {
     let rows = client

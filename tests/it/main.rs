@@ -14,6 +14,7 @@ mod files;
 mod ledgers;
 mod operations;
 mod outcomes;
+mod package;
 mod retention;
 mod seed;
 mod subjects;

@@ -49,17 +49,7 @@ fn run(db: &TestDb, mode: &str) -> (std::path::PathBuf, Setup) {
 }
 
 fn read(dir: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>, serde_json::Value) {
-    let mut reader = csv::Reader::from_path(dir.join("research_extract.csv")).expect("csv");
-    let header = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect();
+    let (header, rows) = crate::common::read_csv(&dir.join("research_extract.csv"));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let facts = manifest["privacy"]["research_extract.csv"].clone();
@@ -163,7 +153,11 @@ async fn an_anonymous_extract_links_no_rows_and_verify_finds_no_rare_profile() {
         .collect();
     assert_eq!(pseudonyms, ["certificate"]);
     let quasi = facts["quasi_identifiers"].as_array().unwrap().len();
-    assert_eq!(header.len(), 1 + quasi, "{header:?}");
+    assert_eq!(
+        header.len(),
+        1 + quasi + 1,
+        "certificate, the quasi-identifiers and the region's name: {header:?}"
+    );
     assert_eq!(facts["subjects"]["profile_below_k"].as_u64(), Some(0));
     assert_eq!(
         facts["subjects"]["in_file"].as_u64(),

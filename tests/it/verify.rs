@@ -19,9 +19,32 @@ fn sha256(path: &Path) -> (String, u64) {
     )
 }
 
-/// Writes manifest.json (k = 5, each CSV a table with `dims`) and SHA256SUMS over whatever
-/// the directory holds.
+/// Writes datapackage.json (each CSV file with the columns of its header row), manifest.json
+/// (k = 5, each CSV a table with `dims`, its totals in `<name>_totals.csv`) and SHA256SUMS over
+/// whatever the directory holds.
 fn seal(dir: &Path, dims: &[&str]) {
+    let mut resources = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mut header = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(fs::File::open(&path).unwrap()),
+            &mut header,
+        )
+        .unwrap();
+        let fields: Vec<_> = header
+            .trim_end()
+            .split(',')
+            .map(|f| json!({"name": f}))
+            .collect();
+        let path = path.file_name().unwrap().to_str().unwrap().to_owned();
+        resources.push(json!({"path": path, "schema": {"fields": fields}}));
+    }
+    fs::write(
+        dir.join("datapackage.json"),
+        json!({ "resources": resources }).to_string(),
+    )
+    .unwrap();
     let mut files = Vec::new();
     let mut privacy = serde_json::Map::new();
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -32,10 +55,14 @@ fn seal(dir: &Path, dims: &[&str]) {
     for name in &names {
         let (sha256, bytes) = sha256(&dir.join(name));
         files.push(json!({"name": name, "rows": null, "bytes": bytes, "sha256": sha256}));
+        if !name.ends_with(".csv") || name.ends_with("_totals.csv") {
+            continue;
+        }
         privacy.insert(
             name.clone(),
             json!({"cells": 0, "dims": dims, "k": 5, "kind": "table", "population": "p",
-                   "primary_suppressed": 0, "secondary_suppressed": 0}),
+                   "primary_suppressed": 0, "secondary_suppressed": 0,
+                   "totals": name.replace(".csv", "_totals.csv")}),
         );
     }
     let manifest = json!({
@@ -123,7 +150,12 @@ fn small_export() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("t.csv"),
-        "month,count,suppressed\n2026-01,10,false\n2026-02,12,false\nTOTAL,22,false\n",
+        "month,count,status\n2026-01,10,published\n2026-02,12,published\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("t_totals.csv"),
+        "month,count,status\nTOTAL,22,published\n",
     )
     .unwrap();
     seal(dir.path(), &["month"]);
@@ -144,10 +176,21 @@ fn a_table_whose_labels_combine_into_billions_of_cells_fails_fast_in_64_mib() {
     // 40 cells on the diagonal, each with all its margins: every line adds up, and the 41^6
     // combinations of the labels would take tens of gigabytes to lay out.
     let n = 40;
-    let mut body = format!("{},count,suppressed\n", dims.join(","));
-    body.push_str(&format!("{}{},false\n", "TOTAL,".repeat(dims.len()), 5 * n));
+    let header = format!("{},count,status\n", dims.join(","));
+    let mut interior = header.clone();
+    let mut totals = header;
+    totals.push_str(&format!(
+        "{}{},published\n",
+        "TOTAL,".repeat(dims.len()),
+        5 * n
+    ));
     for i in 0..n {
         for mask in 0..(1u32 << dims.len()) - 1 {
+            let body = if mask == 0 {
+                &mut interior
+            } else {
+                &mut totals
+            };
             for d in 0..dims.len() {
                 if mask >> d & 1 == 1 {
                     body.push_str("TOTAL,");
@@ -155,10 +198,11 @@ fn a_table_whose_labels_combine_into_billions_of_cells_fails_fast_in_64_mib() {
                     body.push_str(&format!("l{i},"));
                 }
             }
-            body.push_str("5,false\n");
+            body.push_str("5,published\n");
         }
     }
-    fs::write(dir.path().join("t.csv"), body).unwrap();
+    fs::write(dir.path().join("t.csv"), interior).unwrap();
+    fs::write(dir.path().join("t_totals.csv"), totals).unwrap();
     seal(dir.path(), &dims);
     let run = verify(dir.path(), &[]);
     let line = format!(
@@ -174,7 +218,8 @@ fn a_table_whose_labels_combine_into_billions_of_cells_fails_fast_in_64_mib() {
 fn a_sparse_gigabyte_csv_fails_in_64_mib() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.csv");
-    fs::write(&path, "month,count,suppressed\n").unwrap();
+    fs::write(&path, "month,count,status\n").unwrap();
+    fs::write(dir.path().join("t_totals.csv"), "month,count,status\n").unwrap();
     // A hole: no disk used, a gigabyte of zero bytes to read, none of them a line break.
     fs::OpenOptions::new()
         .write(true)

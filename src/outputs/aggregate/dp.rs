@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::bounded::{Bound, Counts, has_unknown_month};
-use super::{ABROAD, Dim, Spec, Unit, file_name, specs, year_of};
+use super::{ABROAD, Dim, Spec, Unit, file_name, specs, totals_file_name, year_of};
 use crate::error::Result;
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{ContributionBound, DpTableFacts, DpTableKind, FileFacts, Privacy};
@@ -48,7 +48,7 @@ fn codes<C: Category>(keep: impl Fn(C) -> bool) -> Vec<u16> {
 
 impl Dim {
     /// Every code the dimension publishes in a table counting `unit` within `bound`'s window.
-    fn domain(self, unit: Unit, bound: &Bound) -> Vec<u16> {
+    fn public_codes(self, unit: Unit, bound: &Bound) -> Vec<u16> {
         let unknown = has_unknown_month(unit).then_some(UNKNOWN_MONTH);
         match self {
             Dim::Month => (bound.first..=bound.last).chain(unknown).collect(),
@@ -81,7 +81,7 @@ pub(crate) fn domain_labels(table: &str, first: u16, last: u16) -> Option<Vec<Ve
         spec.dims
             .iter()
             .map(|d| {
-                d.domain(spec.unit, &bound)
+                d.public_codes(spec.unit, &bound)
                     .into_iter()
                     .map(|c| d.label(c))
                     .collect()
@@ -98,7 +98,7 @@ pub(super) fn bounded(bound: &Bound, counts: &[Counts]) -> Vec<Bounded> {
             let axes: Vec<Vec<u16>> = spec
                 .dims
                 .iter()
-                .map(|d| d.domain(spec.unit, bound))
+                .map(|d| d.public_codes(spec.unit, bound))
                 .collect();
             let mut interior = Vec::new();
             super::product(&axes, 0, &mut [0u16; 3], &mut |key| {
@@ -148,7 +148,7 @@ pub(crate) fn noisy(
 }
 
 /// How many interior cells a published cell sums (1 for an interior cell).
-fn cells_summed(table: &Published, key: &[String]) -> u64 {
+pub(super) fn cells_summed(table: &Published, key: &[String]) -> u64 {
     (0..table.dims.len())
         .filter(|&d| key[d] == TOTAL)
         .map(|d| {
@@ -189,6 +189,7 @@ pub(crate) fn privacy_facts(
                 population: t.population.clone(),
                 scale,
                 sensitivity: b.sensitivity,
+                totals: totals_file_name(&t.name),
             };
             (file_name(&t.name), FileFacts::DpTable(facts))
         })
@@ -198,47 +199,32 @@ pub(crate) fn privacy_facts(
 /// The CSV column with each count's 95 % margin of error.
 pub(crate) const MARGIN: &str = "margin_of_error_95";
 
-/// One CSV per table (dimensions, `count`, the margin of error; interior rows first) and the
-/// data dictionary.
+/// Each table as its two CSV files (with the margin of error of every count) and the data
+/// dictionary.
 pub(crate) fn write(
     export: &mut Export,
     published: &[Published],
     budgets: &[Budgeted],
     bound: &Bound,
 ) -> Result<()> {
-    for (table, budget) in published.iter().zip(budgets) {
-        let mut header: Vec<&str> = table.dims.iter().map(String::as_str).collect();
-        header.extend(["count", MARGIN]);
-        let mut csv = export.csv(&file_name(&table.name), &header)?;
-        let mut cells: Vec<_> = table.cells.iter().collect();
-        cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
-        for cell in cells {
-            let count = cell.count.unwrap_or(0).to_string();
-            let margin = budget
-                .margin_of_error(cells_summed(table, &cell.key))
-                .to_string();
-            let row = cell
-                .key
-                .iter()
-                .map(String::as_str)
-                .chain([count.as_str(), margin.as_str()]);
-            csv.write(row)?;
-        }
-        export.add(csv.finish()?);
-    }
+    super::write_tables(export, published, Some(budgets))?;
     export.write(
         export::DICTIONARY,
-        dictionary(published, budgets, bound).as_bytes(),
+        dictionary(published, budgets, bound)?.as_bytes(),
     )
 }
 
-fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> String {
+fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> Result<String> {
     let total: u64 = budgets.iter().map(|b| b.epsilon_micro).sum();
     let mut md = format!(
         "# Data dictionary: differentially private statistics\n\n\
-         Every file is a table in long format (RFC 4180 CSV, UTF-8, header row): one column per \
-         dimension, then `count` and `{MARGIN}`. Rows holding `TOTAL` in a dimension are \
-         marginal totals; the row with `TOTAL` everywhere is the grand total.\n\n\
+         Every table is published as two files in long format (RFC 4180 CSV, UTF-8, header \
+         row): `NAME.csv` holds the interior cells, one per combination of the dimensions' \
+         codes; `NAME_totals.csv` holds the marginal totals (`TOTAL` in each dimension summed \
+         over) and the grand total. Each dimension has a code column (the prefecture also its \
+         English and Japanese names), then `count`, `status` (always `published`: nothing is \
+         withheld) and `{MARGIN}`. `datapackage.json` describes the same columns for \
+         software.\n\n\
          Privacy guarantee: the release as a whole is ε-differentially private at the level of \
          the subscriber, ε = {eps}: whatever one subscriber's certificates are, every possible \
          set of these tables is at most e^ε times more likely with them than without them. Each \
@@ -264,7 +250,7 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
         cm = bound.max_certificate_months,
     );
     for (table, budget) in published.iter().zip(budgets) {
-        let spec = super::dictionary_heading(&mut md, &table.name);
+        super::dictionary_heading(&mut md, &table.name);
         let _ = writeln!(
             md,
             "ε = {}; one subscriber moves the interior cells by at most {} in total (L1 \
@@ -274,16 +260,15 @@ fn dictionary(published: &[Published], budgets: &[Budgeted], bound: &Bound) -> S
             budget.margin_of_error(1),
         );
         md.push_str("| column | type | meaning |\n|---|---|---|\n");
-        for name in &table.dims {
-            let dim = spec.and_then(|s| s.dims.iter().find(|d| d.name() == name));
-            let (kind, meaning, _) = dim.map_or(("text", "dimension", ""), |d| d.describe());
-            let _ = writeln!(md, "| `{name}` | {kind} | {meaning} |");
+        for field in super::resource(table, &super::dims_of(table)?, false, true).fields {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} |",
+                field.name,
+                field.type_text(),
+                field.description
+            );
         }
-        let _ = writeln!(
-            md,
-            "| `count` | integer ≥ 0 | noisy count, clamped at 0; totals are sums of cells |\n\
-             | `{MARGIN}` | integer ≥ 0 | 95 % margin of error of the count's noise |"
-        );
     }
-    md
+    Ok(md)
 }

@@ -147,7 +147,7 @@ fn issued_tables_count_by_month_and_category() {
     );
     let pref = &t["issued_by_year_prefecture_type"];
     assert_eq!(pref.dims, ["year", "prefecture", "validation_type"]);
-    assert_eq!(cell(pref, &["2026", "13 東京都", "DV"]), 2);
+    assert_eq!(cell(pref, &["2026", "13", "DV"]), 2);
     assert_eq!(cell(pref, &["2026", "abroad", "OV"]), 1);
     assert_eq!(cell(pref, &["2026", "unknown", "DV"]), 1);
     for name in ISSUED_TABLES.map(|s| s.name) {
@@ -171,7 +171,7 @@ fn unknown_issue_month_is_its_own_row() {
     assert_eq!(
         cell(
             &t["issued_by_year_prefecture_type"],
-            &["unknown", "13 東京都", "DV"]
+            &["unknown", "13", "DV"]
         ),
         1
     );
@@ -270,29 +270,56 @@ fn write_emits_long_format_with_margins_last_and_a_dictionary() {
     let mut export = Export::begin(root.path(), "stats", "r1").unwrap();
     write(&mut export, std::slice::from_ref(&published)).unwrap();
     let dir = export.commit_unverified(Manifest::example()).unwrap();
-    let csv = std::fs::read_to_string(dir.join("issued_by_month_channel.csv")).unwrap();
+    let csv = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
     assert_eq!(
-        csv,
-        "month,channel,count,suppressed\r\n\
-         2026-01,acme,7,false\r\n\
-         2026-01,operator,,true\r\n\
-         2026-01,TOTAL,12,false\r\n\
-         TOTAL,acme,7,false\r\n\
-         TOTAL,operator,,true\r\n\
-         TOTAL,TOTAL,12,false\r\n"
+        csv("issued_by_month_channel.csv"),
+        "month,channel,count,status\r\n\
+         2026-01,acme,7,published\r\n\
+         2026-01,operator,,primary\r\n"
+    );
+    assert_eq!(
+        csv("issued_by_month_channel_totals.csv"),
+        "month,channel,count,status\r\n\
+         2026-01,TOTAL,12,published\r\n\
+         TOTAL,acme,7,published\r\n\
+         TOTAL,operator,,primary\r\n\
+         TOTAL,TOTAL,12,published\r\n"
     );
     let md = std::fs::read_to_string(dir.join(export::DICTIONARY)).unwrap();
-    assert!(md.contains("## issued_by_month_channel.csv"));
-    assert!(md.contains("| `channel` |") && md.contains("| `suppressed` |"));
+    assert!(md.contains("## issued_by_month_channel.csv and issued_by_month_channel_totals.csv"));
+    assert!(md.contains("| `channel` |") && md.contains("| `status` |"));
     assert!(md.contains("count(month, acme) / count(month, TOTAL)"));
     let facts = privacy_facts(&[published], Rules::K5);
-    assert!(matches!(
-        facts["issued_by_month_channel.csv"],
-        FileFacts::Table(TableFacts {
-            primary_suppressed: 2,
-            ..
-        })
-    ));
+    let FileFacts::Table(facts) = &facts["issued_by_month_channel.csv"] else {
+        panic!("table facts");
+    };
+    assert_eq!(facts.primary_suppressed, 2);
+    assert_eq!(facts.totals, "issued_by_month_channel_totals.csv");
+}
+
+/// The prefecture's code, then its names; `abroad`, `unknown` and `TOTAL` are codes too.
+#[test]
+fn prefectures_are_a_code_and_two_names() {
+    let names = |code: &str| names("prefecture", code);
+    assert_eq!(
+        name_columns("prefecture"),
+        ["prefecture_name", "prefecture_name_ja"]
+    );
+    assert_eq!(names("13"), Some(vec!["Tokyo", "東京都"]));
+    assert_eq!(names("01"), Some(vec!["Hokkaido", "北海道"]));
+    assert_eq!(names("47"), Some(vec!["Okinawa", "沖縄県"]));
+    assert_eq!(names("abroad"), Some(vec!["Abroad", "海外"]));
+    assert_eq!(names("unknown"), Some(vec!["Unknown", "不明"]));
+    assert_eq!(names(TOTAL), Some(vec![TOTAL, TOTAL]));
+    for unpublished in ["1", "00", "48", "013", "東京都", ""] {
+        assert_eq!(names(unpublished), None, "{unpublished}");
+    }
+    let labels: Vec<String> = [1, 13, 47, ABROAD, UNKNOWN, 48]
+        .map(|code| Dim::Prefecture.label(prefecture_code(code)))
+        .to_vec();
+    assert_eq!(labels, ["01", "13", "47", "abroad", "unknown", "unknown"]);
+    assert!(name_columns("month").is_empty());
+    assert_eq!(super::names("month", "2026-01"), Some(vec![]));
 }
 
 /// The whole path of the statistics: scan, gate, CSV files, and `certanon verify` agreeing.
@@ -428,7 +455,7 @@ fn contributors_of_cells_and_margins_are_exact() {
         t.contributors[&key]
     };
     let pref = &t["issued_by_year_prefecture_type"];
-    let cell_key = ["2019", "31 鳥取県", "OV"];
+    let cell_key = ["2019", "31", "OV"];
     assert_eq!(cell(pref, &cell_key), 43);
     let dominated = Contributors {
         distinct: 4,

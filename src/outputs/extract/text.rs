@@ -1,11 +1,153 @@
-//! The research extract's data dictionary and public notice, generated from what was released.
+//! The research extract's schema, data dictionary and public notice, generated from what was
+//! released.
 
-use super::ExtractFacts;
+use super::{ExtractFacts, FILE_NAME};
+use crate::outputs::schema::{Field, Resource, Values};
 use crate::transform::generalize::Quasi;
+
+/// The pseudonym column that identifies a row: it never repeats.
+const CERTIFICATE_COLUMN: &str = "certificate";
 
 /// The public notice an anonymous release carries (APPI: the items the data holds and how it
 /// was processed).
 pub(crate) const NOTICE: &str = "PUBLIC_NOTICE.md";
+
+/// What each pseudonym column holds, and the privacy rule it meets.
+const PSEUDONYM_MEANINGS: [(&str, &str, &str); 10] = [
+    (
+        "certificate",
+        "the certificate (its row id)",
+        "linking code replaced by a keyed pseudonym; serial numbers and DER are not released",
+    ),
+    (
+        "subscriber",
+        "the subscriber (its row id)",
+        "linking code replaced by a keyed pseudonym",
+    ),
+    (
+        "subscriber_email",
+        "the subscriber's e-mail address, lower-cased",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "subscriber_phone",
+        "the subscriber's phone number in E.164",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "person_name",
+        "the subscriber's person name, spaces folded",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "organization",
+        "the subscriber's organization name",
+        "identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "applicant_email",
+        "the applicant's e-mail (same pseudonym as the same address elsewhere)",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "approver_email",
+        "the domain-validation approver's e-mail",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+    (
+        "acme_account",
+        "the ACME account (its row id)",
+        "linking code replaced by a keyed pseudonym",
+    ),
+    (
+        "acme_contact",
+        "the ACME account's contact e-mail",
+        "direct identifier replaced by a keyed pseudonym",
+    ),
+];
+
+fn quasi_meaning(q: Quasi) -> &'static str {
+    match q {
+        Quasi::SubscriberKind => "individual or organization",
+        Quasi::Region => {
+            "where the subscriber is: two-digit JIS X 0401 prefecture code (`13`), ISO 3166 country code abroad (`US`), or at a coarser level a region of Japan (`kanto`), `japan` or `abroad`; the postal address itself is not released"
+        }
+        Quasi::Channel => "how the certificate was ordered: operator, acme, other",
+        Quasi::ValidationType => "DV or OV",
+        Quasi::Issued => {
+            "when the certificate was issued (UTC month, quarter or year; exact times are not released)"
+        }
+        Quasi::Validity => {
+            "validity period bucket on the CA/Browser Forum limits (<=47d, <=100d, <=200d, <=398d, >398d)"
+        }
+        Quasi::KeyType => "public key algorithm and size",
+        Quasi::DomainClass => {
+            "class of the common name's domain (co.jp, ac.jp, go.jp, or.jp, ne.jp, gr.jp, ed.jp, lg.jp, general.jp, prefecture.jp, other); the name itself is not released"
+        }
+        Quasi::Revocation => "not_revoked or the RFC 5280 revocation reason",
+    }
+}
+
+/// The schema of the extract: the released pseudonym columns (`key_id`'s pseudonyms, `erased`,
+/// or empty), then each quasi-identifier at its released level (`levels`, one per
+/// `Quasi::ALL`), the region followed by its English name.
+pub(crate) fn resource(key_id: &str, pseudonyms: &[&str], levels: &[u8]) -> Resource {
+    let pseudonym = Values::Pattern {
+        regex: format!("({key_id}_[a-z2-7]{{26}}|erased)"),
+        shape: format!("`{key_id}_` and 26 base32 characters, or `erased`"),
+    };
+    let mut fields: Vec<Field> = PSEUDONYM_MEANINGS
+        .iter()
+        .filter(|(name, ..)| pseudonyms.contains(name))
+        .map(|&(name, meaning, _)| {
+            let field = Field::new(name, meaning, pseudonym.clone());
+            if name == CERTIFICATE_COLUMN {
+                field
+            } else {
+                field.optional()
+            }
+        })
+        .collect();
+    for (q, &level) in Quasi::ALL.iter().zip(levels) {
+        let level_name = q.levels()[usize::from(level).min(q.levels().len() - 1)];
+        fields.push(Field::new(
+            q.name(),
+            format!("{}; released at level `{level_name}`", quasi_meaning(*q)),
+            q.domain(level).into(),
+        ));
+        if let Some(column) = q.name_column() {
+            fields.push(Field::new(
+                column,
+                format!(
+                    "the English name of the `{}` code (`Tokyo`, `Kanto`, `Japan`; `Abroad` for any foreign country)",
+                    q.name()
+                ),
+                q.name_domain(level).into(),
+            ));
+        }
+    }
+    Resource {
+        file: FILE_NAME.to_owned(),
+        description: "The research extract: one row per released certificate, sorted by \
+                      `certificate`."
+            .to_owned(),
+        fields,
+        primary_key: vec![CERTIFICATE_COLUMN.to_owned()],
+    }
+}
+
+/// The privacy rule a column of the extract meets, for the data dictionary.
+fn rule(column: &str, k: u64) -> String {
+    if let Some((.., rule)) = PSEUDONYM_MEANINGS.iter().find(|(name, ..)| *name == column) {
+        return (*rule).to_owned();
+    }
+    if Quasi::ALL.iter().any(|q| q.name() == column) {
+        return format!(
+            "quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {k} rows from at least k distinct subscribers (k-anonymity)"
+        );
+    }
+    "a name of the code before it, which adds nothing to it".to_owned()
+}
 
 /// DATA_DICTIONARY.md for the research extract: every column, its meaning and the rule it meets.
 pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
@@ -18,94 +160,26 @@ pub(crate) fn dictionary(facts: &ExtractFacts, mode: &str) -> String {
          values of the same class within this release; they cannot be reversed without the key. \
          `erased` means the subject's personal data was erased under the retention policy; an \
          empty field means the source had no value.\n\n\
+         Information loss: {:.4} (`information_loss` in manifest.json), from 0 (every value \
+         released at its finest level, no row suppressed) to 1 (nothing released). A released \
+         value loses (g − 1) / (n − 1), where n is the number of distinct values its column \
+         holds at the finest level searched and g how many of them the released value stands \
+         for (`*` stands for all and loses 1); a suppressed row loses 1 in every column; the \
+         figure is the average over every row scanned and every quasi-identifier column.\n\n\
          {}\n\n\
          | column | type | meaning | privacy rule |\n|---|---|---|---|\n",
         facts.rows_written,
         facts.rows_suppressed,
+        facts.information_loss,
         subject_summary(facts),
     );
-    let pseudonym_meaning = [
-        (
-            "certificate",
-            "the certificate (its row id)",
-            "linking code replaced by a keyed pseudonym; serial numbers and DER are not released",
-        ),
-        (
-            "subscriber",
-            "the subscriber (its row id)",
-            "linking code replaced by a keyed pseudonym",
-        ),
-        (
-            "subscriber_email",
-            "the subscriber's e-mail address, lower-cased",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "subscriber_phone",
-            "the subscriber's phone number in E.164",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "person_name",
-            "the subscriber's person name, spaces folded",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "organization",
-            "the subscriber's organization name",
-            "identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "applicant_email",
-            "the applicant's e-mail (same pseudonym as the same address elsewhere)",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "approver_email",
-            "the domain-validation approver's e-mail",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-        (
-            "acme_account",
-            "the ACME account (its row id)",
-            "linking code replaced by a keyed pseudonym",
-        ),
-        (
-            "acme_contact",
-            "the ACME account's contact e-mail",
-            "direct identifier replaced by a keyed pseudonym",
-        ),
-    ];
-    for (name, meaning, rule) in pseudonym_meaning
-        .into_iter()
-        .filter(|(name, ..)| facts.pseudonym_columns.iter().any(|c| c == name))
-    {
-        out.push_str(&format!("| `{name}` | pseudonym | {meaning} | {rule} |\n"));
-    }
-    for (q, (_, level)) in Quasi::ALL.iter().zip(&facts.levels) {
-        let meaning = match q {
-            Quasi::SubscriberKind => "individual or organization",
-            Quasi::Region => {
-                "where the subscriber is: two-digit JIS X 0401 prefecture code, ISO 3166 country code abroad, or a coarser level; the postal address itself is not released"
-            }
-            Quasi::Channel => "how the certificate was ordered: operator, acme, other",
-            Quasi::ValidationType => "DV or OV",
-            Quasi::Issued => {
-                "when the certificate was issued (month, quarter or year; exact times are not released)"
-            }
-            Quasi::Validity => {
-                "validity period bucket on the CA/Browser Forum limits (<=47d, <=100d, <=200d, <=398d, >398d)"
-            }
-            Quasi::KeyType => "public key algorithm and size",
-            Quasi::DomainClass => {
-                "class of the common name's domain (co.jp, ac.jp, go.jp, or.jp, ne.jp, gr.jp, ed.jp, lg.jp, general.jp, prefecture.jp, other); the name itself is not released"
-            }
-            Quasi::Revocation => "not_revoked or the RFC 5280 revocation reason",
-        };
+    for field in &facts.resource.fields {
         out.push_str(&format!(
-            "| `{}` | text | {meaning}; released at level `{level}` | quasi-identifier, generalized; every combination of quasi-identifiers occurs in at least k = {} rows from at least k distinct subscribers (k-anonymity) |\n",
-            q.name(),
-            facts.achieved_k.max(1),
+            "| `{}` | {} | {} | {} |\n",
+            field.name,
+            field.type_text(),
+            field.description,
+            rule(&field.name, facts.achieved_k.max(1)),
         ));
     }
     out.push_str(

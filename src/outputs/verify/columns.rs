@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Failures, Plan};
 use crate::outputs::aggregate::dp::MARGIN;
-use crate::outputs::aggregate::is_dimension;
+use crate::outputs::aggregate::{is_dimension, name_columns};
 use crate::outputs::export::MANIFEST;
 use crate::transform::generalize::Quasi;
 use crate::transform::record::PSEUDONYM_COLUMNS;
 
 const COUNT: &str = "count";
-const SUPPRESSED: &str = "suppressed";
+const STATUS: &str = "status";
 
 /// The columns of one file, by what the scan does with them.
 pub(super) enum Columns {
@@ -26,10 +26,11 @@ pub(super) enum Columns {
     Table {
         /// In the order of the manifest's dims.
         dims: Vec<usize>,
+        /// Per dim, its name columns.
+        names: Vec<Vec<usize>>,
         count: usize,
-        /// A suppression table's `suppressed` column; a differentially private table has
-        /// none (it hides nothing) but a margin of error instead.
-        suppressed: Option<usize>,
+        status: usize,
+        /// A differentially private table's margins of error.
         margin: Option<usize>,
     },
 }
@@ -68,14 +69,18 @@ impl Columns {
     }
 }
 
-/// A research extract has pseudonym and quasi-identifier columns, nothing else.
+/// A research extract has pseudonym and quasi-identifier columns, nothing else; the English
+/// names of a quasi-identifier's codes count as a quasi-identifier of their own.
 fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns {
     let mut pseudonym = vec![false; header.len()];
     let mut quasi = Vec::new();
     for (i, column) in header.iter().enumerate() {
         if PSEUDONYM_COLUMNS.iter().any(|(p, ..)| p == column) {
             pseudonym[i] = true;
-        } else if Quasi::ALL.iter().any(|q| q.name() == column) {
+        } else if Quasi::ALL
+            .iter()
+            .any(|q| q.name() == column || q.name_column() == Some(column))
+        {
             quasi.push(i);
         } else {
             out.push(format!(
@@ -86,8 +91,8 @@ fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns
     Columns::Microdata { pseudonym, quasi }
 }
 
-/// A table has the dimensions its manifest names, each one certanon publishes, then `count`
-/// and `suppressed`, or for a differentially private one `count` and its margin of error.
+/// A table has the dimensions its manifest names, each one certanon publishes, with their name
+/// columns, then `count` and `status`, and for a differentially private one its margin of error.
 fn table_columns(
     dims: &[String],
     dp: bool,
@@ -96,11 +101,14 @@ fn table_columns(
     name: &str,
     out: &mut Failures,
 ) -> Option<Columns> {
-    let named: HashSet<&str> = dims.iter().map(String::as_str).collect();
-    let last = if dp { MARGIN } else { SUPPRESSED };
+    let named: HashSet<&str> = dims
+        .iter()
+        .flat_map(|d| std::iter::once(d.as_str()).chain(name_columns(d).iter().copied()))
+        .collect();
     for column in header {
         let column = column.as_str();
-        if column == COUNT || column == last || named.contains(column) {
+        if column == COUNT || column == STATUS || (dp && column == MARGIN) || named.contains(column)
+        {
             continue;
         }
         if is_dimension(column) {
@@ -127,13 +135,19 @@ fn table_columns(
         }
         found
     };
-    let dims: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
+    let codes: Vec<Option<usize>> = dims.iter().map(|d| column(d)).collect();
+    let names: Vec<Option<Vec<usize>>> = dims
+        .iter()
+        .map(|d| name_columns(d).iter().map(|&c| column(c)).collect())
+        .collect();
     let count = column(COUNT);
-    let last = column(last);
+    let status = column(STATUS);
+    let margin = dp.then(|| column(MARGIN));
     Some(Columns::Table {
-        dims: dims.into_iter().collect::<Option<_>>()?,
+        dims: codes.into_iter().collect::<Option<_>>()?,
+        names: names.into_iter().collect::<Option<_>>()?,
         count: count?,
-        suppressed: (!dp).then_some(last?),
-        margin: dp.then_some(last?),
+        status: status?,
+        margin: margin.map(|m| m.ok_or(())).transpose().ok()?,
     })
 }

@@ -25,6 +25,12 @@ pub(super) fn check(
             "{file}: {MANIFEST} records no positive epsilon for it"
         ));
     }
+    let withheld = table.cells.iter().filter(|c| c.count.is_none()).count();
+    if withheld > 0 {
+        out.push(format!(
+            "{file}: {withheld} count(s) withheld, but a differentially private table withholds none"
+        ));
+    }
     if facts.sensitivity == 0 {
         out.push(format!("{file}: {MANIFEST} records a sensitivity of 0"));
     }

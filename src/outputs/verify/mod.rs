@@ -1,4 +1,5 @@
-//! `certanon verify`: re-checks an export directory's checksums, k-anonymity and suppression.
+//! `certanon verify`: re-checks an export directory's checksums, k-anonymity, suppression and
+//! data package.
 //!
 //! Every file is treated as possibly tampered or hostile: malformed CSV, a missing manifest or
 //! missing columns become failure lines, never panics. Failure lines name files, rows, columns,
@@ -8,11 +9,13 @@
 mod columns;
 mod dp;
 mod identifiers;
+mod package;
 mod scan;
 mod tables;
 #[cfg(test)]
 mod tests;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
@@ -22,6 +25,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, MANIFEST, SUMS};
 use crate::outputs::manifest::{FileEntry, FileFacts, Manifest};
+use crate::outputs::schema::DATA_PACKAGE;
+use crate::privacy::Published;
 use scan::{Scanned, scan_csv};
 use tables::{audit, check_facts, check_lines};
 
@@ -103,7 +108,10 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
     if let Some(manifest) = &manifest {
         check_manifest_files(manifest, &sizes, &digests, &mut out);
     }
-    let mut audited = Vec::new();
+    // A table's two files, merged under the name of its interior file.
+    let mut tables: BTreeMap<String, (usize, Published)> = BTreeMap::new();
+    let mut unreadable = BTreeSet::new();
+    let mut headers = BTreeMap::new();
     let csv_files = files
         .iter()
         .filter(|n| n.ends_with(".csv") && !unread.contains(n.as_str()));
@@ -111,10 +119,16 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         let plan = manifest
             .as_ref()
             .and_then(|m| plan(m, name, demands, &mut out));
+        let table = match &plan {
+            Some(Plan::Table { table, .. }) => Some(table.to_string()),
+            _ => None,
+        };
         let Some(scan) = scan_csv(dir, name, plan, &mut out) else {
+            unreadable.extend(table);
             continue;
         };
         report.csv_rows += scan.rows;
+        headers.insert(name.as_str(), scan.header);
         let want = listed.get(name.as_str()).and_then(|f| f.rows);
         if let Some(want) = want.filter(|&w| w != scan.rows) {
             out.push(format!(
@@ -124,40 +138,65 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         }
         match scan.kind {
             Scanned::Microdata => report.microdata_files += 1,
-            Scanned::Table(table) => {
-                report.tables += 1;
-                report.suppressed_cells += table.cells.iter().filter(|c| c.count.is_none()).count();
-                // A table with lines missing or broken already fails; its hidden cells are
-                // only worth comparing with the manifest once every line is there.
-                let facts = manifest.as_ref().and_then(|m| m.privacy.get(name));
-                if let Some(FileFacts::DpTable(facts)) = facts {
-                    let policy = manifest.as_ref().and_then(|m| m.policy.dp.as_ref());
-                    dp::check(&table, facts, policy, &mut out);
-                }
-                if check_lines(&table, &mut out) {
-                    match facts {
-                        Some(FileFacts::Table(facts)) => {
-                            check_facts(&table, facts, &mut out);
-                            audited.push(table);
-                        }
-                        // Nothing hidden: no suppression audit to run.
-                        Some(FileFacts::DpTable(_)) => {}
-                        _ => audited.push(table),
+            Scanned::Table(part) => {
+                report.suppressed_cells += part.cells.iter().filter(|c| c.count.is_none()).count();
+                match tables.entry(part.name.clone()) {
+                    Entry::Vacant(entry) => {
+                        report.tables += 1;
+                        entry.insert((1, part));
+                    }
+                    Entry::Occupied(mut entry) => {
+                        let (parts, table) = entry.get_mut();
+                        *parts += 1;
+                        table.cells.extend(part.cells);
+                        table.primary += part.primary;
+                        table.secondary += part.secondary;
                     }
                 }
             }
             Scanned::Unplanned => {}
         }
     }
-    audit(&audited, &mut out);
+    let mut audited = Vec::new();
+    // Half a table (its other file missing or unreadable, which already fails) is not checked:
+    // it would only add noise.
+    let whole = tables
+        .into_iter()
+        .filter(|(name, (parts, _))| *parts == 2 && !unreadable.contains(name));
+    for (name, (_, table)) in whole {
+        let facts = manifest.as_ref().and_then(|m| m.privacy.get(&name));
+        if let Some(FileFacts::DpTable(facts)) = facts {
+            let policy = manifest.as_ref().and_then(|m| m.policy.dp.as_ref());
+            dp::check(&table, facts, policy, &mut out);
+        }
+        // A table with lines missing or broken already fails; its hidden cells are only worth
+        // comparing with the manifest once every line is there.
+        if check_lines(&table, &mut out) {
+            match facts {
+                Some(FileFacts::Table(facts)) => {
+                    check_facts(&table, facts, &mut out);
+                    audited.push(table);
+                }
+                // Nothing withheld: no suppression to audit.
+                Some(FileFacts::DpTable(_)) => {}
+                _ => audited.push(table),
+            }
+        }
+    }
     if let Some(m) = &manifest {
         dp::check_spending(m, &mut out);
     }
-    for name in manifest.iter().flat_map(|m| m.privacy.keys()) {
-        if !files.contains(name) {
-            out.push(format!(
-                "{MANIFEST}: privacy facts name {name}, which is not in the export"
-            ));
+    audit(&audited, &mut out);
+    if !unread.contains(DATA_PACKAGE) {
+        package::check(dir, &files, &headers, &mut out);
+    }
+    for (name, facts) in manifest.iter().flat_map(|m| &m.privacy) {
+        for name in std::iter::once(name).chain(facts.totals()) {
+            if !files.contains(name) {
+                out.push(format!(
+                    "{MANIFEST}: privacy facts name {name}, which is not in the export"
+                ));
+            }
         }
     }
     out.into_result(report)
@@ -396,11 +435,23 @@ enum Plan<'a> {
     },
     Table {
         k: u64,
+        /// The name of the table's interior file, under which the manifest lists it.
+        table: &'a str,
+        part: Part,
         dims: &'a [String],
         population: &'a str,
-        /// Differentially private: noisy counts, nothing suppressed, no k to meet.
+        /// Differentially private: noisy counts with their margins of error, nothing
+        /// withheld, no k to meet.
         dp: bool,
     },
+}
+
+/// Which of a table's two files a CSV is: its interior cells, which hold no `TOTAL`, or its
+/// totals, each of which does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Interior,
+    Totals,
 }
 
 fn plan<'a>(
@@ -409,11 +460,26 @@ fn plan<'a>(
     demands: Demands,
     out: &mut Failures,
 ) -> Option<Plan<'a>> {
-    let Some(facts) = manifest.privacy.get(name) else {
-        out.push(format!(
-            "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be checked"
-        ));
-        return None;
+    let totals_of = manifest
+        .privacy
+        .iter()
+        .find(|(_, facts)| facts.totals().is_some_and(|t| t == name));
+    let (table, part, facts) = match (manifest.privacy.get_key_value(name), totals_of) {
+        (Some((table, facts)), None) => (table, Part::Interior, facts),
+        (None, Some((table, facts))) => (table, Part::Totals, facts),
+        (Some(_), Some(_)) => {
+            out.push(format!(
+                "{name}: {MANIFEST} lists it both as a table and as another table's totals"
+            ));
+            return None;
+        }
+        (None, None) => {
+            out.push(format!(
+                "{name}: {MANIFEST} has no privacy facts for it, so k and suppression cannot be \
+                 checked"
+            ));
+            return None;
+        }
     };
     // The policy's k, a larger one the file claims, or a larger one the recipient demands.
     let k = manifest.policy.k.max(demands.min_k.unwrap_or(0));
@@ -430,12 +496,16 @@ fn plan<'a>(
         }
         FileFacts::Table(t) => Some(Plan::Table {
             k: t.k.max(k),
+            table,
+            part,
             dims: &t.dims,
             population: &t.population,
             dp: false,
         }),
         FileFacts::DpTable(t) => Some(Plan::Table {
             k: 1,
+            table,
+            part,
             dims: &t.dims,
             population: &t.population,
             dp: true,

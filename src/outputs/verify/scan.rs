@@ -11,9 +11,10 @@ use std::rc::Rc;
 
 use super::columns::Columns;
 use super::identifiers::suspect;
-use super::{Failures, Plan};
+use super::{Failures, Part, Plan};
+use crate::outputs::aggregate::{PRIMARY, PUBLISHED, SECONDARY, names};
 use crate::outputs::export::MANIFEST;
-use crate::privacy::{Profiles, Published, PublishedCell, SubjectFigures};
+use crate::privacy::{Profiles, Published, PublishedCell, SubjectFigures, TOTAL};
 
 pub(super) enum Scanned {
     Microdata,
@@ -22,6 +23,7 @@ pub(super) enum Scanned {
 }
 
 pub(super) struct Scan {
+    pub(super) header: Vec<String>,
     pub(super) rows: u64,
     pub(super) kind: Scanned,
 }
@@ -91,7 +93,7 @@ pub(super) fn scan_csv(
     }
     issues.report(name, out);
     let kind = acc.finish(name, plan, out);
-    Some(Scan { rows, kind })
+    Some(Scan { header, rows, kind })
 }
 
 /// The file, failing a read once it runs past `allowance` bytes from its start.
@@ -227,9 +229,11 @@ enum Acc {
     },
     Table {
         k: u64,
-        dims: Vec<usize>,
+        part: Part,
+        /// Per dim: its name, its code column and its name columns.
+        dims: Vec<(String, usize, Vec<usize>)>,
         count: usize,
-        suppressed: Option<usize>,
+        status: usize,
         margin: Option<usize>,
         cells: Vec<PublishedCell>,
         keys: HashSet<Vec<String>>,
@@ -253,18 +257,31 @@ impl Acc {
                 },
             },
             (
-                Some(Plan::Table { k, .. }),
+                Some(Plan::Table {
+                    k,
+                    part,
+                    dims: named,
+                    ..
+                }),
                 Columns::Table {
                     dims,
+                    names,
                     count,
-                    suppressed,
+                    status,
                     margin,
                 },
             ) => Acc::Table {
                 k: *k,
-                dims: dims.clone(),
+                part: *part,
+                dims: named
+                    .iter()
+                    .cloned()
+                    .zip(dims.iter().copied())
+                    .zip(names.iter().cloned())
+                    .map(|((name, code), names)| (name, code, names))
+                    .collect(),
                 count: *count,
-                suppressed: *suppressed,
+                status: *status,
                 margin: *margin,
                 cells: Vec::new(),
                 keys: HashSet::new(),
@@ -306,37 +323,65 @@ impl Acc {
             }
             Acc::Table {
                 k,
+                part,
                 dims,
                 count,
-                suppressed,
+                status,
                 margin,
                 cells,
                 keys,
             } => {
-                let key: Vec<String> = dims.iter().map(|&i| field(i).to_owned()).collect();
+                let key: Vec<String> = dims.iter().map(|(_, i, _)| field(*i).to_owned()).collect();
                 if margin.is_some_and(|m| field(m).parse::<u64>().is_err()) {
                     issues.add(
                         "have a margin of error that is not a whole number".to_owned(),
                         row,
                     );
                 }
-                // A table without a `suppressed` column hides nothing.
-                let hidden = suppressed.map_or("false", |i| field(i));
-                let count = match (hidden, field(*count)) {
-                    ("true", "") => None,
-                    ("true", _) => {
-                        issues.add("are suppressed but show a count".to_owned(), row);
+                for ((dim, _, columns), code) in dims.iter().zip(&key) {
+                    if columns.is_empty() {
+                        continue;
+                    }
+                    match names(dim, code) {
+                        None => issues.add(format!("have a {dim} code that is not published"), row),
+                        Some(names)
+                            if columns.iter().map(|&i| field(i)).ne(names.iter().copied()) =>
+                        {
+                            issues.add(format!("have {dim} names that do not match the code"), row)
+                        }
+                        Some(_) => {}
+                    }
+                }
+                let totals = key.iter().filter(|l| *l == TOTAL).count();
+                match part {
+                    Part::Interior if totals > 0 => issues.add(
+                        "hold a total, which belongs in the totals file".to_owned(),
+                        row,
+                    ),
+                    Part::Totals if totals == 0 => issues.add(
+                        "hold an interior cell, which belongs in the table's other file".to_owned(),
+                        row,
+                    ),
+                    _ => {}
+                }
+                let (count, primary) = match (field(*status), field(*count)) {
+                    (PRIMARY | SECONDARY, "") => (None, field(*status) == PRIMARY),
+                    (PRIMARY | SECONDARY, _) => {
+                        issues.add("are withheld but show a count".to_owned(), row);
                         return;
                     }
-                    ("false", text) => match text.parse::<u64>() {
-                        Ok(n) => Some(n),
+                    (PUBLISHED, text) => match text.parse::<u64>() {
+                        Ok(n) => (Some(n), false),
                         Err(_) => {
                             issues.add("have a count that is not a whole number".to_owned(), row);
                             return;
                         }
                     },
                     _ => {
-                        issues.add("have `suppressed` other than true/false".to_owned(), row);
+                        issues.add(
+                            format!("have a `status` other than {PUBLISHED}/{PRIMARY}/{SECONDARY}"),
+                            row,
+                        );
                         return;
                     }
                 };
@@ -350,8 +395,8 @@ impl Acc {
                 cells.push(PublishedCell {
                     key,
                     count,
-                    primary: false,
-                    secondary: count.is_none(),
+                    primary,
+                    secondary: count.is_none() && !primary,
                 });
             }
         }
@@ -394,23 +439,27 @@ impl Acc {
                 Scanned::Microdata
             }
             Acc::Table { cells, .. } => {
-                let (dims, population) = match plan {
+                let (table, dims, population) = match plan {
                     Some(Plan::Table {
-                        dims, population, ..
-                    }) => (dims.to_vec(), population.to_owned()),
-                    _ => (Vec::new(), String::new()),
+                        table,
+                        dims,
+                        population,
+                        ..
+                    }) => (table.to_owned(), dims.to_vec(), population.to_owned()),
+                    _ => (name.to_owned(), Vec::new(), String::new()),
                 };
-                // The file does not say why a cell is suppressed; the audit does not need to
-                // know.
-                let suppressed = cells.iter().filter(|c| c.count.is_none()).count();
+                // The file says which cells are primary, not which rule hid them; the audit
+                // needs neither.
+                let primary = cells.iter().filter(|c| c.primary).count();
+                let secondary = cells.iter().filter(|c| c.secondary).count();
                 Scanned::Table(Published {
-                    name: name.to_owned(),
+                    name: table,
                     population,
                     dims,
                     cells,
-                    primary: 0,
+                    primary,
                     by_rule: Default::default(),
-                    secondary: suppressed,
+                    secondary,
                 })
             }
         }

@@ -9,16 +9,17 @@ use crate::outputs::export::MANIFEST;
 use crate::outputs::manifest::TableFacts;
 use crate::privacy::{self, Problem, Published, PublishedCell, TOTAL};
 
-/// The manifest's suppression facts agree with the file: as many hidden cells as it says were
-/// suppressed, the rules adding up to the primary ones, and a dominance share that is one.
-/// Which rule hid a cell needs the subscribers behind it, which no file holds.
+/// The manifest's suppression facts agree with the files: as many primary and secondary
+/// cells as they mark, the rules adding up to the primary ones, and a dominance share that is
+/// one. Which rule hid a cell needs the subscribers behind it, which no file holds.
 pub(super) fn check_facts(table: &Published, facts: &TableFacts, out: &mut Failures) {
     let file = &table.name;
-    let hidden = table.cells.iter().filter(|c| c.count.is_none()).count();
-    let claimed = facts.primary_suppressed + facts.secondary_suppressed;
-    if hidden != claimed {
+    let claimed = (facts.primary_suppressed, facts.secondary_suppressed);
+    if (table.primary, table.secondary) != claimed {
         out.push(format!(
-            "{file}: {MANIFEST} says {claimed} cells are suppressed, the file hides {hidden}"
+            "{file}: {MANIFEST} says {} primary and {} secondary cells are withheld, the files \
+             mark {} and {}",
+            claimed.0, claimed.1, table.primary, table.secondary
         ));
     }
     if let Some(r) = facts.suppressed_by_rule {

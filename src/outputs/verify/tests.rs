@@ -11,10 +11,12 @@ use super::*;
 use crate::outputs::aggregate;
 use crate::outputs::export::Export;
 use crate::outputs::manifest::{MicrodataFacts, MicrodataKind, SubjectFacts, SubjectK};
+use crate::outputs::schema::Resource;
 use crate::privacy::{Published, PublishedCell, TOTAL};
 
 const EXTRACT: &str = "research_extract.csv";
 const TABLE: &str = "issued_by_month_channel.csv";
+const TOTALS: &str = "issued_by_month_channel_totals.csv";
 
 fn pseudonym(i: usize) -> String {
     let alphabet = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -114,7 +116,7 @@ fn export_as(
     let root = tempfile::tempdir().unwrap();
     let mut export = Export::begin(root.path(), "t", "r1").unwrap();
     let mut csv = export
-        .csv(
+        .csv(Resource::text(
             EXTRACT,
             &[
                 "certificate",
@@ -123,7 +125,7 @@ fn export_as(
                 "issued",
                 "validation_type",
             ],
-        )
+        ))
         .unwrap();
     for row in extract {
         csv.write(row).unwrap();
@@ -183,7 +185,7 @@ fn passes_on_a_good_export() {
     assert_eq!(
         report,
         VerifyReport {
-            files: 5,
+            files: 7,
             csv_rows: 10 + 12,
             microdata_files: 1,
             tables: 1,
@@ -343,7 +345,7 @@ fn fails_on_a_missing_or_extra_file() {
     fs::write(dir.join("notes.txt"), "x").unwrap();
     let lines = failures(&dir);
     assert!(
-        has(&lines, &format!("SHA256SUMS line 2: {TABLE} is missing")),
+        has(&lines, &format!("SHA256SUMS line 3: {TABLE} is missing")),
         "{lines:?}"
     );
     assert!(
@@ -354,6 +356,14 @@ fn fails_on_a_missing_or_extra_file() {
         &lines,
         &format!("manifest.json: privacy facts name {TABLE}, which is not in the export")
     ));
+    assert!(has(
+        &lines,
+        &format!("datapackage.json: lists {TABLE}, which is not a CSV file of the export")
+    ));
+    assert!(
+        !has(&lines, "combine into"),
+        "half a table is not audited: {lines:?}"
+    );
     assert!(
         has(&lines, "notes.txt: not listed in SHA256SUMS"),
         "{lines:?}"
@@ -511,13 +521,13 @@ fn hostile_files_give_failure_lines() {
     assert!(
         has(
             &lines,
-            &format!("{TABLE}: column suppressed named in manifest.json is missing")
+            &format!("{TABLE}: column status named in manifest.json is missing")
         ),
         "{lines:?}"
     );
     fs::write(
         dir.join(TABLE),
-        "month,channel,count,suppressed\r\n2026-01,acme,5\r\n",
+        "month,channel,count,status\r\n2026-01,acme,5\r\n",
     )
     .unwrap();
     assert!(has(
@@ -526,7 +536,7 @@ fn hostile_files_give_failure_lines() {
     ));
     fs::write(
         dir.join(TABLE),
-        b"month,channel,count,suppressed\r\n\xff,acme,5,false\r\n",
+        b"month,channel,count,status\r\n\xff,acme,5,published\r\n",
     )
     .unwrap();
     assert!(has(
@@ -535,18 +545,37 @@ fn hostile_files_give_failure_lines() {
     ));
     fs::write(
         dir.join(TABLE),
-        "month,channel,count,suppressed\r\nx,y,-1,maybe\r\nx,z,5,true\r\n",
+        "month,channel,count,status\r\nx,y,-1,maybe\r\nx,z,5,secondary\r\nx,TOTAL,5,published\r\n",
     )
     .unwrap();
     let lines = failures(&dir);
     assert!(
-        has(&lines, "1 row have `suppressed` other than true/false"),
+        has(
+            &lines,
+            "1 row have a `status` other than published/primary/secondary"
+        ),
         "{lines:?}"
     );
     assert!(
-        has(&lines, "1 row are suppressed but show a count"),
+        has(&lines, "1 row are withheld but show a count"),
         "{lines:?}"
     );
+    assert!(
+        has(
+            &lines,
+            &format!("{TABLE}: 1 row hold a total, which belongs in the totals file")
+        ),
+        "{lines:?}"
+    );
+    fs::write(
+        dir.join(TOTALS),
+        "month,channel,count,status\r\n2026-01,acme,5,published\r\n",
+    )
+    .unwrap();
+    assert!(has(
+        &failures(&dir),
+        &format!("{TOTALS}: 1 row hold an interior cell, which belongs in the table's other file")
+    ));
     let mut manifest: Manifest =
         serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
     manifest.policy.k = 0;
@@ -590,7 +619,7 @@ proptest! {
         let (_root, dir) = export(&good_extract(), good_table());
         fs::write(dir.join(TABLE), &table).unwrap();
         prop_assert!(verify(&dir).is_err());
-        fs::write(dir.join(TABLE), format!("month,channel,count,suppressed\r\n{table_text}")).unwrap();
+        fs::write(dir.join(TABLE), format!("month,channel,count,status\r\n{table_text}")).unwrap();
         let _ = verify(&dir);
         fs::write(dir.join(MANIFEST), &manifest_text).unwrap();
         prop_assert!(verify(&dir).is_err());
@@ -616,7 +645,10 @@ fn manifest_suppression_facts_must_match_the_file() {
     facts.primary_suppressed = 1;
     let lines = check(&facts);
     assert!(
-        has(&lines, "says 5 cells are suppressed, the file hides 4"),
+        has(
+            &lines,
+            "says 1 primary and 4 secondary cells are withheld, the files mark 0 and 4"
+        ),
         "{lines:?}"
     );
     assert!(has(&lines, "do not add up"), "{lines:?}");

@@ -278,10 +278,6 @@ pub async fn source_checksums(client: &tokio_postgres::Client) -> Vec<(String, S
 /// The checkers read exports the way analysts' tools will; `.ci/run` installs them and sets
 /// `CERTANON_REQUIRE_TOOLS=1`, so in CI a missing checker fails the test instead of skipping it.
 /// A developer without them sees the test skipped with a line saying what to install.
-#[expect(
-    dead_code,
-    reason = "the export-format tests that use it land next; remove this then"
-)]
 pub fn external_tool(name: &str, python_module: bool) -> bool {
     let found = if python_module {
         std::process::Command::new("python3")
@@ -302,4 +298,20 @@ pub fn external_tool(name: &str, python_module: bool) -> bool {
         eprintln!("skipped: {name} is not installed (.ci/run installs it)");
     }
     found
+}
+
+/// A CSV file's header and rows, as text.
+pub fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("open csv");
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("csv row").iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::outputs::manifest::TableFacts;
+use crate::outputs::schema::DATA_PACKAGE;
 
 /// Rewrites the manifest (sizes and checksums of the files as they now are, then `edit`) and
 /// SHA256SUMS, as an attacker who controls the whole directory would.
@@ -54,8 +55,8 @@ fn raw_columns_fail_whatever_the_manifest_calls_them() {
     let table = fs::read_to_string(dir.join(TABLE))
         .unwrap()
         .replace(
-            "month,channel,count,suppressed",
-            "month,channel,count,suppressed,note",
+            "month,channel,count,status",
+            "month,channel,count,status,note",
         )
         .replace("\r\n", ",x\r\n")
         .replacen(",x\r\n", "\r\n", 1);
@@ -171,7 +172,7 @@ fn a_record_longer_than_the_limit_is_refused_not_buffered() {
     reseal(&dir, |_| {});
     assert!(has(
         &failures(&dir),
-        &format!("{TABLE} row 13: a record is longer than 1 MiB")
+        &format!("{TABLE} row 7: a record is longer than 1 MiB")
     ));
 }
 
@@ -195,14 +196,14 @@ fn a_file_larger_than_announced_is_not_read() {
 }
 
 /// Cells only along the diagonal, each with its margins: every line adds up, yet the labels
-/// combine into (n + 1)^dims cells.
-fn diagonal(dims: &[&str], n: usize) -> String {
+/// combine into (n + 1)^dims cells. The interior file's text, then the totals file's.
+fn diagonal(dims: &[&str], n: usize) -> [String; 2] {
+    let header = format!("{},count,status\r\n", dims.join(","));
     let totals = vec![TOTAL; dims.len()].join(",");
-    let mut body = format!(
-        "{},count,suppressed\r\n{totals},{},false\r\n",
-        dims.join(","),
-        5 * n
-    );
+    let mut files = [
+        header.clone(),
+        format!("{header}{totals},{},published\r\n", 5 * n),
+    ];
     for i in 0..n {
         for mask in 0..(1u32 << dims.len()) - 1 {
             let key: Vec<String> = (0..dims.len())
@@ -214,27 +215,36 @@ fn diagonal(dims: &[&str], n: usize) -> String {
                     }
                 })
                 .collect();
-            body.push_str(&format!("{},5,false\r\n", key.join(",")));
+            let file = usize::from(mask != 0);
+            files[file].push_str(&format!("{},5,published\r\n", key.join(",")));
         }
     }
-    body
+    files
 }
 
 #[test]
 fn a_table_missing_label_combinations_is_refused_before_the_audit() {
     let (_root, dir) = export(&good_extract(), good_table());
     let dims = ["month", "channel", "key_type"];
-    fs::write(dir.join(TABLE), diagonal(&dims, 3)).unwrap();
+    let [interior, totals] = diagonal(&dims, 3);
+    fs::write(dir.join(TABLE), interior).unwrap();
+    fs::write(dir.join(TOTALS), totals).unwrap();
     reseal(&dir, |m| {
         table(m).dims = dims.iter().map(|&d| d.to_owned()).collect()
     });
     let lines = failures(&dir);
     assert_eq!(
-        lines,
-        [format!(
+        lines[0],
+        format!(
             "{TABLE}: 22 rows, but its labels and totals combine into 64 cells, each of which \
              needs a row"
-        )]
+        )
+    );
+    // The data package still describes the files as they were.
+    assert_eq!(
+        lines[1..],
+        [TABLE, TOTALS]
+            .map(|f| format!("datapackage.json: the fields of {f} are not the file's columns"))
     );
 }
 
@@ -250,6 +260,66 @@ fn failure_lines_are_capped() {
         "{}",
         lines[MAX_LINES]
     );
+}
+
+/// datapackage.json must be there and describe exactly the export's CSV files, each with the
+/// columns it has; whatever it holds gives failure lines, never a panic.
+#[test]
+fn the_data_package_lists_exactly_the_csv_files_with_their_columns() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let path = dir.join(DATA_PACKAGE);
+    let original: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let paths: Vec<&str> = original["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [EXTRACT, TABLE, TOTALS]);
+    // Resealed, as by an attacker who controls the directory: only the package's own
+    // failures remain.
+    let package_lines = |package: &serde_json::Value| {
+        fs::write(&path, package.to_string()).unwrap();
+        reseal(&dir, |_| {});
+        failures(&dir)
+    };
+    let mut changed = original.clone();
+    let resources = changed["resources"].as_array_mut().unwrap();
+    resources.remove(2);
+    resources[1]["path"] = "notes.csv".into();
+    resources[0]["schema"]["fields"][2]["name"] = "home_address".into();
+    assert_eq!(
+        package_lines(&changed),
+        [
+            format!("datapackage.json: the fields of {EXTRACT} are not the file's columns"),
+            "datapackage.json: lists notes.csv, which is not a CSV file of the export".to_owned(),
+            format!("datapackage.json: does not list {TABLE}"),
+            format!("datapackage.json: does not list {TOTALS}"),
+        ]
+    );
+    let mut twice = original.clone();
+    let first = twice["resources"][0].clone();
+    twice["resources"].as_array_mut().unwrap().push(first);
+    assert_eq!(
+        package_lines(&twice),
+        [format!("datapackage.json: lists {EXTRACT} twice")]
+    );
+    for garbage in [
+        serde_json::json!([1, 2]),
+        serde_json::json!({"resources": "x"}),
+    ] {
+        assert_eq!(
+            package_lines(&garbage),
+            ["datapackage.json: unreadable, too large, or not a data package with resources"]
+        );
+    }
+    fs::remove_file(&path).unwrap();
+    let mut manifest: Manifest =
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    manifest.files.retain(|f| f.name != DATA_PACKAGE);
+    fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(failures(&dir), ["datapackage.json is missing"]);
 }
 
 /// What verify may answer about any directory: a report, or failure lines (exit 65).
@@ -282,7 +352,7 @@ proptest! {
         fs::write(dir.join(EXTRACT), &extract).unwrap();
         fs::write(
             dir.join(TABLE),
-            format!("month,channel,count,suppressed\r\n{table}"),
+            format!("month,channel,count,status\r\n{table}"),
         )
         .unwrap();
         verdict(&dir)?;
