@@ -430,4 +430,52 @@ mod tests {
         ));
         assert_eq!(read.files, manifest.files);
     }
+
+    /// A DP table's facts read back as a DP table, not as a suppressed one, and the release's
+    /// budget facts survive the trip.
+    #[test]
+    fn dp_facts_read_back_as_what_they_are() {
+        let mut manifest = Manifest::example();
+        manifest.policy.mode = "dp".into();
+        manifest.policy.dp = Some(DpPolicy {
+            epsilon: 0.0,
+            epsilon_per_release: 1.0,
+            budget: 12.0,
+            budget_period: "year".into(),
+            spent_before: 3.0,
+            mechanism: "discrete_laplace".into(),
+            release: "ab".into(),
+            repeat_of: Some("r0".into()),
+            window: ["2024-11".into(), "2026-10".into()],
+        });
+        let facts = DpTableFacts {
+            cells: 7,
+            contribution_bound: ContributionBound {
+                max_certificates: 10,
+                max_months: 24,
+                max_certificate_months: 14,
+            },
+            dims: vec!["month".into()],
+            epsilon: 0.1,
+            kind: DpTableKind::DpTable,
+            margin_of_error_95: 30,
+            mechanism: "discrete_laplace".into(),
+            population: "new_subscribers".into(),
+            scale: 10.0,
+            sensitivity: 1,
+            totals: "subscribers_new_by_month_totals.csv".into(),
+        };
+        manifest.privacy.insert(
+            "subscribers_new_by_month.csv".into(),
+            FileFacts::DpTable(facts.clone()),
+        );
+        let json = serde_json::to_string(&manifest).unwrap();
+        assert!(json.contains(r#""kind":"dp_table""#), "{json}");
+        let read: Manifest = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.policy.dp, manifest.policy.dp);
+        match &read.privacy["subscribers_new_by_month.csv"] {
+            FileFacts::DpTable(read) => assert_eq!(read, &facts),
+            other => panic!("read back as {other:?}"),
+        }
+    }
 }
