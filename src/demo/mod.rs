@@ -110,6 +110,10 @@ pub fn demo(rows: u64, dir: &Path, json: bool) -> Result<()> {
                 Err(e) => format!("verify: {e}"),
             };
             println!("  export: {dir}\n  {verdict}");
+            if r.kind == TaskKind::Aggregates {
+                let report = Path::new(dir).join(crate::outputs::report::FILE_NAME);
+                println!("  report: {} (open it in a browser)", report.display());
+            }
         }
         if matches!(r.kind, TaskKind::Retention { .. }) {
             for line in crate::job::retention::render_report(&s.details) {

@@ -21,6 +21,7 @@ use crate::outputs::aggregate::{self, Aggregates, Bound};
 use crate::outputs::export::{self, Export};
 use crate::outputs::extract::{self, ExtractSpill};
 use crate::outputs::manifest::{DpPolicy, Manifest, PolicyFacts, Privacy};
+use crate::outputs::report as statistics_report;
 use crate::privacy::dp::MICRO;
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
@@ -56,7 +57,15 @@ struct ExportFacts {
     /// (`dp` for differentially private ones).
     mode: &'static str,
     /// A differentially private release's budget facts and what it spends.
-    dp: Option<(DpPolicy, Vec<TableSpend>)>,
+    dp: Option<DpOutcome>,
+}
+
+/// What a differentially private release records and shows besides its files.
+struct DpOutcome {
+    policy: DpPolicy,
+    spends: Vec<TableSpend>,
+    /// The noisy tables, for the statistics report.
+    tables: Vec<Published>,
 }
 
 impl ScanGroup<'_> {
@@ -131,7 +140,7 @@ impl ScanGroup<'_> {
                 &report.run_id,
             )?)
         };
-        let facts = match &task.kind {
+        let mut facts = match &task.kind {
             TaskKind::ResearchExtract { mode, .. } => {
                 let spill = outputs.spill.take().ok_or_else(|| {
                     Error::Other("a scan group holds two research extracts".into())
@@ -188,7 +197,7 @@ impl ScanGroup<'_> {
         report.stats.key_id = Some(facts.key_id.clone());
         report.stats.details = serde_json::to_value(&facts.privacy)
             .map_err(|e| Error::Other(format!("privacy facts: {e}")))?;
-        if let Some(export) = export {
+        if let Some(mut export) = export {
             // Recorded before the export appears: a level published but not recorded could be
             // undercut by the next release, while one recorded for an export that then failed
             // only keeps later releases coarser.
@@ -203,7 +212,7 @@ impl ScanGroup<'_> {
                 )
                 .await?;
             }
-            if let Some((policy, tables)) = &facts.dp {
+            if let Some(DpOutcome { policy, spends, .. }) = &facts.dp {
                 let spending = Spending {
                     run_id: &report.run_id,
                     task: &task.name,
@@ -211,13 +220,21 @@ impl ScanGroup<'_> {
                     release: &policy.release,
                     window: &policy.window,
                     mechanism: &policy.mechanism,
-                    tables,
+                    tables: spends,
                     repeat_of: policy.repeat_of.as_deref(),
                     at: self.started,
                 };
                 budget::record(client, &spending).await?;
             }
+            let noisy = facts.dp.as_mut().map(|d| std::mem::take(&mut d.tables));
             let manifest = self.manifest(task, &report.run_id, outputs.snapshot, facts);
+            if let TaskKind::Aggregates = task.kind {
+                let tables = match &noisy {
+                    Some(tables) => tables,
+                    None => &outputs.statistics.tables()?.0,
+                };
+                statistics_report::write(&mut export, &manifest, tables)?;
+            }
             let dir = export.commit(manifest)?;
             report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
             report.stats.export_dir = Some(dir.display().to_string());
@@ -371,7 +388,7 @@ impl ScanGroup<'_> {
                 key_id: facts.key_id,
                 mode: facts.mode.to_string(),
                 config_sha256: self.config.sha256.clone(),
-                dp: facts.dp.map(|(policy, _)| policy),
+                dp: facts.dp.map(|d| d.policy),
             },
             privacy: facts.privacy,
             files: Vec::new(),
@@ -469,7 +486,11 @@ impl DpRelease<'_> {
             key_id: self.pseudonymizer.key_id().to_string(),
             levels: None,
             mode: StatisticsMode::Dp.as_str(),
-            dp: Some((policy, spends)),
+            dp: Some(DpOutcome {
+                policy,
+                spends,
+                tables: published,
+            }),
         })
     }
 }

@@ -420,6 +420,11 @@ pub(crate) fn names(column: &str, code: &str) -> Option<Vec<&'static str>> {
     Dim::named(column)?.names(code)
 }
 
+/// What a published table counts, in the words of its data dictionary entry.
+pub(crate) fn description(table: &str) -> Option<&'static str> {
+    specs().find(|s| s.name == table).map(|s| s.what)
+}
+
 fn specs() -> impl Iterator<Item = &'static Spec> {
     ISSUED_TABLES.iter().chain([
         &ACTIVE_CERTIFICATES,

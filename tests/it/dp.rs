@@ -114,6 +114,14 @@ async fn a_subscriber_with_a_thousand_certificates_moves_a_cell_by_the_bound_onl
     // Distinct-subscriber series count the heavy subscriber once: 41.
     let (count, _) = rows(dir, "subscribers_new_by_month", &[&month])[0];
     assert!(count.abs_diff(41) <= 6, "new subscribers: {count}");
+    // The report states the release's ε and each table's margin of error, and withholds nothing.
+    let page = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    assert!(
+        page.contains("Privacy loss of this release (ε)</dt><dd>100</dd>"),
+        "no ε in the report"
+    );
+    assert_eq!(page.matches("95 % margin of error of one cell").count(), 10);
+    assert!(!page.contains("withheld, primary") && !page.contains("withheld, secondary"));
     // Every month of the window is published, the empty ones too.
     assert_eq!(rows(dir, "subscribers_active_by_month", &[]).len(), 6);
 }

@@ -46,7 +46,7 @@ impl fmt::Display for VerifyReport {
             f,
             "verify: ok: {} files match SHA256SUMS and manifest.json ({} CSV rows); {} extract \
              file(s) k-anonymous; {} table(s): every count is 0 or >= k, margins add up, none of \
-             {} suppressed cells can be recovered",
+             {} suppressed cells can be recovered; {DATA_PACKAGE} describes every CSV file",
             self.files, self.csv_rows, self.microdata_files, self.tables, self.suppressed_cells
         )
     }
