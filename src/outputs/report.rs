@@ -75,19 +75,12 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          <p class=\"lead\">Counts of the certificates, revocations and subscribers in the \
          certificate authority's database, in {} tables. No person appears in them: every count \
          covers at least {k} subscribers, and counts that would say too much about a few are \
-         withheld.</p><dl class=\"facts\">\
-         <dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
-         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
-         <dt>Database snapshot</dt><dd><code>{}</code></dd>\
+         withheld.</p><dl class=\"facts\">{}\
          <dt>Smallest published count (k)</dt><dd>{k}</dd>\
          <dt>Largest share of one subscriber</dt><dd>{}</dd>\
          <dt>Produced by</dt><dd>certanon {}</dd></dl></header>",
         tables.len(),
-        escape(&manifest.run_id),
-        escape(&manifest.task),
-        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
-        escape(&period(tables)),
-        escape(&manifest.snapshot),
+        release_facts(manifest, tables),
         dominance.map_or_else(|| "not recorded".to_owned(), percent),
         escape(&manifest.tool_version),
     );
@@ -106,6 +99,20 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          <li>Months and years are calendar periods in UTC. <code>unknown</code> is a value the \
          database did not give or that fits no category.</li></ul></section>",
     );
+}
+
+/// What every release states of itself: run, task, time, period and snapshot.
+fn release_facts(manifest: &Manifest, tables: &[Published]) -> String {
+    format!(
+        "<dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
+         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
+         <dt>Database snapshot</dt><dd><code>{}</code></dd>",
+        escape(&manifest.run_id),
+        escape(&manifest.task),
+        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
+        escape(&period(tables)),
+        escape(&manifest.snapshot),
+    )
 }
 
 /// The tables and the other files of the release.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, period, thousands};
+use super::{escape, thousands};
 use crate::outputs::manifest::{DpPolicy, DpTableFacts, Manifest};
 use crate::privacy::Published;
 
@@ -23,19 +23,12 @@ pub(super) fn overview(
          certificate authority's database, in {} tables, each count with random noise added so \
          that the release reveals almost nothing about any one subscriber: with or without a \
          subscriber's certificates, every possible release is at most e<sup>ε</sup> times as \
-         likely. Every cell is published; none is withheld.</p><dl class=\"facts\">\
-         <dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
-         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
-         <dt>Database snapshot</dt><dd><code>{}</code></dd>\
+         likely. Every cell is published; none is withheld.</p><dl class=\"facts\">{}\
          <dt>Privacy loss of this release (ε)</dt><dd>{}</dd>\
          <dt>Budget of the task</dt><dd>{} ({}), {} spent before this release</dd>\
          <dt>Produced by</dt><dd>certanon {}</dd></dl></header>",
         tables.len(),
-        escape(&manifest.run_id),
-        escape(&manifest.task),
-        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
-        escape(&period(tables)),
-        escape(&manifest.snapshot),
+        super::release_facts(manifest, tables),
         repeat(policy),
         policy.budget,
         escape(&policy.budget_period),
