@@ -666,7 +666,8 @@ pub(crate) const PRIMARY: &str = "primary";
 pub(crate) const SECONDARY: &str = "secondary";
 
 /// Writes each table as two CSV files, its interior cells and its totals (so that summing a
-/// file's `count` never counts a certificate twice), and the data dictionary describing them.
+/// file's `count` never counts a certificate twice), each with its Parquet file, and the data
+/// dictionary describing them.
 /// Each dimension's code column is followed by its name columns, then come `count` and
 /// `status`; rows are sorted by their codes, totals by how many dimensions they sum over first.
 pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
@@ -690,16 +691,16 @@ fn write_tables(
             .into_iter()
             .partition(|c| !c.key.iter().any(|l| l == TOTAL));
         for (cells, is_totals) in [(interior, false), (totals, true)] {
-            let mut csv = export.csv(resource(table, &dims, is_totals, budget.is_some()))?;
+            let mut files = export.table(resource(table, &dims, is_totals, budget.is_some()))?;
             for cell in cells {
                 let mut fields = row(&table.name, &dims, cell)?;
                 if let Some(budget) = budget {
                     let summed = dp::cells_summed(table, &cell.key);
                     fields.push(budget.margin_of_error(summed).to_string());
                 }
-                csv.write(fields)?;
+                files.write(&fields)?;
             }
-            export.add(csv.finish()?);
+            files.finish(export)?;
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! Export sink: a hidden temporary directory, CSV files, data dictionary, data package,
-//! manifest and SHA256SUMS, fsync and rename. A reader never sees a half-written export: everything is
+//! Export sink: a hidden temporary directory, CSV files and the Parquet files beside them,
+//! data dictionary, data package, manifest and SHA256SUMS, fsync and rename. A reader never
+//! sees a half-written export: everything is
 //! written under `<root>/<task>/.tmp-<run id>`, fsynced, and renamed to `<root>/<task>/<run id>`
 //! in one step. A crash leaves only the hidden directory, which the next run of the task
 //! removes (runs never overlap: they hold the advisory lock).
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
+use crate::outputs::columnar::{self, Column, ParquetFile};
 use crate::outputs::manifest::{FileEntry, Manifest};
 use crate::outputs::schema::{self, DATA_PACKAGE, Resource};
 
@@ -79,7 +81,25 @@ impl Export {
         Ok(csv)
     }
 
-    /// Adds a finished CSV file to the manifest.
+    /// A Parquet file with these columns (see [`columnar`]).
+    pub(crate) fn parquet(&self, name: &str, columns: &[Column]) -> Result<ParquetFile> {
+        let path = self.tmp.join(name);
+        let file = create_private_file(&path)?;
+        ParquetFile::start(name, path, file, columns)
+    }
+
+    /// A table written twice, as the CSV file `resource` describes and the Parquet file
+    /// beside it, typed by the same description.
+    pub(crate) fn table(&mut self, resource: Resource) -> Result<TableFiles> {
+        let columns = columnar::columns(&resource);
+        let parquet = self.parquet(&columnar::file_name(&resource.file), &columns)?;
+        Ok(TableFiles {
+            csv: self.csv(resource)?,
+            parquet,
+        })
+    }
+
+    /// Adds a finished file to the manifest.
     pub(crate) fn add(&mut self, entry: FileEntry) {
         self.files.push(entry);
     }
@@ -247,6 +267,26 @@ pub(crate) fn remove_leftovers(task_dir: &Path) -> Result<usize> {
     Ok(removed)
 }
 
+/// A table's CSV and Parquet files, written row for row together.
+pub(crate) struct TableFiles {
+    csv: CsvFile,
+    parquet: ParquetFile,
+}
+
+impl TableFiles {
+    pub(crate) fn write<T: AsRef<[u8]>>(&mut self, record: &[T]) -> Result<()> {
+        self.csv.write(record)?;
+        self.parquet.write(record)
+    }
+
+    /// Finishes both files and adds them to the export.
+    pub(crate) fn finish(self, export: &mut Export) -> Result<()> {
+        export.add(self.csv.finish()?);
+        export.add(self.parquet.finish()?);
+        Ok(())
+    }
+}
+
 /// A CSV file being written.
 pub(crate) struct CsvFile {
     name: String,
@@ -264,7 +304,8 @@ pub(crate) struct CsvFile {
     hashing: Option<HashThread>,
 }
 
-type Chunk = std::sync::Arc<Vec<u8>>;
+/// Shared, not copied, with the helper thread and with whatever else reads the same lines.
+type Chunk = bytes::Bytes;
 
 struct HashThread {
     chunks: std::sync::mpsc::SyncSender<Chunk>,
@@ -277,7 +318,7 @@ impl HashThread {
         let (chunks, received) = std::sync::mpsc::sync_channel::<Chunk>(4);
         let done = std::thread::spawn(move || {
             for chunk in received {
-                hasher.update(chunk.as_slice());
+                hasher.update(&chunk);
             }
             hasher
         });
@@ -326,8 +367,7 @@ impl CsvFile {
     /// Appends `rows` records already rendered as CSV lines (CRLF-terminated, fields quoted
     /// by `push_csv_field`), a large chunk at a time: their checksum is computed on a helper
     /// thread while this one writes them.
-    pub(crate) fn write_chunk(&mut self, lines: Vec<u8>, rows: u64) -> Result<()> {
-        let lines = std::sync::Arc::new(lines);
+    pub(crate) fn write_chunk(&mut self, lines: bytes::Bytes, rows: u64) -> Result<()> {
         let hashing = self
             .hashing
             .get_or_insert_with(|| HashThread::start(std::mem::take(&mut self.out.hasher)));
@@ -392,18 +432,20 @@ impl CsvFile {
     pub(crate) fn finish(mut self) -> Result<FileEntry> {
         self.settle_hash()?;
         self.join_flush()?;
-        let path = self.path;
-        let (file, sha256, bytes) = self.out.finish();
-        let file = file
-            .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
-        file.sync_all().at(&path)?;
-        Ok(FileEntry {
-            name: self.name,
-            rows: Some(self.rows),
+        let Hashing {
+            inner,
+            hasher,
             bytes,
-            sha256,
-        })
+        } = self.out;
+        let inner = inner
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        let out = Hashing {
+            inner,
+            hasher,
+            bytes,
+        };
+        out.seal(&self.path, self.name, self.rows)
     }
 }
 
@@ -438,14 +480,14 @@ pub(crate) fn push_csv_field(value: &[u8], out: &mut Vec<u8>) {
 }
 
 /// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
+pub(crate) struct Hashing<W> {
     inner: W,
     hasher: Sha256,
     bytes: u64,
 }
 
 impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Hashing {
             inner,
             hasher: Sha256::new(),
@@ -453,8 +495,22 @@ impl<W: Write> Hashing<W> {
         }
     }
 
-    fn finish(self) -> (W, String, u64) {
+    pub(crate) fn finish(self) -> (W, String, u64) {
         (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl Hashing<File> {
+    /// Fsyncs the file written through it and describes it for the manifest.
+    pub(crate) fn seal(self, path: &Path, name: String, rows: u64) -> Result<FileEntry> {
+        let (file, sha256, bytes) = self.finish();
+        file.sync_all().at(path)?;
+        Ok(FileEntry {
+            name,
+            rows: Some(rows),
+            bytes,
+            sha256,
+        })
     }
 }
 
@@ -557,10 +613,10 @@ mod tests {
         // Over WRITEBACK_BYTES, so writeback and a background flush start on the way.
         let chunk = b"abcdefgh\r\n".repeat(1 << 20);
         for _ in 0..4 {
-            csv.write_chunk(chunk.clone(), 1 << 20).unwrap();
+            csv.write_chunk(chunk.clone().into(), 1 << 20).unwrap();
         }
         csv.write(["after"]).unwrap();
-        csv.write_chunk(b"last\r\n".to_vec(), 1).unwrap();
+        csv.write_chunk(b"last\r\n".to_vec().into(), 1).unwrap();
         let path = csv.path.clone();
         let entry = csv.finish().unwrap();
         assert_eq!(entry.rows, Some((4 << 20) + 2));

@@ -1,6 +1,7 @@
 //! The research extract: spills each pseudonymized row to disk during the scan, lets the
 //! privacy gate choose generalization levels from the class tallies, then writes the released
-//! rows, generalized and sorted by certificate pseudonym, to `research_extract.csv`.
+//! rows, generalized and sorted by certificate pseudonym, to `research_extract.csv` and
+//! `research_extract.parquet`.
 //!
 //! The gate protects subscribers: a class is released only when its rows come from at least k
 //! distinct subscribers. In `anonymous` mode the file carries no pseudonym that links rows
@@ -19,11 +20,14 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
+use bytes::Bytes;
+use parquet::data_type::ByteArray;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::config::ReleaseMode;
 use crate::error::{Error, IoContext, Result};
+use crate::outputs::columnar::{self, Kind, ParquetFile};
 use crate::outputs::export::push_csv_field;
 use crate::outputs::export::{CsvFile, Export};
 use crate::outputs::manifest::{FileFacts, MicrodataFacts, MicrodataKind, Privacy, SubjectFacts};
@@ -211,20 +215,28 @@ impl ExtractSpill {
             *level += floor;
         }
         let release = privacy::released_classes(&hist, &dims, &gate_levels, k)?;
-        let classes = released_classes(&hist, &choice.levels, &release);
+        let (classes, labels) = released_classes(&hist, &choice.levels, &release);
         let pseudonyms: Vec<&str> = released_pseudonyms(self.mode)
             .iter()
             .map(|&i| PSEUDONYM_COLUMNS[i].0)
             .collect();
         let resource = text::resource(&self.key_id, &pseudonyms, &choice.levels);
-        let csv = match export {
-            Some(export) => Some((export.csv(resource.clone())?, export)),
+        let files = match export {
+            Some(export) => {
+                let mut columns = columnar::columns(&resource);
+                // The pseudonyms come first; they seldom repeat, so a dictionary only costs.
+                for column in columns.iter_mut().take(pseudonyms.len()) {
+                    column.kind = Kind::Identifier;
+                }
+                let parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
+                Some((export.csv(resource.clone())?, parquet, export))
+            }
             None => None,
         };
         let removal = subject_k
             .map(|subject_k| self.subject_k_removal(&classes, subject_k))
             .transpose()?;
-        let released = self.release(csv, &classes, removal.as_ref(), k)?;
+        let released = self.release(files, &classes, &labels, removal.as_ref(), k)?;
         if let Some(removal) = &removal {
             removal.account(&mut choice, released.smallest_class);
         }
@@ -270,55 +282,73 @@ impl ExtractSpill {
     }
 
     /// Renders buckets on rayon's pool, a window at a time, while one thread writes the
-    /// finished ones in bucket order: the file is the concatenation of the sorted buckets.
-    /// Without an export, the rows are rendered for the subject figures only.
+    /// finished ones in bucket order to the CSV file and another to the Parquet file: each
+    /// file is the concatenation of the sorted buckets. Without an export, the rows are
+    /// rendered for the subject figures only.
     fn release(
         &self,
-        csv: Option<(CsvFile, &mut Export)>,
+        files: Option<(CsvFile, ParquetFile, &mut Export)>,
         classes: &Classes,
+        labels: &[Labels],
         removal: Option<&subjects::Removal>,
         k: u64,
     ) -> Result<Released> {
         let mut tally = subjects::SubjectTally::default();
         let window = 2 * rayon::current_num_threads();
-        let (csv, export) = csv.unzip();
-        let csv = std::thread::scope(|scope| -> Result<_> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(window);
-            let writer = scope.spawn(move || -> Result<_> {
-                let Some(mut csv) = csv else { return Ok(None) };
-                for (lines, rows) in rx {
+        let (files, export) = match files {
+            Some((csv, parquet, export)) => (Some((csv, parquet)), Some(export)),
+            None => (None, None),
+        };
+        let files = std::thread::scope(|scope| -> Result<_> {
+            let Some((mut csv, mut parquet)) = files else {
+                for first in (0..BUCKETS).step_by(window) {
+                    for bucket in self.render_window(first, window, classes, removal) {
+                        tally.add(&bucket?);
+                    }
+                }
+                return Ok(None);
+            };
+            let (to_csv, csv_rows) = std::sync::mpsc::sync_channel::<(Bytes, u64)>(window);
+            let (to_parquet, parquet_rows) = std::sync::mpsc::sync_channel::<Bucket>(window);
+            let csv_writer = scope.spawn(move || -> Result<_> {
+                for (lines, rows) in csv_rows {
                     csv.write_chunk(lines, rows)?;
                 }
-                Ok(Some(csv))
+                Ok(csv)
+            });
+            let parquet_writer = scope.spawn(move || -> Result<_> {
+                for bucket in parquet_rows {
+                    write_parquet(&mut parquet, &bucket, labels)?;
+                }
+                Ok(parquet)
             });
             'buckets: for first in (0..BUCKETS).step_by(window) {
-                let rendered: Vec<Result<Bucket>> = (first..BUCKETS.min(first + window))
-                    .into_par_iter()
-                    .map(|b| self.render_bucket(b, classes, removal))
-                    .collect();
-                for bucket in rendered {
+                for bucket in self.render_window(first, window, classes, removal) {
                     let bucket = bucket?;
                     tally.add(&bucket);
-                    if tx.send((bucket.lines, bucket.rows)).is_err() {
-                        // The writer stopped on an error, or writes nothing; its join says which.
+                    let sent = to_csv.send((bucket.lines.clone(), bucket.rows));
+                    if sent.is_err() || to_parquet.send(bucket).is_err() {
+                        // A writer stopped on an error; its join says which.
                         break 'buckets;
                     }
                 }
             }
-            drop(tx);
-            writer
-                .join()
-                .map_err(|_| Error::Other("the extract writer panicked".into()))?
+            drop((to_csv, to_parquet));
+            let panicked = |_| Error::Other("an extract writer panicked".into());
+            let csv = csv_writer.join().map_err(panicked)?;
+            let parquet = parquet_writer.join().map_err(panicked)?;
+            Ok(Some((csv?, parquet?)))
         })?;
-        if let (Some(csv), Some(export)) = (csv, export) {
-            let entry = csv.finish()?;
-            if entry.rows != Some(tally.rows) {
-                return Err(Error::Other(format!(
-                    "research extract: wrote {:?} rows, rendered {}",
-                    entry.rows, tally.rows
-                )));
+        if let (Some((csv, parquet)), Some(export)) = (files, export) {
+            for entry in [csv.finish()?, parquet.finish()?] {
+                if entry.rows != Some(tally.rows) {
+                    return Err(Error::Other(format!(
+                        "research extract: wrote {:?} rows to {}, rendered {}",
+                        entry.rows, entry.name, tally.rows
+                    )));
+                }
+                export.add(entry);
             }
-            export.add(entry);
         }
         let rows = tally.rows;
         let (subjects, smallest_class) = tally.facts(k);
@@ -327,6 +357,20 @@ impl ExtractSpill {
             subjects,
             smallest_class,
         })
+    }
+
+    /// Buckets `first..first + window`, rendered in parallel, in bucket order.
+    fn render_window(
+        &self,
+        first: usize,
+        window: usize,
+        classes: &Classes,
+        removal: Option<&subjects::Removal>,
+    ) -> Vec<Result<Bucket>> {
+        (first..BUCKETS.min(first + window))
+            .into_par_iter()
+            .map(|b| self.render_bucket(b, classes, removal))
+            .collect()
     }
 
     /// Spill bucket `b`'s file and its bytes.
@@ -405,28 +449,58 @@ impl ExtractSpill {
         let bytes = rows.iter().map(|r| r.1.len() + r.2.len() + 2).sum();
         let mut lines = Vec::with_capacity(bytes);
         let mut linked = Vec::with_capacity(rows.len());
+        let mut pseudonyms_at = Vec::with_capacity(rows.len());
         for &(_, pseudonyms, fields, class, links) in &rows {
+            pseudonyms_at.push(lines.len()..lines.len() + pseudonyms.len());
             lines.extend_from_slice(pseudonyms);
             lines.extend_from_slice(fields);
             lines.extend_from_slice(b"\r\n");
             linked.push((class, links));
         }
         Ok(Bucket {
-            lines,
+            lines: Bytes::from(lines),
             rows: rows.len() as u64,
             subscribers,
             linked,
+            pseudonyms_at,
         })
     }
 }
 
 /// One bucket rendered: its CSV lines, each spilled row's subscriber and whether it was
-/// released, and each released row's class and linking values, in file order.
+/// released, and each released row's class and linking values and where its pseudonym fields
+/// are in the lines, in file order.
 struct Bucket {
-    lines: Vec<u8>,
+    lines: Bytes,
     rows: u64,
     subscribers: Vec<(u32, bool)>,
     linked: Vec<Linked>,
+    pseudonyms_at: Vec<std::ops::Range<usize>>,
+}
+
+/// Appends a rendered bucket's rows to the Parquet file: the pseudonyms are the CSV's own
+/// bytes, shared, not parsed (they hold no comma or quote, so a comma separates them), and the
+/// quasi-identifiers are their class's labels, made once per class.
+fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) -> Result<()> {
+    for (at, &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
+        let mut column = 0;
+        let mut from = at.start;
+        let commas = at.clone().filter(|&i| bucket.lines[i] == b',');
+        for to in commas.chain([at.end]) {
+            parquet.text(column, ByteArray::from(bucket.lines.slice(from..to)))?;
+            column += 1;
+            from = to + 1;
+        }
+        let class = labels.get(class as usize).ok_or_else(|| {
+            Error::Other("research extract: a released row has no class labels".into())
+        })?;
+        for label in class {
+            parquet.text(column, label.clone())?;
+            column += 1;
+        }
+        parquet.end_row()?;
+    }
+    Ok(())
 }
 
 /// A released row's class and linking values.
@@ -519,18 +593,23 @@ impl SpillEntry<'_> {
 type Classes = FxHashMap<[u16; NQI], Class>;
 /// A released class: its id and its quasi-identifier fields.
 type Class = (u32, Vec<u8>);
+/// A released class's quasi-identifier labels, unquoted: its rows' Parquet values.
+type Labels = Vec<ByteArray>;
 
+/// The released classes, and the labels of each by class id.
+///
 /// Spilled rows carry finest codes, not their class's representative, but both generalize to
 /// the same code at or above the floor, so a class's fields are its rows' fields.
 fn released_classes(
     hist: &HashMap<Vec<u16>, Tally>,
     levels: &[u8],
     release: &privacy::Release,
-) -> Classes {
-    // Per quasi-identifier: generalized code → its label (and name) as CSV fields, rendered
-    // once.
-    let mut labels: [FxHashMap<u16, Vec<u8>>; NQI] = Default::default();
+) -> (Classes, Vec<Labels>) {
+    // Per quasi-identifier: generalized code → its label (and name), and the same as CSV
+    // fields, rendered once.
+    let mut rendered: [FxHashMap<u16, (Labels, Vec<u8>)>; NQI] = Default::default();
     let mut classes = Classes::default();
+    let mut labels = Vec::new();
     // Ids follow the generalized fields, so equal released classes share one.
     let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     for key in hist.keys().filter(|key| release.is_released(key)) {
@@ -538,25 +617,39 @@ fn released_classes(
             continue;
         };
         let mut fields = Vec::new();
+        let mut class_labels = Vec::with_capacity(NQI + 1);
         for (d, q) in Quasi::ALL.iter().enumerate() {
             let code = q.generalize(key[d], levels[d]);
-            let label = labels[d].entry(code).or_insert_with(|| {
-                let mut field = Vec::new();
-                push_csv_field(q.label(code, levels[d]).as_bytes(), &mut field);
+            let (values, field) = rendered[d].entry(code).or_insert_with(|| {
+                let mut values = vec![q.label(code, levels[d])];
                 if q.name_column().is_some() {
-                    field.push(b',');
-                    push_csv_field(q.name_label(code, levels[d]).as_bytes(), &mut field);
+                    values.push(q.name_label(code, levels[d]));
                 }
-                field
+                let mut field = Vec::new();
+                for (n, value) in values.iter().enumerate() {
+                    if n > 0 {
+                        field.push(b',');
+                    }
+                    push_csv_field(value.as_bytes(), &mut field);
+                }
+                let values = values
+                    .into_iter()
+                    .map(|v| ByteArray::from(Bytes::from(v.into_bytes())))
+                    .collect();
+                (values, field)
             });
             fields.push(b',');
-            fields.extend_from_slice(label);
+            fields.extend_from_slice(field);
+            class_labels.extend(values.iter().cloned());
         }
         let next = ids.len() as u32;
-        let id = *ids.entry(fields.clone()).or_insert(next);
+        let id = *ids.entry(fields.clone()).or_insert_with(|| {
+            labels.push(class_labels);
+            next
+        });
         classes.insert(key, (id, fields));
     }
-    classes
+    (classes, labels)
 }
 
 /// The certificate pseudonym's base32 text as two big-endian integers: they order rows as

@@ -3,6 +3,7 @@
 //! also as a statistics report), and re-checked by `verify`.
 
 pub(crate) mod aggregate;
+pub(crate) mod columnar;
 pub(crate) mod export;
 pub(crate) mod extract;
 pub(crate) mod manifest;

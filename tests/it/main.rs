@@ -15,6 +15,7 @@ mod ledgers;
 mod operations;
 mod outcomes;
 mod package;
+mod parquet;
 mod report;
 mod retention;
 mod seed;

@@ -1,5 +1,5 @@
 //! `certanon verify`: re-checks an export directory's checksums, k-anonymity, suppression and
-//! data package.
+//! data package, and that each Parquet file agrees with its CSV file.
 //!
 //! Every file is treated as possibly tampered or hostile: malformed CSV, a missing manifest or
 //! missing columns become failure lines, never panics. Failure lines name files, rows, columns,
@@ -14,6 +14,7 @@ mod scan;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod twins;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -35,6 +36,7 @@ use tables::{audit, check_facts, check_lines};
 pub(crate) struct VerifyReport {
     pub(crate) files: usize,
     pub(crate) csv_rows: u64,
+    pub(crate) parquet_files: usize,
     pub(crate) microdata_files: usize,
     pub(crate) tables: usize,
     pub(crate) suppressed_cells: usize,
@@ -44,10 +46,16 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "verify: ok: {} files match SHA256SUMS and manifest.json ({} CSV rows); {} extract \
-             file(s) k-anonymous; {} table(s): every count is 0 or >= k, margins add up, none of \
-             {} suppressed cells can be recovered; {DATA_PACKAGE} describes every CSV file",
-            self.files, self.csv_rows, self.microdata_files, self.tables, self.suppressed_cells
+            "verify: ok: {} files match SHA256SUMS and manifest.json ({} CSV rows); {} Parquet \
+             file(s) agree with their CSV; {} extract file(s) k-anonymous; {} table(s): every \
+             count is 0 or >= k, margins add up, none of {} suppressed cells can be recovered; \
+             {DATA_PACKAGE} describes every CSV file",
+            self.files,
+            self.csv_rows,
+            self.parquet_files,
+            self.microdata_files,
+            self.tables,
+            self.suppressed_cells
         )
     }
 }
@@ -108,6 +116,11 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
     if let Some(manifest) = &manifest {
         check_manifest_files(manifest, &sizes, &digests, &mut out);
     }
+    let manifest_rows = listed
+        .iter()
+        .map(|(name, entry)| (name.to_string(), entry.rows))
+        .collect();
+    let parquet = twins::start(dir, &files, &unread, manifest_rows);
     // A table's two files, merged under the name of its interior file.
     let mut tables: BTreeMap<String, (usize, Published)> = BTreeMap::new();
     let mut unreadable = BTreeSet::new();
@@ -187,6 +200,7 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands) -> Result<VerifyReport> 
         dp::check_spending(m, &mut out);
     }
     audit(&audited, &mut out);
+    report.parquet_files = twins::finish(parquet, &mut out);
     if !unread.contains(DATA_PACKAGE) {
         package::check(dir, &files, &headers, &mut out);
     }
@@ -220,6 +234,13 @@ impl Failures {
         if self.lines.len() < MAX_LINES {
             self.lines.push(printable(&line, MAX_LINE_CHARS));
         }
+    }
+
+    /// Adds the lines another check found, already escaped and cut short.
+    fn absorb(&mut self, other: Failures) {
+        self.total += other.total;
+        let room = MAX_LINES.saturating_sub(self.lines.len());
+        self.lines.extend(other.lines.into_iter().take(room));
     }
 
     fn into_result<T>(mut self, ok: T) -> Result<T> {

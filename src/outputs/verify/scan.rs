@@ -34,7 +34,7 @@ pub(super) struct Scan {
 pub(super) const MAX_RECORD: u64 = 1 << 20;
 
 /// The csv reader's own buffer, which it fills ahead of the record it parses.
-const READ_AHEAD: u64 = 64 << 10;
+pub(super) const READ_AHEAD: u64 = 64 << 10;
 
 /// Reads a CSV once: counts rows, looks for identifiers, and checks k-anonymity or collects
 /// the table. `None` when the file is not well-formed CSV with its columns.
@@ -48,15 +48,7 @@ pub(super) fn scan_csv(
         out.push(format!("{name}: cannot be read"));
         return None;
     };
-    let allowance = Rc::new(Cell::new(MAX_RECORD + READ_AHEAD));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .buffer_capacity(READ_AHEAD as usize)
-        .from_reader(Bounded {
-            file,
-            read: 0,
-            allowance: Rc::clone(&allowance),
-        });
+    let (mut reader, allowance) = Bounded::reader(file);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
         Err(e) => {
@@ -97,10 +89,27 @@ pub(super) fn scan_csv(
 }
 
 /// The file, failing a read once it runs past `allowance` bytes from its start.
-struct Bounded {
+pub(super) struct Bounded {
     file: fs::File,
     read: u64,
     allowance: Rc<Cell<u64>>,
+}
+
+impl Bounded {
+    /// A CSV reader of `file` (header row first) and its allowance, which the caller moves to
+    /// `reader.position().byte() + MAX_RECORD + READ_AHEAD` before each record it reads.
+    pub(super) fn reader(file: fs::File) -> (csv::Reader<Bounded>, Rc<Cell<u64>>) {
+        let allowance = Rc::new(Cell::new(MAX_RECORD + READ_AHEAD));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .buffer_capacity(READ_AHEAD as usize)
+            .from_reader(Bounded {
+                file,
+                read: 0,
+                allowance: Rc::clone(&allowance),
+            });
+        (reader, allowance)
+    }
 }
 
 impl Read for Bounded {
@@ -185,7 +194,7 @@ fn rare_profiles(name: &str, what: &str, k: u64, figures: &SubjectFigures, out: 
     }
 }
 
-fn csv_problem(e: &csv::Error) -> String {
+pub(super) fn csv_problem(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

@@ -115,22 +115,21 @@ fn export_as(
 ) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let mut export = Export::begin(root.path(), "t", "r1").unwrap();
-    let mut csv = export
-        .csv(Resource::text(
-            EXTRACT,
-            &[
-                "certificate",
-                "subscriber",
-                "region",
-                "issued",
-                "validation_type",
-            ],
-        ))
-        .unwrap();
+    let resource = Resource::text(
+        EXTRACT,
+        &[
+            "certificate",
+            "subscriber",
+            "region",
+            "issued",
+            "validation_type",
+        ],
+    );
+    let mut files = export.table(resource).unwrap();
     for row in extract {
-        csv.write(row).unwrap();
+        files.write(row).unwrap();
     }
-    export.add(csv.finish().unwrap());
+    files.finish(&mut export).unwrap();
     let published = published(table);
     aggregate::write(&mut export, std::slice::from_ref(&published)).unwrap();
     let mut manifest = Manifest::example();
@@ -185,8 +184,9 @@ fn passes_on_a_good_export() {
     assert_eq!(
         report,
         VerifyReport {
-            files: 7,
+            files: 10,
             csv_rows: 10 + 12,
+            parquet_files: 3,
             microdata_files: 1,
             tables: 1,
             suppressed_cells: 4,

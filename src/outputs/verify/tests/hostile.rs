@@ -6,11 +6,14 @@ use super::*;
 use crate::outputs::manifest::TableFacts;
 use crate::outputs::schema::DATA_PACKAGE;
 
-/// Rewrites the manifest (sizes and checksums of the files as they now are, then `edit`) and
-/// SHA256SUMS, as an attacker who controls the whole directory would.
+/// Rewrites the manifest (sizes and checksums of the files as they now are, files removed
+/// left out, then `edit`) and SHA256SUMS, as an attacker who controls the whole directory would.
 fn reseal(dir: &Path, edit: impl FnOnce(&mut Manifest)) {
     let mut manifest: Manifest =
         serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    manifest
+        .files
+        .retain(|entry| dir.join(&entry.name).exists());
     for entry in &mut manifest.files {
         let (sha256, bytes) = export::sha256_file(&dir.join(&entry.name)).unwrap();
         entry.sha256 = sha256;
@@ -229,6 +232,10 @@ fn a_table_missing_label_combinations_is_refused_before_the_audit() {
     let [interior, totals] = diagonal(&dims, 3);
     fs::write(dir.join(TABLE), interior).unwrap();
     fs::write(dir.join(TOTALS), totals).unwrap();
+    // Without their Parquet files, which the crafted CSV files would disagree with.
+    for csv in [TABLE, TOTALS] {
+        fs::remove_file(dir.join(crate::outputs::columnar::file_name(csv))).unwrap();
+    }
     reseal(&dir, |m| {
         table(m).dims = dims.iter().map(|&d| d.to_owned()).collect()
     });
@@ -375,4 +382,87 @@ proptest! {
         fs::write(dir.join(MANIFEST), bytes).unwrap();
         verdict(&dir)?;
     }
+}
+
+const EXTRACT_PARQUET: &str = "research_extract.parquet";
+
+/// The only failure lines that name the Parquet file, which the export resealed around it
+/// must not otherwise fail.
+fn parquet_lines(dir: &Path) -> Vec<String> {
+    failures(dir)
+        .into_iter()
+        .filter(|l| l.contains(EXTRACT_PARQUET))
+        .collect()
+}
+
+#[test]
+fn a_truncated_or_damaged_parquet_file_fails_on_one_line_naming_it() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    let path = dir.join(EXTRACT_PARQUET);
+    let whole = fs::read(&path).unwrap();
+    fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(
+        parquet_lines(&dir),
+        [format!(
+            "{EXTRACT_PARQUET}: not a readable Parquet file (damaged, cut short or of another \
+             layout)"
+        )]
+    );
+    // Every byte of the data, but not of the footer, overwritten: the footer still reads, the
+    // pages do not decode to the CSV's rows.
+    let mut damaged = whole.clone();
+    let footer_length = u32::from_le_bytes(whole[whole.len() - 8..][..4].try_into().unwrap());
+    let footer = whole.len() - 8 - footer_length as usize;
+    damaged[4..footer].fill(0xff);
+    fs::write(&path, &damaged).unwrap();
+    reseal(&dir, |_| {});
+    let lines = parquet_lines(&dir);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with(EXTRACT_PARQUET), "{lines:?}");
+}
+
+#[test]
+fn a_parquet_file_that_disagrees_with_its_csv_fails() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    // The CSV's last row changed, the Parquet file left as written.
+    let csv = fs::read_to_string(dir.join(EXTRACT)).unwrap();
+    let edited = csv.replacen(",27,2026-03,OV\r\n", ",27,2026-03,DV\r\n", 1);
+    assert_ne!(csv, edited);
+    fs::write(dir.join(EXTRACT), edited).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(
+        parquet_lines(&dir),
+        [format!(
+            "{EXTRACT_PARQUET} row 6: column validation_type does not agree with {EXTRACT}"
+        )]
+    );
+    // A row fewer in the CSV.
+    let shorter: String = csv.split_inclusive("\r\n").take(10).collect();
+    fs::write(dir.join(EXTRACT), shorter).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(
+        parquet_lines(&dir),
+        [format!("{EXTRACT_PARQUET}: has more rows than {EXTRACT}")]
+    );
+}
+
+#[test]
+fn a_parquet_file_without_its_csv_fails() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    fs::copy(dir.join(EXTRACT_PARQUET), dir.join("other.parquet")).unwrap();
+    let (sha256, bytes) = export::sha256_file(&dir.join("other.parquet")).unwrap();
+    reseal(&dir, |m| {
+        m.files.push(FileEntry {
+            name: "other.parquet".into(),
+            rows: None,
+            bytes,
+            sha256,
+        })
+    });
+    let lines = failures(&dir);
+    assert!(
+        has(&lines, "other.parquet: no readable CSV file beside it"),
+        "{lines:?}"
+    );
 }
