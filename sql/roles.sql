@@ -7,8 +7,8 @@
 --
 -- certanon_job may read the contract views, call the erase function and write its own
 -- bookkeeping schema `certanon`; it has no privilege on the source tables. certanon_owner
--- (no login) owns the schema and the erasure and export-deletion ledgers: the job may add rows
--- to those and read them, never change, delete or drop them.
+-- (no login) owns the schema and the erasure, export-deletion and privacy-budget ledgers: the
+-- job may add rows to those and read them, never change, delete or drop them.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'certanon_job') THEN
@@ -35,7 +35,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = 'certanon' AND c.relkind = 'r' LOOP
-        IF t.relname IN ('erasures', 'export_deletions') THEN
+        IF t.relname IN ('erasures', 'export_deletions', 'dp_releases', 'dp_table_spend') THEN
             EXECUTE format('ALTER TABLE certanon.%I OWNER TO certanon_owner', t.relname);
             EXECUTE format('REVOKE ALL ON certanon.%I FROM certanon_job', t.relname);
             EXECUTE format('GRANT SELECT, INSERT ON certanon.%I TO certanon_job', t.relname);

@@ -11,6 +11,7 @@ use chrono::Utc;
 use crate::config::{self, Config};
 use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::job::budget;
 use crate::job::ledger::Outcome;
 use crate::job::schedule::Schedule;
 use crate::job::{self, RunOptions, runtime};
@@ -168,7 +169,11 @@ pub fn status(global: &Global) -> Result<()> {
         let mut statuses = Vec::new();
         for task in config.tasks.values() {
             let s = crate::job::ledger::task_status(&client, &task.name).await?;
-            statuses.push((task, s));
+            let spent = match &task.dp {
+                Some(dp) => Some(budget::spent(&client, &task.name, dp.budget_period, now).await?),
+                None => None,
+            };
+            statuses.push((task, s, spent));
         }
         Ok::<_, Error>(statuses)
     })?;
@@ -187,7 +192,12 @@ pub fn status(global: &Global) -> Result<()> {
         .to_vec(),
     ];
     let mut errors = Vec::new();
-    for (task, s) in &statuses {
+    for (task, s, spent) in &statuses {
+        let budget = task
+            .dp
+            .as_ref()
+            .zip(*spent)
+            .map(|(dp, spent)| budget::Left::new(dp, spent, now));
         let next = s.last_success_at.map(|last| task.schedule.next_after(last));
         // Why the last run failed, so that the operator need not search the journal.
         let error = s
@@ -205,6 +215,7 @@ pub fn status(global: &Global) -> Result<()> {
                 "next_due": rfc(next.flatten()),
                 "due_now": next.is_none_or(|n| n.is_some_and(|n| n <= now)),
                 "last_error": error,
+                "privacy_budget": budget.as_ref().map(budget::Left::json),
             });
             println!("{line}");
             continue;
@@ -224,13 +235,19 @@ pub fn status(global: &Global) -> Result<()> {
                 Some(Some(t)) => when(t).to_string(),
             },
         ]);
-        errors.push((rows.len() - 1, error));
+        errors.push((rows.len() - 1, error, budget));
     }
     if !global.json {
         let table = align(&rows, &[Align::Left; 6]);
         for (i, line) in table.lines().enumerate() {
             println!("{line}");
-            if let Some((_, Some(error))) = errors.iter().find(|(row, _)| *row == i) {
+            let Some((_, error, budget)) = errors.iter().find(|(row, ..)| *row == i) else {
+                continue;
+            };
+            if let Some(budget) = budget {
+                println!("    privacy budget: {budget}");
+            }
+            if let Some(error) = error {
                 println!("    last error: {error}");
             }
         }

@@ -239,6 +239,7 @@ const BOOKKEEPING: &[Migration] = &[
     migration!("migrations", 2, "0002_abandoned_runs"),
     migration!("migrations", 3, "0003_released_levels"),
     migration!("migrations", 4, "0004_append_only_ledgers"),
+    migration!("migrations", 5, "0005_privacy_budget"),
 ];
 
 const REFERENCE: &[Migration] = &[

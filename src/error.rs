@@ -30,6 +30,10 @@ pub enum Error {
     #[error("key file {}: {message}", path.display())]
     Key { path: PathBuf, message: String },
 
+    /// A differentially private release would spend more than its task's budget.
+    #[error("privacy budget: {0}")]
+    Budget(String),
+
     /// A contract view does not match what the policy knows.
     #[error("schema contract: {0}")]
     Contract(String),
@@ -84,7 +88,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::Config { .. } | Error::Key { .. } | Error::Contract(_) => exit::CONFIG,
+            Error::Config { .. } | Error::Key { .. } | Error::Contract(_) | Error::Budget(_) => {
+                exit::CONFIG
+            }
             Error::Verify(_) | Error::NotAnExport(_) => exit::DATA_ERR,
             Error::Unreachable(_) => exit::UNAVAILABLE,
             Error::Locked(_) => exit::TEMP_FAIL,

@@ -30,6 +30,7 @@ macro_rules! spelled {
     };
 }
 
+mod dp;
 mod spans;
 mod tasks;
 #[cfg(test)]
@@ -46,10 +47,12 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::error::{Error, Result};
+use dp::RawDp;
+pub(crate) use dp::{BudgetPeriod, DpConfig};
 use spans::Source;
 use tasks::RawTask;
 pub use tasks::TaskConfig;
-pub(crate) use tasks::{EraseLimit, ReleaseMode, RetentionMode, TaskKind};
+pub(crate) use tasks::{EraseLimit, ReleaseMode, RetentionMode, StatisticsMode, TaskKind};
 
 const DEFAULT_CONFIG_PATH: &str = "/etc/certanon/certanon.toml";
 const CONFIG_ENV: &str = "CERTANON_CONFIG";
@@ -439,6 +442,8 @@ struct RawPrivacy {
     max_suppression: Option<Spanned<f64>>,
     dominance: Option<Spanned<f64>>,
     subject_k: Option<Spanned<i64>>,
+    #[serde(default)]
+    dp: RawDp,
 }
 
 #[derive(Default, Deserialize)]
@@ -469,7 +474,7 @@ impl RawConfig {
             .tasks
             .into_iter()
             .map(|(name, task)| {
-                let checked = task.check(src, &name, time_zone)?;
+                let checked = task.check(src, &name, time_zone, &self.privacy.dp)?;
                 Ok((name.into_inner(), checked))
             })
             .collect::<Result<_>>()?;

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::dp::{DpConfig, RawDp};
 use super::spans::Source;
 use super::{is_identifier, parse_duration};
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ pub struct TaskConfig {
     pub(crate) schedule: Schedule,
     /// How long this task's exports are kept; `None` keeps them. Only exporting kinds have it.
     pub(crate) retain_exports: Option<TimeDelta>,
+    /// An aggregates task in mode "dp" publishes noisy counts with these settings instead of
+    /// suppressing cells.
+    pub(crate) dp: Option<DpConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +104,13 @@ pub(crate) enum ReleaseMode {
     Anonymous,
 }
 
+/// How an aggregates task protects its tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatisticsMode {
+    Suppression,
+    Dp,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RetentionMode {
     Report,
@@ -108,6 +119,9 @@ pub(crate) enum RetentionMode {
 
 spelled!(ReleaseMode, "mode", "pseudonymous or anonymous", {
     Pseudonymous => "pseudonymous", Anonymous => "anonymous",
+});
+spelled!(StatisticsMode, "mode", "suppression or dp", {
+    Suppression => "suppression", Dp => "dp",
 });
 spelled!(RetentionMode, "mode", "report or erase", { Report => "report", Erase => "erase" });
 
@@ -140,6 +154,7 @@ pub(super) struct RawTask {
     personal_data_after_expiry: Option<Spanned<String>>,
     batch_size: Option<Spanned<i64>>,
     max_erase_per_run: Option<Spanned<RawLimit>>,
+    dp: Option<Spanned<RawDp>>,
 }
 
 /// The task table being checked, for errors that name its keys.
@@ -197,6 +212,7 @@ impl RawTask {
         src: &Source<'_>,
         name: &Spanned<String>,
         tz: Option<Tz>,
+        dp: &RawDp,
     ) -> Result<TaskConfig> {
         let task = name.get_ref();
         if !is_identifier(task, &['-', '_']) {
@@ -216,8 +232,12 @@ impl RawTask {
         };
         let schedule = Schedule::parse(expr.get_ref(), tz)
             .map_err(|why| table.error(&expr.span(), "schedule", why))?;
+        let mut dp_config = None;
         let kind = match kind_text.get_ref().as_str() {
-            "aggregates" => self.aggregates(&table)?,
+            "aggregates" => {
+                dp_config = self.statistics_mode(&table, dp)?;
+                TaskKind::Aggregates
+            }
             "research_extract" => self.research_extract(&table)?,
             "retention" => self.retention(&table, &kind_text.span())?,
             other => {
@@ -241,6 +261,9 @@ impl RawTask {
             }
             TaskKind::Retention { .. } => {}
         }
+        if dp_config.is_none() {
+            table.reject(&self.dp, "dp", "aggregates in mode \"dp\"")?;
+        }
         Ok(TaskConfig {
             name: task.clone(),
             kind,
@@ -250,13 +273,28 @@ impl RawTask {
                 .as_ref()
                 .map(|r| table.duration(r, "retain_exports"))
                 .transpose()?,
+            dp: dp_config,
         })
     }
 
-    fn aggregates(&self, table: &Table<'_>) -> Result<TaskKind> {
-        table.reject(&self.mode, "mode", "research_extract and retention")?;
+    /// The settings of an aggregates task in mode "dp", `None` in mode "suppression".
+    fn statistics_mode(&self, table: &Table<'_>, global: &RawDp) -> Result<Option<DpConfig>> {
         table.reject(&self.recipient, "recipient", "research_extract")?;
-        Ok(TaskKind::Aggregates)
+        match table.mode(
+            &self.mode,
+            StatisticsMode::parse,
+            StatisticsMode::Suppression,
+        )? {
+            StatisticsMode::Suppression => Ok(None),
+            StatisticsMode::Dp => {
+                let own = self
+                    .dp
+                    .as_ref()
+                    .map(|d| d.get_ref().clone())
+                    .unwrap_or_default();
+                own.check(global, table.src, table.task).map(Some)
+            }
+        }
     }
 
     fn research_extract(&self, table: &Table<'_>) -> Result<TaskKind> {

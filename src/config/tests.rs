@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod dp;
 mod duration_display;
 mod fuzz;
 
@@ -125,6 +126,11 @@ fn the_shipped_example_loads() {
         assert!(kinds.contains(&kind), "the example has no {kind} task");
     }
     assert!(config.metrics.textfile.is_some());
+    let dp = config.tasks.values().find_map(|t| t.dp.as_ref());
+    assert!(
+        dp.is_some_and(|d| d.max_certificates == 5 && d.epsilon_micro == 1_000_000),
+        "the example's dp task takes [privacy.dp] with its own override"
+    );
 }
 
 #[test]
@@ -488,7 +494,7 @@ fn settings_of_another_kind_are_refused() {
         (
             task("kind = \"aggregates\"\nschedule = \"@daily\"\nmode = \"anonymous\""),
             ":7:",
-            "tasks.t.mode: not a setting of kind aggregates",
+            "tasks.t.mode: unknown mode \"anonymous\" (expected suppression or dp)",
         ),
         (
             task("kind = \"aggregates\"\nschedule = \"@daily\"\nrecipient = \"x\""),

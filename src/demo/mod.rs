@@ -1,9 +1,11 @@
 //! `certanon demo`: the main job on an embedded default. Starts a throwaway PostgreSQL cluster,
 //! installs the reference schema, seeds synthetic data, runs every task once (research
-//! extract, aggregate statistics, retention in report mode), verifies the exports, prints where
-//! they are, and stops the cluster.
+//! extract, aggregate statistics with cell suppression and under differential privacy,
+//! retention in report mode), verifies the exports, prints where they are, and stops the
+//! cluster.
 
 pub mod cluster;
+pub mod compare;
 pub mod seed;
 
 use std::path::Path;
@@ -33,8 +35,19 @@ kind = "research_extract"
 mode = "anonymous"
 schedule = "0 3 1 */3 *"
 
+[privacy.dp]
+epsilon = 1.0
+budget = 12.0
+budget_period = "year"
+
 [tasks.monthly_statistics]
 kind = "aggregates"
+schedule = "30 2 1 * *"
+retain_exports = "400 days"
+
+[tasks.monthly_statistics_dp]
+kind = "aggregates"
+mode = "dp"
 schedule = "30 2 1 * *"
 retain_exports = "400 days"
 
@@ -59,36 +72,15 @@ pub fn demo(rows: u64, dir: &Path, json: bool) -> Result<()> {
     let config_path = secrets.path().join("certanon-demo.toml");
     let config = Config::from_str(&demo_config(&key_file, &dir), &config_path)?;
 
-    tracing::info!("starting a throwaway PostgreSQL cluster");
-    let cluster = Cluster::start(None)?;
-    let connect = ConnectOptions::plain(cluster.connection_string("certanon_demo"));
-    let reports = crate::job::runtime()?.block_on(async {
-        let admin = db::connect(&ConnectOptions::plain(
-            cluster.connection_string("postgres"),
-        ))
-        .await?;
-        admin
-            .batch_execute("CREATE DATABASE certanon_demo")
-            .await
-            .during("creating the demo database")?;
-        let mut client = db::connect(&connect).await?;
-        db::init(&mut client, true).await?;
-        tracing::info!(certificates = rows, "seeding synthetic data");
-        let options = crate::demo::seed::SeedOptions {
-            certificates: rows,
+    let (cluster, connect) = seeded_cluster(rows)?;
+    let reports = crate::job::runtime()?.block_on(job::run_once(
+        &config,
+        &connect,
+        &RunOptions {
+            force: true,
             ..Default::default()
-        };
-        crate::demo::seed::seed(&mut client, &options).await?;
-        job::run_once(
-            &config,
-            &connect,
-            &RunOptions {
-                force: true,
-                ..Default::default()
-            },
-        )
-        .await
-    })?;
+        },
+    ))?;
 
     if json {
         for r in &reports {
@@ -135,6 +127,33 @@ pub fn demo(rows: u64, dir: &Path, json: bool) -> Result<()> {
     println!("\nRe-check an export any time with: certanon verify <export dir>");
     drop(cluster);
     job::check_reports(&reports)
+}
+
+/// A throwaway cluster whose database `certanon_demo` holds the reference schema and `rows`
+/// synthetic certificates; stopped when the cluster is dropped.
+pub(crate) fn seeded_cluster(rows: u64) -> Result<(Cluster, ConnectOptions)> {
+    tracing::info!("starting a throwaway PostgreSQL cluster");
+    let cluster = Cluster::start(None)?;
+    let connect = ConnectOptions::plain(cluster.connection_string("certanon_demo"));
+    crate::job::runtime()?.block_on(async {
+        let admin = db::connect(&ConnectOptions::plain(
+            cluster.connection_string("postgres"),
+        ))
+        .await?;
+        admin
+            .batch_execute("CREATE DATABASE certanon_demo")
+            .await
+            .during("creating the demo database")?;
+        let mut client = db::connect(&connect).await?;
+        db::init(&mut client, true).await?;
+        tracing::info!(certificates = rows, "seeding synthetic data");
+        let options = crate::demo::seed::SeedOptions {
+            certificates: rows,
+            ..Default::default()
+        };
+        crate::demo::seed::seed(&mut client, &options).await
+    })?;
+    Ok((cluster, connect))
 }
 
 fn verify_export(dir: &str) -> Result<()> {

@@ -49,7 +49,9 @@ pub(super) async fn due_tasks<'c>(
 
 /// Exporting tasks grouped by the scan that serves them: the first research extract's scan
 /// also feeds every aggregates task (they publish no pseudonyms, so any key serves them);
-/// further extracts need their own key and so their own scan.
+/// further extracts need their own key and so their own scan. Differentially private
+/// statistics need a key that stays the same from run to run (see [`group_key`]), so when the
+/// first extract is anonymous the aggregates tasks get a scan of their own.
 pub(super) fn scan_groups<'c>(tasks: &[&'c TaskConfig]) -> Vec<Vec<&'c TaskConfig>> {
     let extracts: Vec<_> = tasks
         .iter()
@@ -62,29 +64,43 @@ pub(super) fn scan_groups<'c>(tasks: &[&'c TaskConfig]) -> Vec<Vec<&'c TaskConfi
         .filter(|t| matches!(t.kind, TaskKind::Aggregates))
         .collect();
     let mut groups: Vec<Vec<&TaskConfig>> = extracts.iter().map(|t| vec![*t]).collect();
+    let needs_stable_key = aggregates.iter().any(|t| t.dp.is_some());
+    let stable = |t: &TaskConfig| {
+        !matches!(
+            t.kind,
+            TaskKind::ResearchExtract {
+                mode: ReleaseMode::Anonymous,
+                ..
+            }
+        )
+    };
     match groups.first_mut() {
-        Some(first) => first.extend(aggregates),
-        None if !aggregates.is_empty() => groups.push(aggregates),
-        None => {}
+        Some(first) if !needs_stable_key || stable(first[0]) => first.extend(aggregates),
+        _ if !aggregates.is_empty() => groups.push(aggregates),
+        _ => {}
     }
     groups
 }
 
 /// Pseudonymous extracts publish managed-key pseudonyms; retention names erased subjects with
 /// them in the erasure ledger.
+/// Differentially private statistics bound contributions and seed their noise with it.
 pub(super) fn needs_managed_key(task: &TaskConfig) -> bool {
-    matches!(
-        task.kind,
-        TaskKind::ResearchExtract {
-            mode: ReleaseMode::Pseudonymous,
-            ..
-        } | TaskKind::Retention { .. }
-    )
+    task.dp.is_some()
+        || matches!(
+            task.kind,
+            TaskKind::ResearchExtract {
+                mode: ReleaseMode::Pseudonymous,
+                ..
+            } | TaskKind::Retention { .. }
+        )
 }
 
 /// The key a group's scan pseudonymizes with: a pseudonymous extract's managed key (per
 /// recipient if it names one), else a fresh key that is never stored: an anonymous release's
-/// pseudonyms link to nothing outside it, and aggregates publish none.
+/// pseudonyms link to nothing outside it, and aggregates publish none. Differentially private
+/// statistics without an extract use the managed key, so that a rerun keeps the same
+/// certificates of each subscriber and, on the same data, draws the same noise.
 pub(super) fn group_key(
     managed: Option<&Key>,
     group: &[&TaskConfig],
@@ -102,6 +118,11 @@ pub(super) fn group_key(
                 Some(r) => Pseudonymizer::new(&key.for_recipient(r)),
                 None => Pseudonymizer::new(key),
             })
+        }
+        None if group.iter().any(|t| t.dp.is_some()) => {
+            let key =
+                managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
+            Ok(Pseudonymizer::new(key))
         }
         Some((ReleaseMode::Anonymous, _)) | None => {
             let key_id = format!(

@@ -3,6 +3,7 @@
 //! every outcome in the ledger. A task's failure is recorded and the others go on; the run
 //! exits non-zero at the end.
 
+pub(crate) mod budget;
 mod due;
 pub mod ledger;
 mod lock;
@@ -10,7 +11,7 @@ pub(crate) mod metrics;
 mod progress;
 mod publish;
 pub mod retention;
-mod scan;
+pub(crate) mod scan;
 pub mod schedule;
 
 use std::time::{Duration, Instant};

@@ -8,19 +8,22 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 
-use crate::config::{Config, ReleaseMode, TaskConfig, TaskKind};
+use crate::config::{Config, DpConfig, ReleaseMode, StatisticsMode, TaskConfig, TaskKind};
 use crate::db::ConnectOptions;
 use crate::error::{Error, Result};
 use crate::job::TaskReport;
+use crate::job::budget::{self, Spending, TableSpend};
 use crate::job::due::group_key;
 use crate::job::ledger::{self, RunStats};
 use crate::job::scan::{Sinks, scan_snapshot};
-use crate::outputs::aggregate::{self, Aggregates};
+use crate::outputs::aggregate::dp::{self as dp_tables, Bounded};
+use crate::outputs::aggregate::{self, Aggregates, Bound};
 use crate::outputs::export::{self, Export};
 use crate::outputs::extract::{self, ExtractSpill};
-use crate::outputs::manifest::{Manifest, PolicyFacts, Privacy};
+use crate::outputs::manifest::{DpPolicy, Manifest, PolicyFacts, Privacy};
 use crate::outputs::report as statistics_report;
 use crate::phase::timed;
+use crate::privacy::dp::MICRO;
 use crate::privacy::{self, Published};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
 use crate::transform::record::NQI;
@@ -51,8 +54,19 @@ struct ExportFacts {
     key_id: String,
     /// The extract's released levels, which later releases under the key must not undercut.
     levels: Option<Vec<(String, String)>>,
-    /// The manifest's `policy.mode`: the release mode, or the kind for aggregate statistics.
+    /// The manifest's `policy.mode`: the release mode, or the kind for aggregate statistics
+    /// (`dp` for differentially private ones).
     mode: &'static str,
+    /// A differentially private release's budget facts and what it spends.
+    dp: Option<DpOutcome>,
+}
+
+/// What a differentially private release records and shows besides its files.
+struct DpOutcome {
+    policy: DpPolicy,
+    spends: Vec<TableSpend>,
+    /// The noisy tables, for the statistics report.
+    tables: Vec<Published>,
 }
 
 impl ScanGroup<'_> {
@@ -81,7 +95,15 @@ impl ScanGroup<'_> {
             extract: mut spill,
             aggregates,
         } = scanned.sinks;
-        let mut statistics = Statistics::start(aggregates, self.table_rules());
+        let bounds = aggregates
+            .as_ref()
+            .map(|a| self.dp_bounds(a))
+            .unwrap_or_default();
+        let suppress = self
+            .tasks
+            .iter()
+            .any(|t| matches!(t.kind, TaskKind::Aggregates) && t.dp.is_none());
+        let mut statistics = Statistics::start(aggregates, self.table_rules(), suppress, bounds);
         for (task, report) in self.tasks.iter().zip(reports.iter_mut()) {
             report.stats.rows_read = scanned.rows;
             report.stats.snapshot = Some(scanned.snapshot.clone());
@@ -119,7 +141,7 @@ impl ScanGroup<'_> {
                 &report.run_id,
             )?)
         };
-        let facts = match &task.kind {
+        let mut facts = match &task.kind {
             TaskKind::ResearchExtract { mode, .. } => {
                 let spill = outputs.spill.take().ok_or_else(|| {
                     Error::Other("a scan group holds two research extracts".into())
@@ -140,11 +162,32 @@ impl ScanGroup<'_> {
                     &extract::minimum_levels(&pinned),
                 )?
             }
-            TaskKind::Aggregates => self.publish_aggregates(
-                outputs.statistics.tables()?,
-                export.as_mut(),
-                &mut report.stats,
-            )?,
+            TaskKind::Aggregates => match &task.dp {
+                Some(config) => {
+                    let index = self.dp_index(task);
+                    let (bound, tables) = &outputs.statistics.tables()?.1[index];
+                    let release = DpRelease {
+                        task,
+                        config,
+                        pseudonymizer: outputs.pseudonymizer,
+                    };
+                    release
+                        .publish(
+                            bound,
+                            tables,
+                            export.as_mut(),
+                            &mut report.stats,
+                            client,
+                            self.started,
+                        )
+                        .await?
+                }
+                None => self.publish_aggregates(
+                    &outputs.statistics.tables()?.0,
+                    export.as_mut(),
+                    &mut report.stats,
+                )?,
+            },
             TaskKind::Retention { .. } => {
                 return Err(Error::Other(format!(
                     "task {}: retention publishes no scan",
@@ -170,15 +213,62 @@ impl ScanGroup<'_> {
                 )
                 .await?;
             }
+            if let Some(DpOutcome { policy, spends, .. }) = &facts.dp {
+                let spending = Spending {
+                    run_id: &report.run_id,
+                    task: &task.name,
+                    key_id: &facts.key_id,
+                    release: &policy.release,
+                    window: &policy.window,
+                    mechanism: &policy.mechanism,
+                    tables: spends,
+                    repeat_of: policy.repeat_of.as_deref(),
+                    at: self.started,
+                };
+                budget::record(client, &spending).await?;
+            }
+            let noisy = facts.dp.as_mut().map(|d| std::mem::take(&mut d.tables));
             let manifest = self.manifest(task, &report.run_id, outputs.snapshot, facts);
             if let TaskKind::Aggregates = task.kind {
-                statistics_report::write(&mut export, &manifest, outputs.statistics.tables()?)?;
+                let tables = match &noisy {
+                    Some(tables) => tables,
+                    None => &outputs.statistics.tables()?.0,
+                };
+                statistics_report::write(&mut export, &manifest, tables)?;
             }
             let dir = export.commit(manifest)?;
             report.files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
             report.stats.export_dir = Some(dir.display().to_string());
         }
         Ok(())
+    }
+
+    /// The contribution bound and window of each differentially private task of the group,
+    /// in task order.
+    fn dp_bounds(&self, aggregates: &Aggregates) -> Vec<Bound> {
+        self.tasks
+            .iter()
+            .filter_map(|t| t.dp.as_ref())
+            .map(|c| {
+                let (first, last) = aggregates.window(c.window_months);
+                Bound {
+                    max_certificates: c.max_certificates,
+                    max_months: c.max_months,
+                    max_certificate_months: c.max_certificate_months,
+                    first,
+                    last,
+                }
+            })
+            .collect()
+    }
+
+    /// Where `task`'s bound is in [`Self::dp_bounds`].
+    fn dp_index(&self, task: &TaskConfig) -> usize {
+        self.tasks
+            .iter()
+            .filter(|t| t.dp.is_some())
+            .position(|t| t.name == task.name)
+            .unwrap_or(0)
     }
 
     fn k(&self) -> u64 {
@@ -249,6 +339,7 @@ impl ScanGroup<'_> {
             key_id: pseudonymizer.key_id().to_string(),
             levels: Some(facts.levels),
             mode: mode.as_str(),
+            dp: None,
         })
     }
 
@@ -272,6 +363,7 @@ impl ScanGroup<'_> {
             key_id: "none".to_string(),
             levels: None,
             mode: TaskKind::Aggregates.as_str(),
+            dp: None,
         })
     }
 
@@ -297,6 +389,7 @@ impl ScanGroup<'_> {
                 key_id: facts.key_id,
                 mode: facts.mode.to_string(),
                 config_sha256: self.config.sha256.clone(),
+                dp: facts.dp.map(|d| d.policy),
             },
             privacy: facts.privacy,
             files: Vec::new(),
@@ -304,29 +397,144 @@ impl ScanGroup<'_> {
     }
 }
 
-/// The aggregate tables, finished and suppressed on their own thread while the extract chooses
-/// its levels and writes; waited for when the first aggregates task publishes.
-struct Statistics {
-    pending: Option<JoinHandle<Result<Vec<Published>>>>,
-    tables: Vec<Published>,
+/// A differentially private statistics task's release.
+struct DpRelease<'a> {
+    task: &'a TaskConfig,
+    config: &'a DpConfig,
+    pseudonymizer: &'a Pseudonymizer,
 }
 
+impl DpRelease<'_> {
+    /// The release's identity: a keyed digest of the task, its settings, its window and every
+    /// bounded count. Equal inputs (a retry) give an equal digest, so equal noise.
+    fn identity(&self, tables: &[Bounded], window: &[String; 2]) -> [u8; 32] {
+        let c = self.config;
+        let mut bytes = Vec::new();
+        for part in [self.task.name.as_str(), &window[0], &window[1]] {
+            bytes.extend(part.as_bytes());
+            bytes.push(0x1f);
+        }
+        for n in [
+            c.epsilon_micro,
+            c.max_certificates.into(),
+            c.max_months.into(),
+            c.max_certificate_months.into(),
+        ] {
+            bytes.extend(n.to_le_bytes());
+        }
+        for table in tables {
+            bytes.extend(table.name().as_bytes());
+            bytes.push(0x1f);
+            bytes.extend(table.interior.iter().flat_map(|(_, n)| n.to_le_bytes()));
+        }
+        self.pseudonymizer.derive("dp-release", &bytes)
+    }
+
+    /// Checks the budget (before anything is written), adds the noise, writes the tables.
+    async fn publish(
+        &self,
+        bound: &Bound,
+        tables: &[Bounded],
+        export: Option<&mut Export>,
+        stats: &mut RunStats,
+        client: &Client,
+        at: DateTime<Utc>,
+    ) -> Result<ExportFacts> {
+        let window = [
+            aggregate::month_label(bound.first),
+            aggregate::month_label(bound.last),
+        ];
+        let identity = self.identity(tables, &window);
+        let release = hex::encode(&identity[..16]);
+        let task = &self.task.name;
+        let repeat_of = budget::recorded(client, task, &release).await?;
+        let spent = budget::spent(client, task, self.config.budget_period, at).await?;
+        if repeat_of.is_none() {
+            budget::check(task, self.config, spent, at)?;
+        }
+        let seed = |table: &str| {
+            let mut data = identity.to_vec();
+            data.extend(table.as_bytes());
+            self.pseudonymizer.derive("dp-noise", &data)
+        };
+        let (published, budgets) = dp_tables::noisy(tables, self.config.epsilon_micro, seed);
+        stats.rows_written = published.iter().map(|p| p.cells.len() as u64).sum();
+        if let Some(export) = export {
+            dp_tables::write(export, &published, &budgets, bound)?;
+        }
+        let spends: Vec<TableSpend> = match repeat_of {
+            Some(_) => Vec::new(),
+            None => published
+                .iter()
+                .zip(&budgets)
+                .map(|(p, b)| (p.name.clone(), b.epsilon_micro, b.sensitivity))
+                .collect(),
+        };
+        let ratio = |micro: u64| micro as f64 / MICRO as f64;
+        let policy = DpPolicy {
+            epsilon: ratio(spends.iter().map(|s| s.1).sum()),
+            epsilon_per_release: ratio(budgets.iter().map(|b| b.epsilon_micro).sum()),
+            budget: ratio(self.config.budget_micro),
+            budget_period: self.config.budget_period.as_str().to_owned(),
+            spent_before: ratio(spent),
+            mechanism: dp_tables::MECHANISM.to_owned(),
+            release,
+            repeat_of,
+            window,
+        };
+        Ok(ExportFacts {
+            privacy: dp_tables::privacy_facts(&published, &budgets, bound),
+            key_id: self.pseudonymizer.key_id().to_string(),
+            levels: None,
+            mode: StatisticsMode::Dp.as_str(),
+            dp: Some(DpOutcome {
+                policy,
+                spends,
+                tables: published,
+            }),
+        })
+    }
+}
+
+/// The aggregate tables, finished and suppressed on their own thread while the extract chooses
+/// its levels and writes; waited for when the first aggregates task publishes. Beside the
+/// suppressed tables, the bounded tables of each differentially private task.
+struct Statistics {
+    pending: Option<JoinHandle<Result<Finished>>>,
+    tables: Finished,
+}
+
+type Finished = (Vec<Published>, Vec<(Bound, Vec<Bounded>)>);
+
 impl Statistics {
-    fn start(aggregates: Option<Aggregates>, rules: privacy::Rules) -> Statistics {
+    fn start(
+        aggregates: Option<Aggregates>,
+        rules: privacy::Rules,
+        suppress: bool,
+        bounds: Vec<Bound>,
+    ) -> Statistics {
         Statistics {
             pending: aggregates.map(|a| {
                 std::thread::spawn(move || {
-                    let tables = timed("statistics: tables", || a.finish())?;
-                    timed("statistics: suppression", || {
-                        privacy::suppress_tables(&tables, rules)
-                    })
+                    let tallied = timed("statistics: tables", || a.finish(&bounds))?;
+                    let suppressed = if suppress {
+                        timed("statistics: suppression", || {
+                            privacy::suppress_tables(&tallied.tables, rules)
+                        })?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((
+                        suppressed,
+                        bounds.into_iter().zip(tallied.bounded).collect(),
+                    ))
                 })
             }),
-            tables: Vec::new(),
+            tables: (Vec::new(), Vec::new()),
         }
     }
 
-    fn tables(&mut self) -> Result<&[Published]> {
+    fn tables(&mut self) -> Result<&Finished> {
         if let Some(handle) = self.pending.take() {
             self.tables = handle
                 .join()

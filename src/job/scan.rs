@@ -11,20 +11,20 @@ use crate::transform::pseudonymize::Pseudonymizer;
 use crate::transform::record::{Mapped, SubscriberCache, map_batch};
 
 /// What one scan feeds.
-pub(super) struct Sinks {
-    pub(super) extract: Option<ExtractSpill>,
-    pub(super) aggregates: Option<Aggregates>,
+pub(crate) struct Sinks {
+    pub(crate) extract: Option<ExtractSpill>,
+    pub(crate) aggregates: Option<Aggregates>,
 }
 
 /// What a scan read: how many rows, in which snapshot, into which sinks.
-pub(super) struct Scanned {
-    pub(super) rows: u64,
-    pub(super) snapshot: String,
-    pub(super) sinks: Sinks,
+pub(crate) struct Scanned {
+    pub(crate) rows: u64,
+    pub(crate) snapshot: String,
+    pub(crate) sinks: Sinks,
 }
 
 /// Scans the contract views once, in a read-only snapshot on a connection of its own.
-pub(super) async fn scan_snapshot(
+pub(crate) async fn scan_snapshot(
     connect: &ConnectOptions,
     pseudonymizer: Pseudonymizer,
     sinks: Sinks,

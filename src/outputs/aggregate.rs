@@ -6,6 +6,8 @@
 //! its number of distinct subscribers and the largest share one subscriber holds come out
 //! exact, with one bucket in memory, and the privacy gate suppresses on all three.
 
+mod bounded;
+pub(crate) mod dp;
 mod tally;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,14 +23,26 @@ use crate::error::{Error, IoContext, Result};
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{FileFacts, Privacy, SuppressedByRule, TableFacts, TableKind};
 use crate::outputs::schema::{Field, Resource, Values};
+use crate::privacy::dp::Budgeted;
 use crate::privacy::{Published, PublishedCell, Rules, TOTAL, Table};
 use crate::transform::category::{Category, UNKNOWN};
 use crate::transform::generalize::{Domain, Quasi};
 use crate::transform::geography::{FOREIGN_BASE, prefecture_english, prefecture_name};
 use crate::transform::period::UNKNOWN_MONTH;
-use crate::transform::record::{Pseudo, Record, SUBSCRIBER};
+use crate::transform::record::{CERTIFICATE, Pseudo, Record, SUBSCRIBER};
 use crate::transform::revocation::{Revocation, RevocationStatus};
 use tally::{ACTIVE, ACTIVE_AT_END, Cells, Entry, ISSUED, KNOWN, REVOKED, TOTAL_CODE};
+
+pub(crate) use bounded::Bound;
+pub(crate) use dp::domain_labels as domain_labels_of;
+
+/// What the aggregates of a scan publish from.
+pub(crate) struct Tallied {
+    /// The raw tables, for cell suppression.
+    pub(crate) tables: Vec<Table>,
+    /// Per contribution bound asked for, the bounded tables for differential privacy.
+    pub(crate) bounded: Vec<Vec<dp::Bounded>>,
+}
 
 /// A dimension of the published tables: its column name and how codes become labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +252,19 @@ impl Dim {
         }
         fields
     }
+}
+
+/// The month code of a published `YYYY-MM`, if it is one.
+pub(crate) fn month_code_of(label: &str) -> Option<u16> {
+    let (year, month) = label.split_once('-')?;
+    let (year, month): (u16, u16) = (year.parse().ok()?, month.parse().ok()?);
+    let code = (year.checked_sub(2000)?) * 12 + month.checked_sub(1)?;
+    (month <= 12 && code < UNKNOWN_MONTH && month_label(code) == label).then_some(code)
+}
+
+/// A month code as published: `YYYY-MM`.
+pub(crate) fn month_label(code: u16) -> String {
+    Dim::Month.label(code)
 }
 
 fn year_of(month: u16) -> u16 {
@@ -495,6 +522,9 @@ impl Aggregates {
             e.subscriber = subscriber;
             e.flags |= KNOWN;
         }
+        if let Pseudo::Value(certificate) = r.pseudonyms[CERTIFICATE] {
+            e.rank = u64::from_le_bytes(certificate[..8].try_into().expect("8 bytes"));
+        }
         for dim in CATEGORIES {
             e.codes[dim as usize] = dim.of(r);
         }
@@ -546,20 +576,35 @@ impl Aggregates {
         }
     }
 
-    /// The raw (unsuppressed) tables with their contributors, in a fixed order.
-    pub(crate) fn finish(self) -> Result<Vec<Table>> {
+    /// The raw (unsuppressed) tables with their contributors, in a fixed order, and the
+    /// tables bounded by each of `bounds`.
+    pub(crate) fn finish(self, bounds: &[Bound]) -> Result<Tallied> {
         let specs: Vec<&'static Spec> = specs().collect();
-        let tallied = tally::tally(self.spill_dir.path(), self.buckets, &specs)?;
+        let (tallied, bounded) = tally::tally(self.spill_dir.path(), self.buckets, &specs, bounds)?;
         // Months that ended with nothing active are still reported, as zeros.
         let last_ended = month_code(self.as_of_month - 1);
-        Ok(specs
+        let tables = specs
             .iter()
             .zip(&tallied)
             .map(|(spec, cells)| {
                 let until = (spec.unit == Unit::ActiveCertificates).then_some(last_ended);
                 into_table(spec, cells, until)
             })
-            .collect())
+            .collect();
+        let bounded = bounds
+            .iter()
+            .zip(&bounded)
+            .map(|(bound, counts)| dp::bounded(bound, counts))
+            .collect();
+        Ok(Tallied { tables, bounded })
+    }
+
+    /// The release window of a differentially private task: the `months` complete months
+    /// before the run's.
+    pub(crate) fn window(&self, months: u32) -> (u16, u16) {
+        let last = self.as_of_month - 1;
+        let first = last - i64::from(months) + 1;
+        (month_code(first), month_code(last))
     }
 }
 
@@ -626,7 +671,19 @@ pub(crate) const SECONDARY: &str = "secondary";
 /// Each dimension's code column is followed by its name columns, then come `count` and
 /// `status`; rows are sorted by their codes, totals by how many dimensions they sum over first.
 pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> {
-    for table in published {
+    write_tables(export, published, None)?;
+    export.write(export::DICTIONARY, dictionary(published)?.as_bytes())
+}
+
+/// The CSV files of [`write`]. Differentially private tables come with `budgets`, their noise
+/// per table, and get a last column with each count's margin of error.
+fn write_tables(
+    export: &mut Export,
+    published: &[Published],
+    budgets: Option<&[Budgeted]>,
+) -> Result<()> {
+    for (i, table) in published.iter().enumerate() {
+        let budget = budgets.and_then(|b| b.get(i));
         let dims = dims_of(table)?;
         let mut cells: Vec<_> = table.cells.iter().collect();
         cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
@@ -634,14 +691,19 @@ pub(crate) fn write(export: &mut Export, published: &[Published]) -> Result<()> 
             .into_iter()
             .partition(|c| !c.key.iter().any(|l| l == TOTAL));
         for (cells, is_totals) in [(interior, false), (totals, true)] {
-            let mut files = export.table(resource(table, &dims, is_totals))?;
+            let mut files = export.table(resource(table, &dims, is_totals, budget.is_some()))?;
             for cell in cells {
-                files.write(&row(&table.name, &dims, cell)?)?;
+                let mut fields = row(&table.name, &dims, cell)?;
+                if let Some(budget) = budget {
+                    let summed = dp::cells_summed(table, &cell.key);
+                    fields.push(budget.margin_of_error(summed).to_string());
+                }
+                files.write(&fields)?;
             }
             files.finish(export)?;
         }
     }
-    export.write(export::DICTIONARY, dictionary(published)?.as_bytes())
+    Ok(())
 }
 
 fn dims_of(table: &Published) -> Result<Vec<Dim>> {
@@ -656,8 +718,8 @@ fn dims_of(table: &Published) -> Result<Vec<Dim>> {
         .collect()
 }
 
-/// The schema of one of a table's two files.
-fn resource(table: &Published, dims: &[Dim], totals: bool) -> Resource {
+/// The schema of one of a table's two files; `dp`: of a differentially private table.
+fn resource(table: &Published, dims: &[Dim], totals: bool, dp: bool) -> Resource {
     let what = specs()
         .find(|s| s.name == table.name)
         .map_or("", |s| s.what);
@@ -673,20 +735,35 @@ fn resource(table: &Published, dims: &[Dim], totals: bool) -> Resource {
         )
     };
     let mut fields: Vec<Field> = dims.iter().flat_map(|d| d.fields(totals)).collect();
-    fields.push(
+    let count = if dp {
+        Field::new(
+            COUNT,
+            "number counted in the cell with noise added, 0 where that came out negative; a \
+             total is the sum of its cells",
+            Values::Count,
+        )
+    } else {
         Field::new(
             COUNT,
             "number counted in the cell; empty when withheld (see `status`)",
             Values::Count,
         )
-        .optional(),
-    );
+        .optional()
+    };
+    fields.push(count);
     fields.push(Field::new(
         STATUS,
         "`published`: the count is given; `primary`: withheld because the cell itself breaks a \
          rule; `secondary`: withheld so that no primary cell can be worked out from the others",
         Values::OneOf([PUBLISHED, PRIMARY, SECONDARY].map(String::from).to_vec()),
     ));
+    if dp {
+        fields.push(Field::new(
+            dp::MARGIN,
+            "95 % margin of error of the count's noise (before negatives are set to 0)",
+            Values::Count,
+        ));
+    }
     Resource {
         file,
         description: format!("{part} {what}").trim_end().to_owned(),
@@ -772,6 +849,19 @@ pub(crate) fn privacy_facts(published: &[Published], rules: Rules) -> Privacy {
         .collect()
 }
 
+/// Starts a table's section of a data dictionary: its files and what it counts.
+fn dictionary_heading(md: &mut String, table: &str) {
+    let _ = write!(
+        md,
+        "\n## {} and {}\n\n",
+        file_name(table),
+        totals_file_name(table)
+    );
+    if let Some(spec) = specs().find(|s| s.name == table) {
+        let _ = writeln!(md, "{}\n", spec.what);
+    }
+}
+
 /// DATA_DICTIONARY.md for the tables: every column, its meaning and the privacy rule it meets.
 pub(crate) fn dictionary(published: &[Published]) -> Result<String> {
     let mut md = String::from(
@@ -798,16 +888,7 @@ pub(crate) fn dictionary(published: &[Published]) -> Result<String> {
          - Distinct-subscriber counts are taken on keyed pseudonyms, never on raw identifiers.\n",
     );
     for table in published {
-        let spec = specs().find(|s| s.name == table.name);
-        let _ = write!(
-            md,
-            "\n## {} and {}\n\n",
-            file_name(&table.name),
-            totals_file_name(&table.name)
-        );
-        if let Some(spec) = spec {
-            let _ = writeln!(md, "{}\n", spec.what);
-        }
+        dictionary_heading(&mut md, &table.name);
         let _ = writeln!(
             md,
             "Cells suppressed: {} primary ({} small count, {} too few subscribers, {} one \
@@ -819,7 +900,7 @@ pub(crate) fn dictionary(published: &[Published]) -> Result<String> {
             table.secondary
         );
         md.push_str("| column | type | meaning | privacy rule |\n|---|---|---|---|\n");
-        for field in resource(table, &dims_of(table)?, false).fields {
+        for field in resource(table, &dims_of(table)?, false, false).fields {
             let _ = writeln!(
                 md,
                 "| `{}` | {} | {} | {} |",

@@ -33,6 +33,32 @@ pub(crate) struct PolicyFacts {
     pub(crate) key_id: String,
     pub(crate) mode: String,
     pub(crate) config_sha256: String,
+    /// The privacy budget of a differentially private release; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dp: Option<DpPolicy>,
+}
+
+/// What a differentially private release spent, of which budget, over which months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DpPolicy {
+    /// ε the release spends: the sum of its tables' (0 for a retry of a recorded release,
+    /// which publishes the same counts again).
+    pub(crate) epsilon: f64,
+    /// ε of a release, as configured; `epsilon` is this unless the release is a retry.
+    pub(crate) epsilon_per_release: f64,
+    pub(crate) budget: f64,
+    /// `forever`, or `year`: the calendar year (UTC) of the run.
+    pub(crate) budget_period: String,
+    /// ε the task had spent in the period before this release.
+    pub(crate) spent_before: f64,
+    pub(crate) mechanism: String,
+    /// Keyed digest of the release's inputs: equal for retries of one release.
+    pub(crate) release: String,
+    /// The run that first published this release, when this run is a retry of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) repeat_of: Option<String>,
+    /// First and last month (`YYYY-MM`) of the release window.
+    pub(crate) window: [String; 2],
 }
 
 /// Per CSV file name, what protects it.
@@ -44,6 +70,7 @@ pub(crate) type Privacy = BTreeMap<String, FileFacts>;
 pub(crate) enum FileFacts {
     Microdata(MicrodataFacts),
     Table(TableFacts),
+    DpTable(DpTableFacts),
 }
 
 /// A k-anonymous extract: one row per record, generalized and suppressed.
@@ -148,6 +175,53 @@ pub(crate) enum TableKind {
     Table,
 }
 
+impl FileFacts {
+    /// The file of a table's marginal totals, for the facts of a table.
+    pub(crate) fn totals(&self) -> Option<&String> {
+        match self {
+            FileFacts::Table(t) => Some(&t.totals),
+            FileFacts::DpTable(t) => Some(&t.totals),
+            FileFacts::Microdata(_) => None,
+        }
+    }
+}
+
+/// A table of noisy counts under differential privacy: every cell of its public domain
+/// published, none suppressed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DpTableFacts {
+    pub(crate) cells: usize,
+    pub(crate) contribution_bound: ContributionBound,
+    pub(crate) dims: Vec<String>,
+    /// ε this table spends.
+    pub(crate) epsilon: f64,
+    pub(crate) kind: DpTableKind,
+    /// 95 % margin of error of one interior cell's noise.
+    pub(crate) margin_of_error_95: u64,
+    pub(crate) mechanism: String,
+    pub(crate) population: String,
+    /// Scale of the noise: sensitivity / ε.
+    pub(crate) scale: f64,
+    /// L1 sensitivity of the interior cells to one subscriber.
+    pub(crate) sensitivity: u64,
+    /// The file holding the table's marginal totals and grand total.
+    pub(crate) totals: String,
+}
+
+/// What one subscriber may contribute to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ContributionBound {
+    pub(crate) max_certificates: u32,
+    pub(crate) max_months: u32,
+    pub(crate) max_certificate_months: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DpTableKind {
+    DpTable,
+}
+
 /// One file of an export, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileEntry {
@@ -174,6 +248,7 @@ impl Manifest {
                 key_id: "k1".into(),
                 mode: "pseudonymous".into(),
                 config_sha256: "00".into(),
+                dp: None,
             },
             privacy: Privacy::new(),
             files: vec![],
@@ -354,5 +429,53 @@ mod tests {
             FileFacts::Table(TableFacts { cells: 3, .. })
         ));
         assert_eq!(read.files, manifest.files);
+    }
+
+    /// A DP table's facts read back as a DP table, not as a suppressed one, and the release's
+    /// budget facts survive the trip.
+    #[test]
+    fn dp_facts_read_back_as_what_they_are() {
+        let mut manifest = Manifest::example();
+        manifest.policy.mode = "dp".into();
+        manifest.policy.dp = Some(DpPolicy {
+            epsilon: 0.0,
+            epsilon_per_release: 1.0,
+            budget: 12.0,
+            budget_period: "year".into(),
+            spent_before: 3.0,
+            mechanism: "discrete_laplace".into(),
+            release: "ab".into(),
+            repeat_of: Some("r0".into()),
+            window: ["2024-11".into(), "2026-10".into()],
+        });
+        let facts = DpTableFacts {
+            cells: 7,
+            contribution_bound: ContributionBound {
+                max_certificates: 10,
+                max_months: 24,
+                max_certificate_months: 14,
+            },
+            dims: vec!["month".into()],
+            epsilon: 0.1,
+            kind: DpTableKind::DpTable,
+            margin_of_error_95: 30,
+            mechanism: "discrete_laplace".into(),
+            population: "new_subscribers".into(),
+            scale: 10.0,
+            sensitivity: 1,
+            totals: "subscribers_new_by_month_totals.csv".into(),
+        };
+        manifest.privacy.insert(
+            "subscribers_new_by_month.csv".into(),
+            FileFacts::DpTable(facts.clone()),
+        );
+        let json = serde_json::to_string(&manifest).unwrap();
+        assert!(json.contains(r#""kind":"dp_table""#), "{json}");
+        let read: Manifest = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.policy.dp, manifest.policy.dp);
+        match &read.privacy["subscribers_new_by_month.csv"] {
+            FileFacts::DpTable(read) => assert_eq!(read, &facts),
+            other => panic!("read back as {other:?}"),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! from the CSV text, and self-contained (no script, no file or font from elsewhere) so it opens
 //! offline wherever the export is delivered.
 
+mod dp;
 mod svg;
 #[cfg(test)]
 mod tests;
@@ -42,17 +43,29 @@ fn render(manifest: &Manifest, tables: &[Published]) -> String {
          <title>Certificate statistics, release {}</title><style>{STYLE}</style></head><body><main>",
         escape(&manifest.run_id)
     );
-    overview(&mut html, manifest, tables);
+    match &manifest.policy.dp {
+        Some(policy) => dp::overview(&mut html, manifest, policy, tables),
+        None => overview(&mut html, manifest, tables),
+    }
+    contents(&mut html, tables);
     for (n, table) in tables.iter().enumerate() {
         section(&mut html, manifest, table, n);
     }
-    method(&mut html, manifest);
+    match &manifest.policy.dp {
+        Some(policy) => {
+            let bound = manifest.privacy.values().find_map(|f| match f {
+                FileFacts::DpTable(t) => Some(t),
+                _ => None,
+            });
+            dp::method(&mut html, policy, bound);
+        }
+        None => method(&mut html, manifest),
+    }
     html.push_str("</main></body></html>\n");
     html
 }
 
-/// The release at a glance: what it is, from when, under which rules, how to read it and
-/// where its files are.
+/// The release at a glance: what it is, from when, under which rules and how to read it.
 fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
     let (k, dominance) = rules(manifest);
     let _ = write!(
@@ -62,19 +75,12 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          <p class=\"lead\">Counts of the certificates, revocations and subscribers in the \
          certificate authority's database, in {} tables. No person appears in them: every count \
          covers at least {k} subscribers, and counts that would say too much about a few are \
-         withheld.</p><dl class=\"facts\">\
-         <dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
-         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
-         <dt>Database snapshot</dt><dd><code>{}</code></dd>\
+         withheld.</p><dl class=\"facts\">{}\
          <dt>Smallest published count (k)</dt><dd>{k}</dd>\
          <dt>Largest share of one subscriber</dt><dd>{}</dd>\
          <dt>Produced by</dt><dd>certanon {}</dd></dl></header>",
         tables.len(),
-        escape(&manifest.run_id),
-        escape(&manifest.task),
-        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
-        escape(&period(tables)),
-        escape(&manifest.snapshot),
+        release_facts(manifest, tables),
         dominance.map_or_else(|| "not recorded".to_owned(), percent),
         escape(&manifest.tool_version),
     );
@@ -93,6 +99,24 @@ fn overview(html: &mut String, manifest: &Manifest, tables: &[Published]) {
          <li>Months and years are calendar periods in UTC. <code>unknown</code> is a value the \
          database did not give or that fits no category.</li></ul></section>",
     );
+}
+
+/// What every release states of itself: run, task, time, period and snapshot.
+fn release_facts(manifest: &Manifest, tables: &[Published]) -> String {
+    format!(
+        "<dt>Release</dt><dd><code>{}</code></dd><dt>Task</dt><dd>{}</dd>\
+         <dt>Created</dt><dd>{}</dd><dt>Period</dt><dd>{}</dd>\
+         <dt>Database snapshot</dt><dd><code>{}</code></dd>",
+        escape(&manifest.run_id),
+        escape(&manifest.task),
+        escape(&manifest.created.replacen('T', " ", 1).replace('Z', " UTC")),
+        escape(&period(tables)),
+        escape(&manifest.snapshot),
+    )
+}
+
+/// The tables and the other files of the release.
+fn contents(html: &mut String, tables: &[Published]) {
     html.push_str(
         "<nav><h2>Contents and files</h2><table class=\"files\"><thead><tr><th>table</th>\
          <th>interior cells</th><th>totals</th></tr></thead><tbody>",
@@ -147,8 +171,10 @@ fn section(html: &mut String, manifest: &Manifest, table: &Published, n: usize) 
         "<p class=\"total\">Total: <strong>{}</strong></p>",
         describe(grid.value(TOTAL, grid.columns.len() - 1))
     );
-    if let Some(FileFacts::Table(facts)) = manifest.privacy.get(&file) {
-        withheld(html, facts);
+    match manifest.privacy.get(&file) {
+        Some(FileFacts::Table(facts)) => withheld(html, facts),
+        Some(FileFacts::DpTable(facts)) => dp::table_facts(html, facts),
+        _ => {}
     }
     numbers(html, &grid);
     html.push_str("</section>");
@@ -496,7 +522,7 @@ fn heading(dim: &str, code: &str) -> String {
 fn rules(manifest: &Manifest) -> (u64, Option<f64>) {
     let dominance = manifest.privacy.values().find_map(|f| match f {
         FileFacts::Table(t) => t.dominance,
-        FileFacts::Microdata(_) => None,
+        FileFacts::Microdata(_) | FileFacts::DpTable(_) => None,
     });
     (manifest.policy.k, dominance)
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod cells;
 mod disclosure;
+pub(crate) mod dp;
 mod grid;
 mod kanon;
 mod subjects;

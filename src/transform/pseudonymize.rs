@@ -287,6 +287,16 @@ impl Pseudonymizer {
         &self.key_id
     }
 
+    /// HMAC(key, label 0x1f data): a secret of the key's for another use than pseudonyms
+    /// (`label` is never a class name, so it never equals a pseudonym's HMAC).
+    pub(crate) fn derive(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(label.as_bytes());
+        mac.update(&[SEPARATOR]);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// The first 16 bytes of HMAC(key, class 0x1f normalized).
     pub fn raw(&self, class: Class, normalized: &str) -> [u8; 16] {
         let mut mac = self.mac.clone();

@@ -6,6 +6,7 @@ mod common;
 mod connect;
 mod daemon;
 mod database;
+mod dp;
 mod expiry;
 mod extract;
 mod faults;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
+use super::bounded::{self, Bound, Counts};
 use super::{Dim, NDIM, Spec, Unit, year_of};
 use crate::error::{Error, IoContext, Result};
 use crate::privacy::Contributors;
@@ -28,6 +29,9 @@ pub(super) const ACTIVE: u16 = 16;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Entry {
     pub subscriber: [u8; 16],
+    /// A keyed hash of the certificate: the order in which a differentially private table
+    /// keeps a subscriber's certificates, the same in every run under one key.
+    pub rank: u64,
     pub flags: u16,
     /// Issue month (`UNKNOWN_MONTH` when unknown).
     pub issued: u16,
@@ -43,8 +47,10 @@ pub(super) struct Entry {
 }
 
 const WORDS: usize = 7 + NDIM;
-/// Spilled size of an entry: the pseudonym, then every word little-endian.
-pub(super) const ENTRY: usize = 16 + 2 * WORDS;
+/// Where the words start: after the pseudonym and the rank.
+const HEAD: usize = 16 + 8;
+/// Spilled size of an entry: the pseudonym, the rank, then every word, little-endian.
+pub(super) const ENTRY: usize = HEAD + 2 * WORDS;
 
 impl Entry {
     fn words(&self) -> [u16; WORDS] {
@@ -65,15 +71,19 @@ impl Entry {
     pub fn encode(&self) -> [u8; ENTRY] {
         let mut out = [0u8; ENTRY];
         out[..16].copy_from_slice(&self.subscriber);
+        out[16..HEAD].copy_from_slice(&self.rank.to_le_bytes());
         for (i, w) in self.words().iter().enumerate() {
-            out[16 + 2 * i..18 + 2 * i].copy_from_slice(&w.to_le_bytes());
+            out[HEAD + 2 * i..HEAD + 2 + 2 * i].copy_from_slice(&w.to_le_bytes());
         }
         out
     }
 
     fn decode(bytes: &[u8]) -> Entry {
-        let word = |i: usize| u16::from_le_bytes([bytes[16 + 2 * i], bytes[17 + 2 * i]]);
+        let word = |i: usize| u16::from_le_bytes([bytes[HEAD + 2 * i], bytes[HEAD + 1 + 2 * i]]);
+        let mut rank = [0u8; 8];
+        rank.copy_from_slice(&bytes[16..HEAD]);
         let mut e = Entry {
+            rank: u64::from_le_bytes(rank),
             flags: word(0),
             issued: word(1),
             revoked: word(2),
@@ -88,7 +98,7 @@ impl Entry {
         e
     }
 
-    fn has(&self, flag: u16) -> bool {
+    pub(super) fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 
@@ -101,7 +111,7 @@ impl Entry {
         }
     }
 
-    fn key(&self, dims: &[Dim], month: u16) -> u64 {
+    pub(super) fn key(&self, dims: &[Dim], month: u16) -> u64 {
         let mut codes = [0u32; 3];
         for (slot, &dim) in codes.iter_mut().zip(dims) {
             *slot = u32::from(self.code(dim, month));
@@ -109,26 +119,29 @@ impl Entry {
         pack(codes)
     }
 
-    /// The interior cells of `spec` this certificate counts in, once per unit counted.
-    fn cells(&self, spec: &Spec, out: &mut Vec<u64>) {
-        let dims = spec.dims;
-        let months = |[first, last]: [u16; 2]| first..=last;
+    /// The months (dating the table's unit) in which this certificate counts in `spec`'s
+    /// table, once per unit counted.
+    pub(super) fn months(&self, spec: &Spec) -> std::ops::RangeInclusive<u16> {
+        let none = std::ops::RangeInclusive::new(1, 0);
         match spec.unit {
-            Unit::Issued if self.has(ISSUED) => out.push(self.key(dims, self.issued)),
-            Unit::Revocations if self.has(REVOKED) => out.push(self.key(dims, self.revoked)),
-            Unit::ActiveCertificates if self.has(ACTIVE_AT_END) => {
-                out.extend(months(self.at_end).map(|m| self.key(dims, m)));
-            }
+            Unit::Issued if self.has(ISSUED) => self.issued..=self.issued,
+            Unit::Revocations if self.has(REVOKED) => self.revoked..=self.revoked,
+            Unit::ActiveCertificates if self.has(ACTIVE_AT_END) => self.at_end[0]..=self.at_end[1],
             Unit::ActiveSubscribers if self.has(KNOWN) && self.has(ACTIVE) => {
-                out.extend(months(self.active).map(|m| self.key(dims, m)));
+                self.active[0]..=self.active[1]
             }
             Unit::NewSubscribers
                 if self.has(KNOWN) && self.has(ISSUED) && self.issued != UNKNOWN_MONTH =>
             {
-                out.push(self.key(dims, self.issued));
+                self.issued..=self.issued
             }
-            _ => {}
+            _ => none,
         }
+    }
+
+    /// The interior cells of `spec` this certificate counts in, once per unit counted.
+    fn cells(&self, spec: &Spec, out: &mut Vec<u64>) {
+        out.extend(self.months(spec).map(|m| self.key(spec.dims, m)));
     }
 }
 
@@ -139,7 +152,7 @@ pub(super) const TOTAL_CODE: u32 = 1 << 16;
 
 /// A cell key of up to three dimensions, the first most significant (so keys sort by month
 /// first in every table whose first dimension is the month).
-fn pack(codes: [u32; 3]) -> u64 {
+pub(super) fn pack(codes: [u32; 3]) -> u64 {
     codes
         .iter()
         .fold(0u64, |key, &c| key << FIELD | u64::from(c))
@@ -183,13 +196,19 @@ pub(super) fn bucket_path(dir: &Path, bucket: usize) -> PathBuf {
     dir.join(format!("bucket-{bucket:02}"))
 }
 
-/// Reads the buckets one at a time (removing each) and tallies every table of `specs`.
+/// Reads the buckets one at a time (removing each) and tallies every table of `specs`, and
+/// again under each contribution bound of `bounds`.
 pub(super) fn tally(
     dir: &Path,
     buckets: Vec<BufWriter<File>>,
     specs: &[&'static Spec],
-) -> Result<Vec<Cells>> {
+    bounds: &[Bound],
+) -> Result<(Vec<Cells>, Vec<Vec<Counts>>)> {
     let mut tables: Vec<Cells> = specs.iter().map(|_| Cells::default()).collect();
+    let mut bounded: Vec<Vec<Counts>> = bounds
+        .iter()
+        .map(|_| specs.iter().map(|_| Counts::default()).collect())
+        .collect();
     let mut scratch = Scratch::default();
     for (i, bucket) in buckets.into_iter().enumerate() {
         let path = bucket_path(dir, i);
@@ -206,9 +225,14 @@ pub(super) fn tally(
             for (spec, cells) in specs.iter().zip(&mut tables) {
                 scratch.add_subscriber(spec, group, cells);
             }
+            for (bound, counts) in bounds.iter().zip(&mut bounded) {
+                for (spec, counts) in specs.iter().zip(counts) {
+                    bounded::add_subscriber(spec, bound, group, counts, &mut scratch.keys);
+                }
+            }
         }
     }
-    Ok(tables)
+    Ok((tables, bounded))
 }
 
 /// Buffers reused from one subscriber to the next.
@@ -264,6 +288,7 @@ mod tests {
     fn entries_round_trip_through_their_bytes() {
         let e = Entry {
             subscriber: std::array::from_fn(|i| i as u8 * 7),
+            rank: 0x0102_0304_0506_0708,
             flags: KNOWN | ACTIVE,
             issued: UNKNOWN_MONTH,
             revoked: 301,

@@ -69,7 +69,7 @@ fn run(records: &[Record], as_of: DateTime<Utc>) -> BTreeMap<String, Table> {
     for r in records {
         agg.add(r).unwrap();
     }
-    let tables = agg.finish().unwrap();
+    let tables = agg.finish(&[]).unwrap().tables;
     assert_eq!(
         std::fs::read_dir(&task_dir).unwrap().count(),
         0,
@@ -525,7 +525,7 @@ fn a_million_certificates_are_tallied_fast() {
     }
     let scanned = start.elapsed();
     let start = std::time::Instant::now();
-    let tables = agg.finish().unwrap();
+    let tables = agg.finish(&[]).unwrap().tables;
     let finished = start.elapsed();
     let start = std::time::Instant::now();
     let published = crate::privacy::suppress_tables(&tables, Rules::K5).unwrap();
@@ -535,4 +535,199 @@ fn a_million_certificates_are_tallied_fast() {
         published.iter().map(|p| p.by_rule).collect::<Vec<_>>()
     );
     assert!(finished < std::time::Duration::from_secs(5), "{finished:?}");
+}
+
+/// The bounded tables of `records` under `bound`, as `finish` gives them to a DP task.
+fn bounded(records: &[Record], as_of: DateTime<Utc>, bound: &Bound) -> Vec<dp::Bounded> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agg = Aggregates::new(dir.path(), as_of).unwrap();
+    for r in records {
+        agg.add(r).unwrap();
+    }
+    agg.finish(std::slice::from_ref(bound))
+        .unwrap()
+        .bounded
+        .remove(0)
+}
+
+fn window_bound(as_of: DateTime<Utc>) -> Bound {
+    let last = month_code(month_index(as_of) - 1);
+    Bound {
+        max_certificates: 2,
+        max_months: 3,
+        max_certificate_months: 4,
+        first: last.saturating_sub(11),
+        last,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Neighbouring databases: without one subscriber (all of its certificates), every
+    /// table's interior moves by at most the sensitivity the noise is scaled to, and the
+    /// cells published stay the same.
+    #[test]
+    fn one_subscriber_moves_a_bounded_table_by_its_sensitivity_at_most(
+        records in proptest::collection::vec(record(), 0..80),
+        removed in 0u8..40,
+        months in 250i64..330,
+    ) {
+        let as_of = month_start(months) + chrono::Duration::days(3);
+        let bound = window_bound(as_of);
+        let without: Vec<Record> = records
+            .iter()
+            .filter(|r| r.pseudonyms[SUBSCRIBER] != cert(removed, as_of).pseudonyms[SUBSCRIBER])
+            .cloned()
+            .collect();
+        let (a, b) = (bounded(&records, as_of, &bound), bounded(&without, as_of, &bound));
+        for (x, y) in a.iter().zip(&b) {
+            let keys = |t: &dp::Bounded| t.interior.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(keys(x), keys(y), "{}: the domain is public", x.name());
+            let moved: u64 = x.interior.iter().zip(&y.interior).map(|((_, m), (_, n))| m.abs_diff(*n)).sum();
+            prop_assert!(moved <= x.sensitivity, "{}: moved {moved} > {}", x.name(), x.sensitivity);
+        }
+    }
+}
+
+/// A subscriber with 1,000 certificates in one month counts with `max_certificates` of them,
+/// and in at most `max_months` (`max_certificate_months`) months of the active series.
+#[test]
+fn a_heavy_subscriber_is_bounded_in_every_table() {
+    let as_of = utc(2026, 4, 15, 0);
+    let heavy: Vec<Record> = (0..1000).map(|_| cert(7, utc(2026, 1, 10, 0))).collect();
+    let bound = window_bound(as_of);
+    for t in bounded(&heavy, as_of, &bound) {
+        let total: u64 = t.interior.iter().map(|(_, n)| n).sum();
+        assert!(
+            total <= t.sensitivity,
+            "{}: {total} > {}",
+            t.name(),
+            t.sensitivity
+        );
+        assert!(
+            total > 0 || t.name().starts_with("revocations"),
+            "{} counts nothing",
+            t.name()
+        );
+    }
+}
+
+/// DP tables written out pass `verify` (small counts included: no k applies), and a file
+/// that lost a cell of its domain, or whose total no longer adds up, fails it.
+#[test]
+fn dp_tables_written_out_pass_verify_and_tampering_fails_it() {
+    let as_of = utc(2026, 4, 15, 0);
+    let records: Vec<Record> = (0..30u8).map(|s| cert(s, utc(2026, 2, 3, 0))).collect();
+    let bound = window_bound(as_of);
+    let tables = bounded(&records, as_of, &bound);
+    let (published, budgets) = dp::noisy(&tables, 1_000_000, |_| [7; 32]);
+    let root = tempfile::tempdir().unwrap();
+    let mut export = Export::begin(root.path(), "stats", "r1").unwrap();
+    dp::write(&mut export, &published, &budgets, &bound).unwrap();
+    let mut manifest = Manifest::example();
+    manifest.privacy = dp::privacy_facts(&published, &budgets, &bound);
+    manifest.policy.dp = Some(crate::outputs::manifest::DpPolicy {
+        epsilon: 1.0,
+        epsilon_per_release: 1.0,
+        budget: 2.0,
+        budget_period: "forever".into(),
+        spent_before: 0.0,
+        mechanism: dp::MECHANISM.into(),
+        release: "00".into(),
+        repeat_of: None,
+        window: [month_label(bound.first), month_label(bound.last)],
+    });
+    let dir = export.commit(manifest).unwrap();
+    let report = crate::outputs::verify::verify(&dir).unwrap();
+    assert_eq!(report.tables, 10);
+    assert_eq!(report.suppressed_cells, 0);
+
+    let file = dir.join("subscribers_new_by_month.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tamper = |text: String| {
+        let copy = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::write(copy.path().join("subscribers_new_by_month.csv"), text).unwrap();
+        match crate::outputs::verify::verify(copy.path()) {
+            Err(crate::Error::Verify(lines)) => lines.join("\n"),
+            other => panic!("tampered export passed: {other:?}"),
+        }
+    };
+    let first_month = format!("\n{},", month_label(bound.first));
+    let without_row: String = {
+        let at = text.find(&first_month).unwrap() + 1;
+        let end = at + text[at..].find('\n').unwrap() + 1;
+        format!("{}{}", &text[..at], &text[end..])
+    };
+    assert!(tamper(without_row).contains("cell(s) of the public domain missing"));
+    // One count changed in place (a file longer than its manifest says is not even read).
+    let second = format!("\n{},", month_label(bound.first + 1));
+    let at = text.find(&second).unwrap() + second.len();
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    let inflated = String::from_utf8(bytes).unwrap();
+    let failed = tamper(inflated);
+    assert!(
+        failed.contains("but its cells along month add up to"),
+        "{failed}"
+    );
+}
+
+/// The empirical check of the guarantee, end to end on a tiny database and its neighbour
+/// without one subscriber (who holds 10 certificates in one cell, bounded to 2): for events
+/// "the published count of that cell is at least v", the observed probabilities under the two
+/// databases stay within e^ε of each other (ε of the table), up to sampling error.
+#[test]
+fn a_tiny_database_and_its_neighbour_give_outputs_within_e_to_the_epsilon() {
+    let as_of = utc(2026, 4, 15, 0);
+    let day = utc(2026, 2, 3, 0);
+    let mut records: Vec<Record> = (0..6u8).map(|s| cert(s, day)).collect();
+    records.extend((0..10).map(|_| cert(9, day)));
+    let neighbour = &records[..6];
+    let bound = window_bound(as_of);
+    let (with, without) = (
+        bounded(&records, as_of, &bound),
+        bounded(neighbour, as_of, &bound),
+    );
+    let table = with
+        .iter()
+        .position(|t| t.name() == "issued_by_month_channel")
+        .unwrap();
+    let key = vec![month_label(bound.first + 10), "acme".to_owned()];
+    let runs = 3000u64;
+    // The one table alone, with ε = 1 of its own: the others draw noise of their own seeds.
+    let published = |tables: &[dp::Bounded], run: u64| {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&run.to_le_bytes());
+        let (published, budgets) = dp::noisy(&tables[table..=table], 1_000_000, |_| seed);
+        let cell = published[0].cells.iter().find(|c| c.key == key).unwrap();
+        (cell.count.unwrap(), budgets[0].epsilon_micro)
+    };
+    let a: Vec<u64> = (0..runs).map(|r| published(&with, r).0).collect();
+    let b: Vec<u64> = (runs..2 * runs).map(|r| published(&without, r).0).collect();
+    let epsilon = published(&with, 0).1 as f64 / 1e6;
+    let mut checked = 0;
+    for v in 0..20u64 {
+        let p = a.iter().filter(|&&x| x >= v).count() as f64;
+        let q = b.iter().filter(|&&x| x >= v).count() as f64;
+        if p < 150.0 || q < 150.0 || runs as f64 - p < 150.0 || runs as f64 - q < 150.0 {
+            continue;
+        }
+        let slack = (3.0 * (1.0 / p + 1.0 / q).sqrt()).exp();
+        let ratio = p / q;
+        assert!(
+            ratio <= epsilon.exp() * slack && 1.0 / ratio <= epsilon.exp() * slack,
+            "P(count ≥ {v}): {p} vs {q} of {runs}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "too few informative events: {checked}");
 }

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Failures, Plan};
+use crate::outputs::aggregate::dp::MARGIN;
 use crate::outputs::aggregate::{is_dimension, name_columns};
 use crate::outputs::export::MANIFEST;
 use crate::transform::generalize::Quasi;
@@ -29,6 +30,8 @@ pub(super) enum Columns {
         names: Vec<Vec<usize>>,
         count: usize,
         status: usize,
+        /// A differentially private table's margins of error.
+        margin: Option<usize>,
     },
 }
 
@@ -51,7 +54,9 @@ impl Columns {
         let columns = match plan {
             None => Columns::Unplanned,
             Some(Plan::Microdata { .. }) => extract_columns(header, name, out),
-            Some(Plan::Table { dims, .. }) => table_columns(dims, header, &position, name, out)?,
+            Some(Plan::Table { dims, dp, .. }) => {
+                table_columns(dims, *dp, header, &position, name, out)?
+            }
         };
         (out.total == failures_before).then_some(columns)
     }
@@ -87,9 +92,10 @@ fn extract_columns(header: &[String], name: &str, out: &mut Failures) -> Columns
 }
 
 /// A table has the dimensions its manifest names, each one certanon publishes, with their name
-/// columns, then `count` and `status`.
+/// columns, then `count` and `status`, and for a differentially private one its margin of error.
 fn table_columns(
     dims: &[String],
+    dp: bool,
     header: &[String],
     position: &HashMap<&str, usize>,
     name: &str,
@@ -101,7 +107,8 @@ fn table_columns(
         .collect();
     for column in header {
         let column = column.as_str();
-        if column == COUNT || column == STATUS || named.contains(column) {
+        if column == COUNT || column == STATUS || (dp && column == MARGIN) || named.contains(column)
+        {
             continue;
         }
         if is_dimension(column) {
@@ -135,10 +142,12 @@ fn table_columns(
         .collect();
     let count = column(COUNT);
     let status = column(STATUS);
+    let margin = dp.then(|| column(MARGIN));
     Some(Columns::Table {
         dims: codes.into_iter().collect::<Option<_>>()?,
         names: names.into_iter().collect::<Option<_>>()?,
         count: count?,
         status: status?,
+        margin: margin.map(|m| m.ok_or(())).transpose().ok()?,
     })
 }

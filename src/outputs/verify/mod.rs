@@ -7,6 +7,7 @@
 //! redacted from cell keys too).
 
 mod columns;
+mod dp;
 mod fast;
 mod identifiers;
 mod levels;
@@ -187,16 +188,27 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyRepo
         .into_iter()
         .filter(|(name, (parts, _))| *parts == 2 && !unreadable.contains(name));
     for (name, (_, table)) in whole {
+        let facts = manifest.as_ref().and_then(|m| m.privacy.get(&name));
+        if let Some(FileFacts::DpTable(facts)) = facts {
+            let policy = manifest.as_ref().and_then(|m| m.policy.dp.as_ref());
+            dp::check(&table, facts, policy, &mut out);
+        }
         // A table with lines missing or broken already fails; its hidden cells are only worth
         // comparing with the manifest once every line is there.
         if check_lines(&table, &mut out) {
-            if let Some(FileFacts::Table(facts)) =
-                manifest.as_ref().and_then(|m| m.privacy.get(&name))
-            {
-                check_facts(&table, facts, &mut out);
+            match facts {
+                Some(FileFacts::Table(facts)) => {
+                    check_facts(&table, facts, &mut out);
+                    audited.push(table);
+                }
+                // Nothing withheld: no suppression to audit.
+                Some(FileFacts::DpTable(_)) => {}
+                _ => audited.push(table),
             }
-            audited.push(table);
         }
+    }
+    if let Some(m) = &manifest {
+        dp::check_spending(m, &mut out);
     }
     timed("verify: table audit", || audit(&audited, &mut out));
     report.parquet_files = twins::finish(parquet, &mut out);
@@ -213,11 +225,7 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyRepo
         package::check(dir, &files, &headers, &mut out);
     }
     for (name, facts) in manifest.iter().flat_map(|m| &m.privacy) {
-        let totals = match facts {
-            FileFacts::Table(t) => Some(&t.totals),
-            FileFacts::Microdata(_) => None,
-        };
-        for name in std::iter::once(name).chain(totals) {
+        for name in std::iter::once(name).chain(facts.totals()) {
             if !files.contains(name) {
                 out.push(format!(
                     "{MANIFEST}: privacy facts name {name}, which is not in the export"
@@ -481,6 +489,9 @@ enum Plan<'a> {
         part: Part,
         dims: &'a [String],
         population: &'a str,
+        /// Differentially private: noisy counts with their margins of error, nothing
+        /// withheld, no k to meet.
+        dp: bool,
     },
 }
 
@@ -498,10 +509,10 @@ fn plan<'a>(
     demands: Demands<'_>,
     out: &mut Failures,
 ) -> Option<Plan<'a>> {
-    let totals_of = manifest.privacy.iter().find(|(_, facts)| match facts {
-        FileFacts::Table(t) => t.totals == name,
-        FileFacts::Microdata(_) => false,
-    });
+    let totals_of = manifest
+        .privacy
+        .iter()
+        .find(|(_, facts)| facts.totals().is_some_and(|t| t == name));
     let (table, part, facts) = match (manifest.privacy.get_key_value(name), totals_of) {
         (Some((table, facts)), None) => (table, Part::Interior, facts),
         (None, Some((table, facts))) => (table, Part::Totals, facts),
@@ -538,6 +549,15 @@ fn plan<'a>(
             part,
             dims: &t.dims,
             population: &t.population,
+            dp: false,
+        }),
+        FileFacts::DpTable(t) => Some(Plan::Table {
+            k: 1,
+            table,
+            part,
+            dims: &t.dims,
+            population: &t.population,
+            dp: true,
         }),
     }
 }
@@ -558,6 +578,7 @@ fn check_min_k(manifest: &Manifest, min_k: u64, out: &mut Failures) {
                 below(format!("{name}: achieved k"), m.achieved_k);
             }
             FileFacts::Table(t) => below(format!("{name}: k"), t.k),
+            FileFacts::DpTable(_) => {}
         }
     }
 }

@@ -369,6 +369,7 @@ enum Acc {
         dims: Vec<(String, usize, Vec<usize>)>,
         count: usize,
         status: usize,
+        margin: Option<usize>,
         cells: Vec<PublishedCell>,
         keys: HashSet<Vec<String>>,
     },
@@ -400,6 +401,7 @@ impl Acc {
                     names,
                     count,
                     status,
+                    margin,
                 },
             ) => Acc::Table {
                 k: *k,
@@ -413,6 +415,7 @@ impl Acc {
                     .collect(),
                 count: *count,
                 status: *status,
+                margin: *margin,
                 cells: Vec::new(),
                 keys: HashSet::new(),
             },
@@ -457,10 +460,17 @@ impl Acc {
                 dims,
                 count,
                 status,
+                margin,
                 cells,
                 keys,
             } => {
                 let key: Vec<String> = dims.iter().map(|(_, i, _)| field(*i).to_owned()).collect();
+                if margin.is_some_and(|m| field(m).parse::<u64>().is_err()) {
+                    issues.add(
+                        "have a margin of error that is not a whole number".to_owned(),
+                        row,
+                    );
+                }
                 for ((dim, _, columns), code) in dims.iter().zip(&key) {
                     if columns.is_empty() {
                         continue;
