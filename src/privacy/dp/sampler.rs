@@ -1,6 +1,6 @@
 //! Exact samplers for integer noise (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian
-//! for Differential Privacy", Algorithms 1–3): Bernoulli(exp(−γ)) by rational arithmetic, the
-//! geometric count behind it, the discrete Laplace and the discrete Gaussian.
+//! for Differential Privacy", Algorithms 1 and 2): Bernoulli(exp(−γ)) by rational arithmetic,
+//! the geometric count behind it, and the discrete Laplace that pure ε-DP releases draw from.
 //!
 //! Only integers and uniform integer draws are used, never floating point: a floating-point
 //! Laplace leaks through the gaps in the doubles it can return (Mironov 2012). The draws come
@@ -98,48 +98,6 @@ pub(crate) fn discrete_laplace<R: Rng + ?Sized>(rng: &mut R, scale: Ratio) -> i6
         }
         return if negative { -y } else { y };
     }
-}
-
-/// The discrete Gaussian with variance parameter `sigma2`: P(Y = y) ∝ exp(−y² / 2σ²)
-/// (Algorithm 3: a discrete Laplace proposal with t = ⌊σ⌋ + 1, accepted with probability
-/// exp(−(|y| − σ²/t)² / 2σ²)). Releases use the discrete Laplace (pure ε-DP) for now; this is
-/// the sampler a zCDP mode would draw from, tested here against its distribution.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn discrete_gaussian<R: Rng + ?Sized>(rng: &mut R, sigma2: Ratio) -> i64 {
-    let Ratio { num: a, den: b } = sigma2;
-    assert!(a > 0, "the discrete Gaussian needs a positive variance");
-    let t = isqrt_floor(a / b) + 1;
-    loop {
-        let y = discrete_laplace(rng, Ratio { num: t, den: 1 });
-        // (|y| − a/(bt))² / (2a/b) = (|y|·b·t − a)² / (2·a·b·t²)
-        let gamma = u128::from(y.unsigned_abs())
-            .checked_mul(b * t)
-            .map(|ybt| ybt.abs_diff(a))
-            .and_then(|d| d.checked_mul(d))
-            .zip(a.checked_mul(2 * b).and_then(|x| x.checked_mul(t * t)));
-        let accept = match gamma {
-            Some((num, den)) => bernoulli_exp(rng, Ratio::new(num, den)),
-            None => false,
-        };
-        if accept {
-            return y;
-        }
-    }
-}
-
-/// ⌊√n⌋, by integer Newton steps (σ² may exceed what an f64 holds exactly).
-#[cfg_attr(not(test), allow(dead_code))]
-fn isqrt_floor(n: u128) -> u128 {
-    if n < 2 {
-        return n;
-    }
-    let mut x = n;
-    let mut y = x.div_ceil(2);
-    while y < x {
-        x = y;
-        y = (x + n / x) / 2;
-    }
-    x
 }
 
 #[cfg(test)]
