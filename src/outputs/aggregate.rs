@@ -25,10 +25,12 @@ use crate::outputs::manifest::{FileFacts, Privacy, SuppressedByRule, TableFacts,
 use crate::outputs::schema::{Field, Resource, Values};
 use crate::privacy::dp::Budgeted;
 use crate::privacy::{Published, PublishedCell, Rules, TOTAL, Table};
-use crate::transform::category::{Category, UNKNOWN};
+use crate::transform::category::{Category, Channel, UNKNOWN, ValidationType};
+use crate::transform::domain::DomainClass;
 use crate::transform::generalize::{Domain, Quasi};
 use crate::transform::geography::{FOREIGN_BASE, prefecture_english, prefecture_name};
-use crate::transform::period::UNKNOWN_MONTH;
+use crate::transform::key_type::KeyType;
+use crate::transform::period::{UNKNOWN_MONTH, ValidityBucket};
 use crate::transform::record::{CERTIFICATE, Pseudo, Record, SUBSCRIBER};
 use crate::transform::revocation::{Revocation, RevocationStatus};
 use tally::{ACTIVE, ACTIVE_AT_END, Cells, Entry, ISSUED, KNOWN, REVOKED, TOTAL_CODE};
@@ -165,6 +167,22 @@ impl Dim {
         matches!(self, Dim::Month | Dim::Year)
     }
 
+    /// Every code a spilled entry can hold in the dimension, in order, on a time axis through
+    /// `last_month`.
+    fn codes(self, last_month: u16) -> Vec<u16> {
+        match self {
+            Dim::Month => (0..=last_month).chain([UNKNOWN_MONTH]).collect(),
+            Dim::Year => (0..=year_of(last_month)).chain([UNKNOWN_MONTH]).collect(),
+            Dim::ValidationType => codes::<ValidationType>(|_| true),
+            Dim::Channel => codes::<Channel>(|_| true),
+            Dim::KeyType => codes::<KeyType>(|_| true),
+            Dim::DomainClass => codes::<DomainClass>(|_| true),
+            Dim::Validity => codes::<ValidityBucket>(|_| true),
+            Dim::Reason => codes::<Revocation>(|_| true),
+            Dim::Prefecture => (UNKNOWN..=47).chain([ABROAD]).collect(),
+        }
+    }
+
     /// Its meaning and the privacy rule it meets, for the data dictionary and the data package.
     fn describe(self) -> (&'static str, &'static str) {
         match self {
@@ -254,6 +272,16 @@ impl Dim {
     }
 }
 
+/// The codes of the values of a category that `keep` keeps.
+fn codes<C: Category>(keep: impl Fn(C) -> bool) -> Vec<u16> {
+    C::ALL
+        .iter()
+        .copied()
+        .filter(|&c| keep(c))
+        .map(C::code)
+        .collect()
+}
+
 /// The month code of a published `YYYY-MM`, if it is one.
 pub(crate) fn month_code_of(label: &str) -> Option<u16> {
     let (year, month) = label.split_once('-')?;
@@ -305,13 +333,6 @@ enum Unit {
     ActiveSubscribers,
     /// Subscribers, by the issue month of their first certificate.
     NewSubscribers,
-}
-
-impl Unit {
-    /// Whether a subscriber counts once per cell however many certificates it holds there.
-    fn counts_subscribers(self) -> bool {
-        matches!(self, Unit::ActiveSubscribers | Unit::NewSubscribers)
-    }
 }
 
 const ISSUED_POPULATION: &str = "issued_certificates";
@@ -560,7 +581,7 @@ impl Aggregates {
         let bucket = usize::from(e.subscriber[0]) % BUCKETS;
         self.buckets[bucket]
             .write_all(&e.encode())
-            .at(tally::bucket_path(self.spill_dir.path(), bucket))
+            .map_err(|err| Error::io(tally::bucket_path(self.spill_dir.path(), bucket), err))
     }
 
     /// The month a revocation is counted in, if it is counted.
@@ -580,7 +601,13 @@ impl Aggregates {
     /// tables bounded by each of `bounds`.
     pub(crate) fn finish(self, bounds: &[Bound]) -> Result<Tallied> {
         let specs: Vec<&'static Spec> = specs().collect();
-        let (tallied, bounded) = tally::tally(self.spill_dir.path(), self.buckets, &specs, bounds)?;
+        let (tallied, bounded) = tally::tally(
+            self.spill_dir.path(),
+            self.buckets,
+            &specs,
+            month_code(self.as_of_month),
+            bounds,
+        )?;
         // Months that ended with nothing active are still reported, as zeros.
         let last_ended = month_code(self.as_of_month - 1);
         let tables = specs
@@ -614,7 +641,7 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
     let dims = spec.dims;
     let interior: BTreeMap<[u32; 3], u64> = tallied
         .iter()
-        .map(|(&key, stat)| (tally::unpack(key), stat.count))
+        .map(|&(key, stat)| (tally::unpack(key), stat.count))
         .filter(|(codes, _)| !codes[..dims.len()].contains(&TOTAL_CODE))
         .collect();
     let code = |c: u32| c as u16;
@@ -640,7 +667,7 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
     });
     let contributors = tallied
         .iter()
-        .map(|(&key, stat)| {
+        .map(|&(key, stat)| {
             let codes = tally::unpack(key);
             (
                 (0..dims.len()).map(|d| label(d, codes[d])).collect(),

@@ -9,13 +9,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::bounded::{Bound, Counts, has_unknown_month};
-use super::{ABROAD, Dim, Spec, Unit, file_name, specs, totals_file_name, year_of};
+use super::{ABROAD, Dim, Spec, Unit, codes, file_name, specs, totals_file_name, year_of};
 use crate::error::Result;
 use crate::outputs::export::{self, Export};
 use crate::outputs::manifest::{ContributionBound, DpTableFacts, DpTableKind, FileFacts, Privacy};
 use crate::privacy::dp::{Budgeted, MICRO, release};
 use crate::privacy::{Published, TOTAL};
-use crate::transform::category::{Category, Channel, UNKNOWN, ValidationType};
+use crate::transform::category::{Channel, UNKNOWN, ValidationType};
 use crate::transform::domain::DomainClass;
 use crate::transform::key_type::KeyType;
 use crate::transform::period::{UNKNOWN_MONTH, ValidityBucket};
@@ -35,15 +35,6 @@ impl Bounded {
     pub(crate) fn name(&self) -> &'static str {
         self.spec.name
     }
-}
-
-fn codes<C: Category>(keep: impl Fn(C) -> bool) -> Vec<u16> {
-    C::ALL
-        .iter()
-        .copied()
-        .filter(|&c| keep(c))
-        .map(C::code)
-        .collect()
 }
 
 impl Dim {

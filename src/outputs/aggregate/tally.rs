@@ -1,14 +1,14 @@
 //! The bucket pass behind every table: each certificate was spilled as one fixed-size [`Entry`]
 //! to the bucket its subscriber pseudonym chooses, so a bucket holds all of its subscribers'
-//! certificates. Within a bucket, each subscriber's exact share of every cell (margins
-//! included) is worked out, and each cell keeps its count, its number of distinct subscribers
-//! and the largest single share. Memory is one bucket plus the per-cell state.
+//! certificates. Within a bucket, a subscriber's certificates are added one after another,
+//! so each cell (margins included) only follows the share of the subscriber being added to
+//! keep its count, its number of distinct subscribers and the largest single share exact.
+//! Every table's cells lie in one array over the product of its dimensions' code axes, found
+//! by arithmetic rather than hashing. Memory is one bucket plus the cells.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-
-use rustc_hash::FxHashMap;
 
 use super::bounded::{self, Bound, Counts};
 use super::{Dim, NDIM, Spec, Unit, year_of};
@@ -104,10 +104,19 @@ impl Entry {
 
     /// The code in `dim` of a cell dated `month`.
     fn code(&self, dim: Dim, month: u16) -> u16 {
-        match dim {
-            Dim::Month => month,
-            Dim::Year => year_of(month),
-            _ => self.codes[dim as usize],
+        if dim.is_time() {
+            Entry::date(dim, month)
+        } else {
+            self.codes[dim as usize]
+        }
+    }
+
+    /// The code of `month` on the time axis `dim`.
+    fn date(dim: Dim, month: u16) -> u16 {
+        if dim == Dim::Year {
+            year_of(month)
+        } else {
+            month
         }
     }
 
@@ -138,11 +147,6 @@ impl Entry {
             _ => none,
         }
     }
-
-    /// The interior cells of `spec` this certificate counts in, once per unit counted.
-    fn cells(&self, spec: &Spec, out: &mut Vec<u64>) {
-        out.extend(self.months(spec).map(|m| self.key(spec.dims, m)));
-    }
 }
 
 /// Bits per dimension in a packed cell key.
@@ -163,17 +167,6 @@ pub(super) fn unpack(key: u64) -> [u32; 3] {
     [2, 1, 0].map(|at| ((key >> (at * FIELD)) & mask) as u32)
 }
 
-/// `key` summed over the dimensions in `mask` (bit d: dimension d).
-fn with_totals(key: u64, mask: usize) -> u64 {
-    let mut codes = unpack(key);
-    for (d, code) in codes.iter_mut().enumerate() {
-        if mask >> d & 1 == 1 {
-            *code = TOTAL_CODE;
-        }
-    }
-    pack(codes)
-}
-
 /// One cell's count and who makes it up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Stat {
@@ -181,35 +174,31 @@ pub(super) struct Stat {
     pub who: Contributors,
 }
 
-impl Stat {
-    fn add(&mut self, share: u64) {
-        self.count += share;
-        self.who.distinct += 1;
-        self.who.largest = self.who.largest.max(share);
-    }
-}
-
 /// Per table, every non-zero cell by packed key, margins included.
-pub(super) type Cells = FxHashMap<u64, Stat>;
+pub(super) type Cells = Vec<(u64, Stat)>;
 
 pub(super) fn bucket_path(dir: &Path, bucket: usize) -> PathBuf {
     dir.join(format!("bucket-{bucket:02}"))
 }
 
 /// Reads the buckets one at a time (removing each) and tallies every table of `specs`, and
-/// again under each contribution bound of `bounds`.
+/// again under each contribution bound of `bounds`. No entry holds a month after
+/// `last_month`.
 pub(super) fn tally(
     dir: &Path,
     buckets: Vec<BufWriter<File>>,
     specs: &[&'static Spec],
+    last_month: u16,
     bounds: &[Bound],
 ) -> Result<(Vec<Cells>, Vec<Vec<Counts>>)> {
-    let mut tables: Vec<Cells> = specs.iter().map(|_| Cells::default()).collect();
+    let axes = Axes::new(specs, last_month);
+    let mut tables: Vec<Dense> = specs.iter().map(|&spec| Dense::new(spec, &axes)).collect();
     let mut bounded: Vec<Vec<Counts>> = bounds
         .iter()
         .map(|_| specs.iter().map(|_| Counts::default()).collect())
         .collect();
-    let mut scratch = Scratch::default();
+    let mut keys = Vec::new();
+    let mut serial = 0;
     for (i, bucket) in buckets.into_iter().enumerate() {
         let path = bucket_path(dir, i);
         bucket
@@ -219,64 +208,245 @@ pub(super) fn tally(
         std::fs::remove_file(&path).at(&path)?;
         let mut entries: Vec<Entry> = bytes.chunks_exact(ENTRY).map(Entry::decode).collect();
         drop(bytes);
-        let contributor = |e: &Entry| (e.subscriber, e.has(KNOWN));
+        // Any order that groups a contributor's certificates serves; integers compare fastest.
+        let contributor = |e: &Entry| (u128::from_ne_bytes(e.subscriber), e.has(KNOWN));
         entries.sort_unstable_by_key(contributor);
         for group in entries.chunk_by(|a, b| contributor(a) == contributor(b)) {
-            for (spec, cells) in specs.iter().zip(&mut tables) {
-                scratch.add_subscriber(spec, group, cells);
+            serial += 1;
+            for table in &mut tables {
+                table.add_subscriber(&axes, group, serial);
             }
             for (bound, counts) in bounds.iter().zip(&mut bounded) {
                 for (spec, counts) in specs.iter().zip(counts) {
-                    bounded::add_subscriber(spec, bound, group, counts, &mut scratch.keys);
+                    bounded::add_subscriber(spec, bound, group, counts, &mut keys);
                 }
             }
         }
     }
+    let tables = tables.into_iter().map(|t| t.cells(&axes)).collect();
     Ok((tables, bounded))
 }
 
-/// Buffers reused from one subscriber to the next.
-#[derive(Default)]
-struct Scratch {
-    keys: Vec<u64>,
-    shares: Vec<(u64, u64)>,
+/// Where the codes of a dimension lie on its axis in a [`Dense`] table: every code an entry
+/// can hold, in order, then the total.
+struct Axis {
+    /// Position by code; `u32::MAX` for a code no entry holds.
+    at: Vec<u32>,
+    /// Code by position, `TOTAL_CODE` last.
+    codes: Vec<u32>,
 }
 
-impl Scratch {
-    /// Adds one subscriber's share of every cell of a table.
-    fn add_subscriber(&mut self, spec: &Spec, certificates: &[Entry], cells: &mut Cells) {
-        self.keys.clear();
-        for e in certificates {
-            e.cells(spec, &mut self.keys);
+impl Axis {
+    fn new(codes: Vec<u16>) -> Axis {
+        let mut at = vec![u32::MAX; usize::from(u16::MAX) + 1];
+        for (position, &code) in codes.iter().enumerate() {
+            at[usize::from(code)] = position as u32;
         }
-        if self.keys.is_empty() {
-            return;
+        let codes = codes
+            .into_iter()
+            .map(u32::from)
+            .chain([TOTAL_CODE])
+            .collect();
+        Axis { at, codes }
+    }
+
+    fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    fn position(&self, code: u16) -> usize {
+        self.at[usize::from(code)] as usize
+    }
+}
+
+/// The axis of every dimension the tables have, by `Dim as usize`.
+struct Axes([Option<Axis>; NDIM]);
+
+impl Axes {
+    fn new(specs: &[&'static Spec], last_month: u16) -> Axes {
+        let mut axes = Axes(Default::default());
+        for &dim in specs.iter().flat_map(|s| s.dims) {
+            axes.0[dim as usize].get_or_insert_with(|| Axis::new(dim.codes(last_month)));
         }
-        self.keys.sort_unstable();
-        self.shares.clear();
-        let per_subscriber = spec.unit.counts_subscribers();
-        for run in self.keys.chunk_by(|a, b| a == b) {
-            let share = if per_subscriber { 1 } else { run.len() as u64 };
-            self.shares.push((run[0], share));
+        axes
+    }
+
+    fn of(&self, dim: Dim) -> &Axis {
+        self.0[dim as usize]
+            .as_ref()
+            .expect("an axis for every dimension of a table")
+    }
+}
+
+/// A cell being tallied. A subscriber's certificates are added one after another, so the
+/// share of the subscriber being added (`serial`) is all the cell needs to keep.
+#[derive(Clone, Copy, Default)]
+struct Running {
+    count: u64,
+    distinct: u64,
+    largest: u64,
+    serial: u64,
+    share: u64,
+}
+
+impl Running {
+    /// Branch-free: whether the cell already holds the subscriber is a coin toss the
+    /// processor would mispredict.
+    fn add(&mut self, serial: u64, share: u64) {
+        let new = self.serial != serial;
+        self.distinct += u64::from(new);
+        self.share = if new { 0 } else { self.share } + share;
+        self.serial = serial;
+        self.count += share;
+        self.largest = self.largest.max(self.share);
+    }
+}
+
+/// One table's cells, margins included, laid out over the product of its dimensions' axes:
+/// a cell is found by arithmetic, not by hashing its key.
+struct Dense {
+    spec: &'static Spec,
+    strides: [usize; 3],
+    /// The bits (by dimension) of the time axes: margins summed over them take all of a
+    /// certificate's months at once.
+    time: usize,
+    cells: Vec<Running>,
+}
+
+/// Per dimension, the offset of a cell's code and of the dimension's total.
+type Offsets = [[usize; 2]; 3];
+
+impl Dense {
+    fn new(spec: &'static Spec, axes: &Axes) -> Dense {
+        let mut strides = [0; 3];
+        let mut len = 1;
+        for (d, &dim) in spec.dims.iter().enumerate().rev() {
+            strides[d] = len;
+            len *= axes.of(dim).len();
         }
-        if spec.unit == Unit::NewSubscribers {
-            // Counted once, in the month of the first certificate (the smallest key).
-            self.shares.truncate(1);
+        let time = (0..spec.dims.len())
+            .filter(|&d| spec.dims[d].is_time())
+            .map(|d| 1 << d)
+            .sum();
+        Dense {
+            spec,
+            strides,
+            time,
+            cells: vec![Running::default(); len],
         }
-        let interior = self.shares.len();
-        for i in 0..interior {
-            let (key, share) = self.shares[i];
-            cells.entry(key).or_default().add(share);
-            for mask in 1..1usize << spec.dims.len() {
-                self.shares.push((with_totals(key, mask), share));
+    }
+
+    /// The offsets of the cell `e` counts in when dated `month`.
+    fn offsets(&self, axes: &Axes, e: &Entry, month: u16) -> Offsets {
+        let mut offsets = [[0; 2]; 3];
+        for (d, &dim) in self.spec.dims.iter().enumerate() {
+            let axis = axes.of(dim);
+            offsets[d] = [
+                axis.position(e.code(dim, month)) * self.strides[d],
+                (axis.len() - 1) * self.strides[d],
+            ];
+        }
+        offsets
+    }
+
+    /// Moves `offsets` to the cell dated `month`, the other codes kept.
+    fn date(&self, axes: &Axes, offsets: &mut Offsets, month: u16) {
+        for (d, &dim) in self.spec.dims.iter().enumerate() {
+            if self.time >> d & 1 == 1 {
+                offsets[d][0] = axes.of(dim).position(Entry::date(dim, month)) * self.strides[d];
             }
         }
-        let margins = &mut self.shares[interior..];
-        margins.sort_unstable_by_key(|&(key, _)| key);
-        for run in margins.chunk_by(|a, b| a.0 == b.0) {
-            let share = run.iter().map(|&(_, s)| s).sum();
-            cells.entry(run[0].0).or_default().add(share);
+    }
+
+    /// Adds `share` of subscriber `serial` to the cell at `offsets` summed over the
+    /// dimensions in `mask` (bit d: dimension d).
+    fn add(&mut self, offsets: &Offsets, mask: usize, serial: u64, share: u64) {
+        let index: usize = (0..3).map(|d| offsets[d][mask >> d & 1]).sum();
+        self.cells[index].add(serial, share);
+    }
+
+    /// Adds one subscriber's share of every cell (`certificates`: all of theirs).
+    fn add_subscriber(&mut self, axes: &Axes, certificates: &[Entry], serial: u64) {
+        let spec = self.spec;
+        let masks = 1usize << spec.dims.len();
+        match spec.unit {
+            Unit::NewSubscribers => {
+                // Counted once, in the month of the first certificate (the smallest key).
+                let first = certificates
+                    .iter()
+                    .flat_map(|e| e.months(spec).map(move |m| (e.key(spec.dims, m), e, m)))
+                    .min_by_key(|&(key, ..)| key);
+                if let Some((_, e, month)) = first {
+                    let offsets = self.offsets(axes, e, month);
+                    for mask in 0..masks {
+                        self.add(&offsets, mask, serial, 1);
+                    }
+                }
+            }
+            Unit::ActiveSubscribers => {
+                // Once per cell however many certificates count there: a cell that already
+                // holds the subscriber already has it in its margins too.
+                for e in certificates {
+                    for month in e.months(spec) {
+                        let offsets = self.offsets(axes, e, month);
+                        let interior: usize = offsets.iter().map(|o| o[0]).sum();
+                        if self.cells[interior].serial != serial {
+                            for mask in 0..masks {
+                                self.add(&offsets, mask, serial, 1);
+                            }
+                        }
+                    }
+                }
+            }
+            Unit::Issued | Unit::Revocations | Unit::ActiveCertificates => {
+                let time = self.time;
+                for e in certificates {
+                    let months = e.months(spec);
+                    if months.is_empty() {
+                        continue;
+                    }
+                    let mut offsets = self.offsets(axes, e, *months.start());
+                    for month in months.clone() {
+                        self.date(axes, &mut offsets, month);
+                        for mask in (0..masks).filter(|m| m & time != time) {
+                            self.add(&offsets, mask, serial, 1);
+                        }
+                    }
+                    let units = months.count() as u64;
+                    for mask in (0..masks).filter(|m| m & time == time) {
+                        self.add(&offsets, mask, serial, units);
+                    }
+                }
+            }
         }
+    }
+
+    /// The non-zero cells by packed key.
+    fn cells(self, axes: &Axes) -> Cells {
+        let dims = self.spec.dims;
+        self.cells
+            .iter()
+            .enumerate()
+            .filter(|(_, cell)| cell.count > 0)
+            .map(|(index, cell)| {
+                let mut codes = [0u32; 3];
+                for (d, &dim) in dims.iter().enumerate() {
+                    let axis = axes.of(dim);
+                    codes[d] = axis.codes[index / self.strides[d] % axis.len()];
+                }
+                let who = Contributors {
+                    distinct: cell.distinct,
+                    largest: cell.largest,
+                };
+                (
+                    pack(codes),
+                    Stat {
+                        count: cell.count,
+                        who,
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -304,8 +474,6 @@ mod tests {
         for codes in [[0, 0, 0], [65_535, 3, TOTAL_CODE], [TOTAL_CODE; 3]] {
             assert_eq!(unpack(pack(codes)), codes);
         }
-        let key = pack([5, 6, 7]);
-        assert_eq!(unpack(with_totals(key, 0b101)), [TOTAL_CODE, 6, TOTAL_CODE]);
         assert!(pack([4, 65_535, 65_535]) < pack([5, 0, 0]));
     }
 }
