@@ -1,8 +1,8 @@
 //! The scan of an extract as certanon writes it, on every core: no quote anywhere, every line
 //! ended by CRLF, valid UTF-8. Such a file is CSV in its simplest form, where every line end
 //! ends a record, so it is read in blocks that end at a line, each block parsed on rayon's
-//! threads, and the blocks merged in file order. Linking pseudonyms are compared as the number
-//! their base32 text spells, which is exact.
+//! threads, and the blocks merged in file order. Linking pseudonyms are compared as the numbers
+//! their base32 digits spell, which is exact.
 //!
 //! Anything else (a quote, a stray CR or LF, an empty line, a field count other than the
 //! header's, two key ids, a linking value that is not a pseudonym) makes it give up, and the
@@ -15,6 +15,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
 
 use super::scan::{RowIssues, issue};
 use crate::privacy::Profiles;
@@ -27,15 +28,19 @@ pub(super) struct Found {
     /// Rows of each quasi-identifier combination.
     pub(super) class_rows: Vec<u64>,
     pub(super) profiles: Profiles<Link>,
+    /// The SHA-256 of the whole file, hashed as the scan read it; `None` when the file went on
+    /// past the end the scan was given.
+    pub(super) sha256: Option<String>,
 }
 
-/// A pseudonym's base32 text as a number: 64 bits, 64 bits and the last 2, in integers that
-/// hash and compare without a call, and small enough that a table of a million stays cheap.
+/// A pseudonym's base32 text as numbers: its first 12 digits, its next 12 and the rest, in
+/// integers that hash and compare without a call, and small enough that a table of a million
+/// stays cheap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct Link {
     high: u64,
     low: u64,
-    last: u8,
+    last: u64,
 }
 
 /// Bytes read at a time; a block ends at its last line end and the rest starts the next one,
@@ -53,7 +58,8 @@ pub(super) struct Layout<'a> {
 }
 
 /// Scans the rows of the file from byte `start` (just after the header) up to byte `end`,
-/// `block` bytes at a time; `None` when the file is not one this scan takes.
+/// `block` bytes at a time, and hashes the file in the same pass; `None` when the file is not
+/// one this scan takes.
 pub(super) fn scan(
     path: &Path,
     start: u64,
@@ -66,8 +72,12 @@ pub(super) fn scan(
     let mut around = [0; 2];
     file.seek(SeekFrom::Start(start.saturating_sub(1))).ok()?;
     let crlf = start > 0 && file.read_exact(&mut around).is_ok() && around == *b"\r\n";
-    file.seek(SeekFrom::Start(start + u64::from(crlf))).ok()?;
-    let mut file = file.take(end.saturating_sub(start + u64::from(crlf)));
+    let rows_from = start + u64::from(crlf);
+    // The file is hashed whole and in order, the header the CSV reader took first.
+    let mut head = vec![0; usize::try_from(rows_from).ok()?];
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_exact(&mut head).ok()?;
+    let mut file = file.take(end.saturating_sub(rows_from));
     let window = 2 * rayon::current_num_threads();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Block>>(window);
@@ -77,6 +87,16 @@ pub(super) fn scan(
                 merged.add(block?)?;
             }
             Some(merged.found())
+        });
+        // On a thread of its own, so that hashing runs beside the parse of the next blocks.
+        let (to_hash, texts_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(window);
+        let hasher = scope.spawn(move || {
+            let mut sha = Sha256::new();
+            sha.update(&head);
+            for text in texts_rx {
+                sha.update(&text);
+            }
+            sha
         });
         let mut carry = Vec::new();
         let mut done = false;
@@ -95,9 +115,18 @@ pub(super) fn scan(
                     return None;
                 }
             }
+            for text in texts {
+                if to_hash.send(text).is_err() {
+                    return None;
+                }
+            }
         }
-        drop(tx);
-        merger.join().ok().flatten()
+        drop((tx, to_hash));
+        let whole = matches!(file.into_inner().read(&mut [0]), Ok(0));
+        let sha256 = hasher.join().ok().filter(|_| whole);
+        let mut found = merger.join().ok().flatten()?;
+        found.sha256 = sha256.map(|sha| hex::encode(sha.finalize()));
+        Some(found)
     })
 }
 
@@ -109,18 +138,11 @@ fn next_block(
     mut text: Vec<u8>,
     size: usize,
 ) -> Option<(Vec<u8>, Vec<u8>, bool)> {
-    let mut filled = text.len();
-    text.resize(size.max(filled + 1), 0);
-    while filled < text.len() {
-        match file.read(&mut text[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    let ended = filled < text.len();
-    text.truncate(filled);
+    let want = size.saturating_sub(text.len()).max(1);
+    text.reserve(want);
+    // Read into the spare capacity, which is not zeroed first as a resized buffer would be.
+    let got = file.take(want as u64).read_to_end(&mut text).ok()?;
+    let ended = got < want;
     let cut = match text.iter().rposition(|&b| b == b'\n') {
         Some(at) => at + 1,
         None if text.is_empty() => 0,
@@ -166,21 +188,40 @@ impl Block {
         let mut fields = Vec::with_capacity(layout.header.len());
         for line in text.split_terminator('\n') {
             let line = line.strip_suffix('\r')?;
-            if line.is_empty() || line.contains('\r') {
+            if line.is_empty() {
                 return None;
             }
+            // One pass over the line's bytes, which are most of the file.
             fields.clear();
-            fields.extend(line.split(','));
+            let mut from = 0;
+            for (at, b) in line.bytes().enumerate() {
+                match b {
+                    b',' => {
+                        fields.push(&line[from..at]);
+                        from = at + 1;
+                    }
+                    b'\r' => return None,
+                    _ => {}
+                }
+            }
+            fields.push(&line[from..]);
             if fields.len() != layout.header.len() {
                 return None;
             }
             block.rows += 1;
+            let row_links = block.links.len();
             for (i, value) in fields.iter().enumerate() {
                 if !layout.pseudonym[i] {
                     continue;
                 }
                 match block.pseudonym(value) {
-                    Some(link) if layout.links.contains(&i) => block.links.extend(link),
+                    Some(link) if layout.links.contains(&i) => {
+                        // A value the row already holds links it to nothing more, and each
+                        // link left out is a lookup less in the merge's large table.
+                        if let Some(link) = link.filter(|l| !block.links[row_links..].contains(l)) {
+                            block.links.push(link);
+                        }
+                    }
                     Some(_) => {}
                     None if layout.links.contains(&i) => return None,
                     None => block.suspect(layout, i, value),
@@ -249,32 +290,43 @@ impl Block {
     }
 }
 
-/// The base32 text of a pseudonym as a number; `None` for any other text.
+/// The base32 text of a pseudonym as numbers; `None` for any other text.
 fn decode(b32: &str) -> Option<Link> {
-    if b32.len() != PSEUDONYM_B32_LEN {
-        return None;
-    }
-    let mut bits = 0u128;
-    let mut last = 0;
-    for (i, b) in b32.bytes().enumerate() {
-        let digit = match b {
-            b'a'..=b'z' => b - b'a',
-            b'2'..=b'7' => b - b'2' + 26,
-            _ => return None,
-        };
-        // 25 digits fill 125 bits; the 26th goes beside them.
-        if i + 1 < PSEUDONYM_B32_LEN {
-            bits = bits << 5 | u128::from(digit);
-        } else {
-            last = digit;
-        }
-    }
-    Some(Link {
-        high: (bits >> 64) as u64,
-        low: bits as u64,
-        last,
-    })
+    let b32: &[u8; PSEUDONYM_B32_LEN] = b32.as_bytes().try_into().ok()?;
+    let mut seen = 0;
+    // Three independent sums rather than one long shift chain, and a table rather than a
+    // branch per character: this runs for every pseudonym of the file.
+    let mut number = |digits: &[u8]| {
+        digits.iter().fold(0u64, |n, &b| {
+            let digit = DIGITS[usize::from(b)];
+            seen |= digit;
+            n << 5 | u64::from(digit)
+        })
+    };
+    let link = Link {
+        high: number(&b32[..12]),
+        low: number(&b32[12..24]),
+        last: number(&b32[24..]),
+    };
+    (seen & NOT_BASE32 == 0).then_some(link)
 }
+
+// The rest after the first 24 digits fits in a u64 too.
+const _: () = assert!(PSEUDONYM_B32_LEN - 24 <= 12);
+
+const NOT_BASE32: u8 = 0x80;
+
+/// Each byte's value as a lower-case base32 digit, or `NOT_BASE32`.
+const DIGITS: [u8; 256] = {
+    let mut digits = [NOT_BASE32; 256];
+    let mut i = 0;
+    while i < 32 {
+        let b = if i < 26 { b'a' + i } else { b'2' + i - 26 };
+        digits[b as usize] = i;
+        i += 1;
+    }
+    digits
+};
 
 /// The blocks merged in file order.
 #[derive(Default)]
@@ -325,6 +377,7 @@ impl Merged {
             issues: self.issues,
             class_rows: self.class_rows,
             profiles: self.profiles,
+            sha256: None,
         }
     }
 }

@@ -104,32 +104,19 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyRepo
         })
         .map(|(name, _)| name.as_str())
         .collect();
-    let digests: BTreeMap<&str, String> = timed("verify: checksums", || {
-        files
-            .iter()
-            .filter(|name| !unread.contains(name.as_str()))
-            .filter_map(|name| match export::sha256_file(&dir.join(name)) {
-                Ok((digest, _)) => Some((name.as_str(), digest)),
-                Err(_) => {
-                    out.push(format!("{name}: cannot be read"));
-                    None
-                }
-            })
-            .collect()
-    });
-    check_sums(dir, &files, &digests, &mut out);
-    let mut report = VerifyReport {
-        files: files.len(),
-        ..VerifyReport::default()
-    };
-    if let Some(manifest) = &manifest {
-        check_manifest_files(manifest, &sizes, &digests, &mut out);
-    }
     let manifest_rows = listed
         .iter()
         .map(|(name, entry)| (name.to_string(), entry.rows))
         .collect();
     let parquet = twins::start(dir, &files, &unread, manifest_rows);
+    let mut report = VerifyReport {
+        files: files.len(),
+        ..VerifyReport::default()
+    };
+    // The CSV files are read first, since the scan of an extract hashes it as it reads it;
+    // what they show is reported after the checksums all the same.
+    let mut scanned = Failures::default();
+    let mut hashed = BTreeMap::new();
     // A table's two files, merged under the name of its interior file.
     let mut tables: BTreeMap<String, (usize, Published)> = BTreeMap::new();
     let mut unreadable = BTreeSet::new();
@@ -138,21 +125,19 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyRepo
         .iter()
         .filter(|n| n.ends_with(".csv") && !unread.contains(n.as_str()));
     for name in csv_files {
-        let plan = manifest
-            .as_ref()
-            .and_then(|m| plan(m, name, demands, &mut out));
+        let out = &mut scanned;
+        let plan = manifest.as_ref().and_then(|m| plan(m, name, demands, out));
         let table = match &plan {
             Some(Plan::Table { table, .. }) => Some(table.to_string()),
             _ => None,
         };
-        let Some(scan) = timed("verify: one CSV file", || {
-            scan_csv(dir, name, plan, &mut out)
-        }) else {
+        let Some(scan) = timed("verify: one CSV file", || scan_csv(dir, name, plan, out)) else {
             unreadable.extend(table);
             continue;
         };
         report.csv_rows += scan.rows;
         headers.insert(name.as_str(), scan.header);
+        hashed.extend(scan.sha256.map(|sha| (name.as_str(), sha)));
         let want = listed.get(name.as_str()).and_then(|f| f.rows);
         if let Some(want) = want.filter(|&w| w != scan.rows) {
             out.push(format!(
@@ -181,6 +166,27 @@ pub(crate) fn verify_with(dir: &Path, demands: Demands<'_>) -> Result<VerifyRepo
             Scanned::Unplanned => {}
         }
     }
+    let digests: BTreeMap<&str, String> = timed("verify: checksums", || {
+        files
+            .iter()
+            .filter(|name| !unread.contains(name.as_str()))
+            .filter_map(|name| match hashed.remove(name.as_str()) {
+                Some(digest) => Some((name.as_str(), digest)),
+                None => match export::sha256_file(&dir.join(name)) {
+                    Ok((digest, _)) => Some((name.as_str(), digest)),
+                    Err(_) => {
+                        out.push(format!("{name}: cannot be read"));
+                        None
+                    }
+                },
+            })
+            .collect()
+    });
+    check_sums(dir, &files, &digests, &mut out);
+    if let Some(manifest) = &manifest {
+        check_manifest_files(manifest, &sizes, &digests, &mut out);
+    }
+    out.absorb(scanned);
     let mut audited = Vec::new();
     // Half a table (its other file missing or unreadable, which already fails) is not checked:
     // it would only add noise.

@@ -28,6 +28,8 @@ pub(super) struct Scan {
     pub(super) header: Vec<String>,
     pub(super) rows: u64,
     pub(super) kind: Scanned,
+    /// The file's SHA-256, when the scan hashed it whole as it read it.
+    pub(super) sha256: Option<String>,
 }
 
 /// The longest record (a row, or the header) read, in bytes: the csv crate grows its buffer to
@@ -48,10 +50,11 @@ pub(super) fn scan_csv(
 ) -> Option<Scan> {
     let mut opened = Opened::new(dir, name, plan.as_ref(), out)?;
     match scan_fast(&mut opened, fast::BLOCK, name, plan.as_ref(), out) {
-        Some(rows) => Some(Scan {
+        Some((rows, sha256)) => Some(Scan {
             header: opened.header,
             rows,
             kind: Scanned::Microdata,
+            sha256,
         }),
         None => {
             if let Some(Plan::Microdata { .. }) = plan {
@@ -100,15 +103,16 @@ impl Opened {
     }
 }
 
-/// An extract's rows through the fast scan, on every core, and its checks; the rows, or
-/// `None` when the file is not an extract or not one the fast scan takes (see `fast`).
+/// An extract's rows through the fast scan, on every core, and its checks; the rows and the
+/// file's SHA-256, or `None` when the file is not an extract or not one the fast scan takes
+/// (see `fast`).
 fn scan_fast(
     opened: &mut Opened,
     block: usize,
     name: &str,
     plan: Option<&Plan>,
     out: &mut Failures,
-) -> Option<u64> {
+) -> Option<(u64, Option<String>)> {
     let (Some(&Plan::Microdata { k, .. }), Columns::Microdata { pseudonym, quasi }) =
         (plan, &opened.columns)
     else {
@@ -126,7 +130,7 @@ fn scan_fast(
     let mut found = fast::scan(&opened.path, start, end, &layout, block)?;
     found.issues.report(name, out);
     check_extract(name, k, found.class_rows, &mut found.profiles, plan, out);
-    Some(found.rows)
+    Some((found.rows, found.sha256))
 }
 
 /// The rows of any CSV file, one record at a time, and the checks of its kind.
@@ -168,7 +172,12 @@ fn scan_records(
     }
     issues.report(name, out);
     let kind = acc.finish(name, plan, out);
-    Some(Scan { header, rows, kind })
+    Some(Scan {
+        header,
+        rows,
+        kind,
+        sha256: None,
+    })
 }
 
 /// The file, failing a read once it runs past `allowance` bytes from its start.
@@ -635,8 +644,12 @@ mod tests {
         std::fs::write(dir.path().join("e.csv"), text).unwrap();
         let mut out = Failures::default();
         let mut opened = Opened::new(dir.path(), "e.csv", Some(&plan), &mut out).unwrap();
-        let fast = scan_fast(&mut opened, block, "e.csv", Some(&plan), &mut out)
-            .map(|rows| (Some(rows), std::mem::take(&mut out.lines)));
+        let fast =
+            scan_fast(&mut opened, block, "e.csv", Some(&plan), &mut out).map(|(rows, sha256)| {
+                let whole = crate::outputs::export::sha256_file(&dir.path().join("e.csv"));
+                assert_eq!(sha256, Some(whole.unwrap().0), "the file hashed whole");
+                (Some(rows), std::mem::take(&mut out.lines))
+            });
         let mut out = Failures::default();
         let opened = Opened::new(dir.path(), "e.csv", Some(&plan), &mut out).unwrap();
         let rows = scan_records(opened, "e.csv", Some(plan), &mut out).map(|s| s.rows);

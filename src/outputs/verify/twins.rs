@@ -2,11 +2,16 @@
 //! and row for row the same values, a null exactly where the CSV field is empty. Both files are
 //! streamed, a batch of rows at a time, so the check costs no more memory on a long extract.
 //!
+//! The Parquet file is first written out as certanon writes CSV (see [`identical`]) and held
+//! to the CSV file's bytes, which costs no CSV parse; only when that fails is the CSV file
+//! read record by record, to find and name what disagrees.
+//!
 //! The Parquet file is decoded as hostile input: a damaged file is a failure line naming it,
 //! and a decoder panic is caught and reported the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -100,6 +105,9 @@ pub(super) fn finish(handle: JoinHandle<Checked>, out: &mut Failures) -> usize {
 
 /// Compares `name` with `csv` row by row; the rows read when both files were read through.
 fn compare(dir: &Path, name: &str, csv: &str, out: &mut Failures) -> Option<u64> {
+    if let Some(rows) = identical(dir, name, csv) {
+        return Some(rows);
+    }
     let damaged = |out: &mut Failures| {
         out.push(format!(
             "{name}: not a readable Parquet file (damaged, cut short or of another layout)"
@@ -131,14 +139,7 @@ fn compare(dir: &Path, name: &str, csv: &str, out: &mut Failures) -> Option<u64>
         ));
         return None;
     }
-    let usable = (0..schema.num_columns()).all(|i| {
-        let c = schema.column(i);
-        c.path().parts().len() == 1
-            && c.max_rep_level() == 0
-            && c.max_def_level() == 1
-            && matches!(c.physical_type(), Physical::BYTE_ARRAY | Physical::INT64)
-    });
-    if !usable {
+    if !usable(&reader) {
         out.push(format!(
             "{name}: has a column that is not optional text or INT64"
         ));
@@ -203,6 +204,155 @@ fn compare(dir: &Path, name: &str, csv: &str, out: &mut Failures) -> Option<u64>
         _ => {
             out.push(format!("{name}: has fewer rows than {csv}"));
             None
+        }
+    }
+}
+
+/// Whether every column is one the check reads: optional text or INT64, not nested.
+fn usable(reader: &SerializedFileReader<fs::File>) -> bool {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    (0..schema.num_columns()).all(|i| {
+        let c = schema.column(i);
+        c.path().parts().len() == 1
+            && c.max_rep_level() == 0
+            && c.max_def_level() == 1
+            && matches!(c.physical_type(), Physical::BYTE_ARRAY | Physical::INT64)
+    })
+}
+
+/// The rows read when the CSV file holds exactly the bytes certanon writes for the Parquet
+/// file's columns and rows: names or values joined by commas, each line ended by CRLF, a null
+/// as an empty field. `None` for anything else, which [`compare`] then reads record by record.
+///
+/// Equal bytes are the same records to the CSV reader (so `compare` would find nothing) as
+/// long as every line is one record of the Parquet file's fields: no quote, CR or LF, no comma
+/// but the separators, no empty line (skipped), no byte-order mark (stripped), no empty text
+/// value (which is no null), and no line longer than the reader takes.
+pub(super) fn identical(dir: &Path, name: &str, csv: &str) -> Option<u64> {
+    let reader = SerializedFileReader::new(fs::File::open(dir.join(name)).ok()?).ok()?;
+    if !usable(&reader) {
+        return None;
+    }
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let mut line = Vec::new();
+    for i in 0..schema.num_columns() {
+        if i > 0 {
+            line.push(b',');
+        }
+        line.extend_from_slice(schema.column(i).name().as_bytes());
+    }
+    if line.starts_with(b"\xef\xbb\xbf") {
+        return None;
+    }
+    let mut file = Raw::open(&dir.join(csv))?;
+    file.holds(&mut line)?;
+    let mut read = 0u64;
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g).ok()?;
+        let mut columns = open_columns(group.as_ref())?;
+        loop {
+            let mut batch = None;
+            for column in &mut columns {
+                let n = column.fill().ok()?;
+                if batch.is_some_and(|b| b != n) {
+                    return None;
+                }
+                batch = Some(n);
+            }
+            let n = batch.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            for _ in 0..n {
+                line.clear();
+                for (i, column) in columns.iter_mut().enumerate() {
+                    if i > 0 {
+                        line.push(b',');
+                    }
+                    column.write(&mut line)?;
+                }
+                file.holds(&mut line)?;
+                read += 1;
+            }
+        }
+    }
+    file.ended(schema.num_columns().saturating_sub(1))
+        .then_some(read)
+}
+
+/// A file's bytes, a block at a time, compared with the lines expected of it.
+struct Raw {
+    file: fs::File,
+    buf: Vec<u8>,
+    /// The bytes of `buf` not yet compared.
+    at: usize,
+    end: usize,
+    lines: u64,
+    /// The commas, CRs, LFs and quotes among the bytes read.
+    tally: [u64; 4],
+}
+
+impl Raw {
+    fn open(path: &Path) -> Option<Raw> {
+        Some(Raw {
+            file: fs::File::open(path).ok()?,
+            buf: vec![0; 4 << 20],
+            at: 0,
+            end: 0,
+            lines: 0,
+            tally: [0; 4],
+        })
+    }
+
+    /// Whether the file goes on with `line`, to which CRLF is added.
+    fn holds(&mut self, line: &mut Vec<u8>) -> Option<()> {
+        if line.is_empty() || line.len() + 2 > MAX_RECORD as usize {
+            return None;
+        }
+        line.extend_from_slice(b"\r\n");
+        while self.end - self.at < line.len() {
+            self.buf.copy_within(self.at..self.end, 0);
+            self.end -= self.at;
+            self.at = 0;
+            match self.file.read(&mut self.buf[self.end..]) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => {
+                    tally(&self.buf[self.end..self.end + n], &mut self.tally);
+                    self.end += n;
+                }
+            }
+        }
+        let next = self.at + line.len();
+        (self.buf[self.at..next] == line[..]).then(|| {
+            self.at = next;
+            self.lines += 1;
+        })
+    }
+
+    /// Whether the file ended with the last line compared, and its lines held `commas` + 1
+    /// fields: no commas but their separators, a CR and an LF each, no quote.
+    fn ended(&mut self, commas: usize) -> bool {
+        let lines = self.lines;
+        self.at == self.end
+            && matches!(self.file.read(&mut self.buf[..1]), Ok(0))
+            && self.tally == [lines * commas as u64, lines, lines, 0]
+    }
+}
+
+/// Adds the commas, CRs, LFs and quotes of `bytes` to `tally`: the whole file is counted once
+/// as it is read, not each line as it is compared.
+fn tally(bytes: &[u8], tally: &mut [u64; 4]) {
+    // Counted in bytes, 255 at most, so that the loop runs on vector registers.
+    for chunk in bytes.chunks(255) {
+        let mut n = [0u8; 4];
+        for &b in chunk {
+            n[0] += u8::from(b == b',');
+            n[1] += u8::from(b == b'\r');
+            n[2] += u8::from(b == b'\n');
+            n[3] += u8::from(b == b'"');
+        }
+        for (total, n) in tally.iter_mut().zip(n) {
+            *total += u64::from(n);
         }
     }
 }
@@ -290,6 +440,26 @@ impl Column {
             }
         };
         Ok(rows)
+    }
+
+    /// Writes the batch's next row as certanon writes it in CSV: nothing for a null. `None`
+    /// for an empty text, which would read back as a null.
+    fn write(&mut self, line: &mut Vec<u8>) -> Option<()> {
+        let defined = self.defs.get(self.at).copied().unwrap_or(0) == 1;
+        self.at += 1;
+        if !defined {
+            return Some(());
+        }
+        let i = self.next_value;
+        self.next_value += 1;
+        match &self.reader {
+            Reader::Text(_, v) => {
+                let text = v.get(i)?.data();
+                line.extend_from_slice(text);
+                (!text.is_empty()).then_some(())
+            }
+            Reader::Integer(_, v) => write!(line, "{}", v.get(i)?).ok(),
+        }
     }
 
     /// Whether the batch's next row holds what the CSV `field` says: a null for an empty

@@ -474,3 +474,35 @@ fn a_parquet_file_without_its_csv_fails() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_parquet_file_is_held_to_the_bytes_of_its_csv_file_and_only_then_to_its_records() {
+    let (_root, dir) = export(&good_extract(), good_table());
+    assert_eq!(twins::identical(&dir, EXTRACT_PARQUET, EXTRACT), Some(10));
+    let table = crate::outputs::columnar::file_name(TABLE);
+    assert!(
+        twins::identical(&dir, &table, TABLE).is_some(),
+        "counts, withheld ones included, are written as the CSV file writes them"
+    );
+    // The same records, every field quoted: other bytes, which the records still agree with.
+    let csv = fs::read_to_string(dir.join(EXTRACT)).unwrap();
+    let quoted: String = csv
+        .split_terminator("\r\n")
+        .map(|line| {
+            let fields: Vec<String> = line.split(',').map(|f| format!("\"{f}\"")).collect();
+            fields.join(",") + "\r\n"
+        })
+        .collect();
+    fs::write(dir.join(EXTRACT), quoted).unwrap();
+    reseal(&dir, |_| {});
+    assert_eq!(twins::identical(&dir, EXTRACT_PARQUET, EXTRACT), None);
+    let lines = match verify(&dir) {
+        Ok(_) => Vec::new(),
+        Err(Error::Verify(lines)) => lines,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        !lines.iter().any(|l| l.contains(EXTRACT_PARQUET)),
+        "{lines:?}"
+    );
+}
