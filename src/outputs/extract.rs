@@ -576,12 +576,9 @@ impl SpillEntry<'_> {
         }
         out.extend_from_slice(&subscriber_id(&r.pseudonyms[SUBSCRIBER]).to_le_bytes());
         let released = released_pseudonyms(mode);
-        let kinds = released
-            .iter()
-            .enumerate()
-            .fold(0, |kinds, (n, &column)| {
-                kinds | kind(&r.pseudonyms[column]) << (2 * n)
-            });
+        let kinds = released.iter().enumerate().fold(0, |kinds, (n, &column)| {
+            kinds | kind(&r.pseudonyms[column]) << (2 * n)
+        });
         out.extend_from_slice(&kinds.to_le_bytes());
         for &column in released {
             if let Pseudo::Value(raw) = &r.pseudonyms[column] {
