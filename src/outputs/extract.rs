@@ -179,7 +179,7 @@ impl ExtractSpill {
         }
         self.rows += 1;
         self.scratch.clear();
-        SpillEntry::write(r, &self.key_id, self.mode, &mut self.scratch);
+        SpillEntry::write(r, self.mode, &mut self.scratch);
         let b = bucket(&r.pseudonyms[CERTIFICATE]);
         self.buckets[b].write_all(&self.scratch).at(self.dir.path())
     }
@@ -432,7 +432,7 @@ impl ExtractSpill {
         let (path, buf) = self.read_bucket(b)?;
         // Removed now, on this worker, rather than all at once when the spill is dropped.
         std::fs::remove_file(&path).at(&path)?;
-        let mut rows = Vec::new();
+        let mut kept = Vec::new();
         let mut subscribers = Vec::new();
         let mut gated = 0;
         for entry in self.entries(&path, &buf, classes) {
@@ -445,32 +445,41 @@ impl ExtractSpill {
             }
             subscribers.push((entry.subscriber, class.is_some()));
             if let Some((id, fields)) = class {
-                rows.push((
-                    entry.key,
-                    entry.pseudonyms,
-                    fields.as_slice(),
-                    *id,
-                    entry.links,
-                ));
+                kept.push((entry, fields.as_slice(), *id));
             }
         }
-        // Rows are a key and slices into the bucket, small enough to sort directly; the sort
-        // is stable, so rows with equal keys stay in spill order.
-        rows.sort_by_key(|row| row.0);
-        let bytes = rows.iter().map(|r| r.1.len() + r.2.len() + 2).sum();
+        // Sorted as keys and indices, the rows' order in the spill breaking ties: what a
+        // stable sort of the rows gives, without moving them.
+        let mut order: Vec<(SortKey, u32)> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (entry, ..))| (entry.key(), i as u32))
+            .collect();
+        order.sort_unstable();
+        let released = released_pseudonyms(self.mode);
+        let text = released.len() * (self.key_id.len() + 2 + PSEUDONYM_B32_LEN) + 2;
+        let bytes = kept.iter().map(|(_, fields, _)| fields.len() + text).sum();
         let mut lines = Vec::with_capacity(bytes);
-        let mut linked = Vec::with_capacity(rows.len());
-        let mut pseudonyms_at = Vec::with_capacity(rows.len());
-        for &(_, pseudonyms, fields, class, links) in &rows {
-            pseudonyms_at.push(lines.len()..lines.len() + pseudonyms.len());
-            lines.extend_from_slice(pseudonyms);
+        let mut linked = Vec::with_capacity(kept.len());
+        let mut pseudonyms_at = Vec::with_capacity(kept.len());
+        for &(_, i) in &order {
+            let (entry, fields, class) = &kept[i as usize];
+            let pseudonyms = entry.pseudonyms(released);
+            let at = lines.len();
+            for (n, &column) in released.iter().enumerate() {
+                if n > 0 {
+                    lines.push(b',');
+                }
+                format_pseudonym(&self.key_id, &pseudonyms[column], &mut lines);
+            }
+            pseudonyms_at.push(at..lines.len());
             lines.extend_from_slice(fields);
             lines.extend_from_slice(b"\r\n");
-            linked.push((class, links));
+            linked.push((*class, links(&pseudonyms, released)));
         }
         Ok(Bucket {
             lines: Bytes::from(lines),
-            rows: rows.len() as u64,
+            rows: kept.len() as u64,
             subscribers,
             linked,
             pseudonyms_at,
@@ -530,73 +539,114 @@ const NLINKS: usize = NPSEUDO - 1;
 /// A linking slot with no value (not released, empty or erased).
 const NO_LINK: u64 = 0;
 
-/// A row as the scan spills it: its finest quasi-identifier codes, its sort key, its subscriber,
-/// its linking values, and its released pseudonym columns already rendered as CSV, so that
-/// after the scan only the quasi-identifier fields, which depend on the chosen levels, are left
-/// to write.
+/// A row as the scan spills it: its finest quasi-identifier codes, its subscriber and its
+/// released pseudonyms, raw. The sort key, the linking values and the CSV text all follow from
+/// the raw pseudonyms, so the spill holds 16 bytes per value rather than its 30-odd bytes of
+/// text and the derived fields: a smaller spill is less to copy through the page cache twice.
 struct SpillEntry<'a> {
     qi: [u16; NQI],
-    key: SortKey,
     subscriber: u32,
-    links: [u64; NLINKS],
-    pseudonyms: &'a [u8],
+    /// Two bits per released column (see `kind`), in `released_pseudonyms` order.
+    kinds: u32,
+    /// The raw value of each released column whose kind is `VALUE`, 16 bytes each, in order.
+    values: &'a [u8],
 }
 
+/// A spilled pseudonym's kind; the bit of `VALUE` alone tells which columns have bytes.
+const NULL: u32 = 0;
+const ERASED: u32 = 1;
+const VALUE: u32 = 2;
+
+fn kind(p: &Pseudo) -> u32 {
+    match p {
+        Pseudo::Null => NULL,
+        Pseudo::Erased => ERASED,
+        Pseudo::Value(_) => VALUE,
+    }
+}
+
+// Every column's kind fits in `kinds`.
+const _: () = assert!(2 * NPSEUDO <= 32);
+
 impl SpillEntry<'_> {
-    /// Layout: the codes (u16 LE each), the key (two u128 BE), the subscriber (u32 LE), the
-    /// linking values (u64 LE each, `NO_LINK` for a column the mode does not release), the
-    /// text's length (u32 LE), the text.
-    fn write(r: &Record, key_id: &str, mode: ReleaseMode, out: &mut Vec<u8>) {
+    /// Layout: the codes (u16 LE each), the subscriber (u32 LE), the kinds (u32 LE), the values.
+    fn write(r: &Record, mode: ReleaseMode, out: &mut Vec<u8>) {
         for q in r.qi {
             out.extend_from_slice(&q.to_le_bytes());
         }
-        let (high, low) = sort_key(&r.pseudonyms[CERTIFICATE]);
-        out.extend_from_slice(&high.to_be_bytes());
-        out.extend_from_slice(&low.to_be_bytes());
         out.extend_from_slice(&subscriber_id(&r.pseudonyms[SUBSCRIBER]).to_le_bytes());
         let released = released_pseudonyms(mode);
-        for column in 1..NPSEUDO {
-            let value = released
-                .contains(&column)
-                .then(|| link(&r.pseudonyms[column]))
-                .flatten();
-            out.extend_from_slice(&value.unwrap_or(NO_LINK).to_le_bytes());
-        }
-        let len_at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        for (n, &column) in released.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
+        let kinds = released.iter().enumerate().fold(0, |kinds, (n, &column)| {
+            kinds | kind(&r.pseudonyms[column]) << (2 * n)
+        });
+        out.extend_from_slice(&kinds.to_le_bytes());
+        for &column in released {
+            if let Pseudo::Value(raw) = &r.pseudonyms[column] {
+                out.extend_from_slice(raw);
             }
-            format_pseudonym(key_id, &r.pseudonyms[column], out);
         }
-        let len = u32::try_from(out.len() - len_at - 4).unwrap_or(u32::MAX);
-        out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
     }
 
     /// Reads the entry at the start of `buf` and advances past it; None when it is cut short.
     fn read<'a>(buf: &mut &'a [u8]) -> Option<SpillEntry<'a>> {
         let (codes, rest) = buf.split_at_checked(NQI * 2)?;
-        let (key, rest) = rest.split_at_checked(32)?;
         let (subscriber, rest) = rest.split_at_checked(4)?;
-        let (links, rest) = rest.split_at_checked(NLINKS * 8)?;
-        let (len, rest) = rest.split_at_checked(4)?;
-        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
-        let (pseudonyms, rest) = rest.split_at_checked(len)?;
+        let (kinds, rest) = rest.split_at_checked(4)?;
+        let kinds = u32::from_le_bytes(kinds.try_into().ok()?);
+        let values = (kinds & 0xaaaa_aaaa).count_ones() as usize * 16;
+        let (values, rest) = rest.split_at_checked(values)?;
         *buf = rest;
-        let u128_at =
-            |at: usize| u128::from_be_bytes(key[at..at + 16].try_into().unwrap_or_default());
         Some(SpillEntry {
             qi: std::array::from_fn(|i| u16::from_le_bytes([codes[2 * i], codes[2 * i + 1]])),
-            key: (u128_at(0), u128_at(16)),
             subscriber: u32::from_le_bytes(subscriber.try_into().ok()?),
-            links: std::array::from_fn(|i| {
-                u64::from_le_bytes(links[8 * i..8 * i + 8].try_into().unwrap_or_default())
-            }),
-            pseudonyms,
+            kinds,
+            values,
         })
     }
+
+    /// The row's pseudonyms, indexed like `PSEUDONYM_COLUMNS`; a column `released` (the mode's
+    /// columns, as written) leaves out is `Null`.
+    fn pseudonyms(&self, released: &[usize]) -> [Pseudo; NPSEUDO] {
+        let mut pseudonyms = [Pseudo::Null; NPSEUDO];
+        let mut values = self.values.chunks_exact(16);
+        for (n, &column) in released.iter().enumerate() {
+            pseudonyms[column] = match self.kinds >> (2 * n) & 3 {
+                ERASED => Pseudo::Erased,
+                VALUE => values
+                    .next()
+                    .and_then(|raw| raw.try_into().ok())
+                    .map_or(Pseudo::Null, Pseudo::Value),
+                _ => Pseudo::Null,
+            };
+        }
+        pseudonyms
+    }
+
+    /// The sort key: the certificate's column comes first in every mode.
+    fn key(&self) -> SortKey {
+        match self.kinds & 3 {
+            VALUE => sort_key(&Pseudo::Value(
+                self.values[..16].try_into().unwrap_or_default(),
+            )),
+            _ => sort_key(&Pseudo::Null),
+        }
+    }
 }
+
+/// The linking values of a row's pseudonyms: `NO_LINK` for a column the mode does not release.
+fn links(pseudonyms: &[Pseudo; NPSEUDO], released: &[usize]) -> [u64; NLINKS] {
+    std::array::from_fn(|i| {
+        let column = i + 1;
+        released
+            .contains(&column)
+            .then(|| link(&pseudonyms[column]))
+            .flatten()
+            .unwrap_or(NO_LINK)
+    })
+}
+
+// The certificate leads every mode's columns (see `SpillEntry::key`).
+const _: () = assert!(CERTIFICATE == 0);
 
 /// Released classes (keyed as the histogram keys them) → their quasi-identifier fields at the
 /// chosen levels, each with its leading comma. A row whose class is absent is suppressed.
@@ -873,33 +923,30 @@ mod tests {
             region: 13,
         };
         let mut buf = Vec::new();
-        SpillEntry::write(&record, "k1", ReleaseMode::Pseudonymous, &mut buf);
+        SpillEntry::write(&record, ReleaseMode::Pseudonymous, &mut buf);
         let one = buf.len();
-        SpillEntry::write(&record, "k1", ReleaseMode::Anonymous, &mut buf);
-        let mut text = Vec::new();
-        for (column, p) in pseudonyms.iter().enumerate() {
-            if column > 0 {
-                text.push(b',');
-            }
-            format_pseudonym("k1", p, &mut text);
-        }
+        SpillEntry::write(&record, ReleaseMode::Anonymous, &mut buf);
         let mut rest = buf.as_slice();
         let full = SpillEntry::read(&mut rest).expect("an entry");
         let anonymous = SpillEntry::read(&mut rest).expect("an entry");
         assert!(rest.is_empty());
         for entry in [&full, &anonymous] {
             assert_eq!(entry.qi, record.qi);
-            assert_eq!(entry.key, sort_key(&pseudonyms[CERTIFICATE]));
+            assert_eq!(entry.key(), sort_key(&pseudonyms[CERTIFICATE]));
             assert_eq!(entry.subscriber, subscriber_id(&pseudonyms[SUBSCRIBER]));
         }
-        assert_eq!(full.pseudonyms, text.as_slice());
-        assert_eq!(full.links[2], link(&pseudonyms[3]).unwrap());
-        assert_eq!(full.links[0], NO_LINK, "an erased subscriber links nothing");
-        let mut certificate = Vec::new();
-        format_pseudonym("k1", &pseudonyms[CERTIFICATE], &mut certificate);
-        assert_eq!(anonymous.pseudonyms, certificate.as_slice());
+        let all = released_pseudonyms(ReleaseMode::Pseudonymous);
+        assert_eq!(full.pseudonyms(all), pseudonyms);
+        let full_links = links(&full.pseudonyms(all), all);
+        assert_eq!(full_links[2], link(&pseudonyms[3]).unwrap());
+        assert_eq!(full_links[0], NO_LINK, "an erased subscriber links nothing");
+        let certificate = released_pseudonyms(ReleaseMode::Anonymous);
+        let mut only = [Pseudo::Null; NPSEUDO];
+        only[CERTIFICATE] = pseudonyms[CERTIFICATE];
+        assert_eq!(anonymous.pseudonyms(certificate), only);
         assert_eq!(
-            anonymous.links, [NO_LINK; NLINKS],
+            links(&anonymous.pseudonyms(certificate), certificate),
+            [NO_LINK; NLINKS],
             "anonymous mode links nothing"
         );
         let mut cut = &buf[..one - 1];

@@ -7,6 +7,7 @@
 //! Memory: two `u32` per row (union-find parent, class id) and one entry per distinct linking
 //! value, so it grows with the released rows, not with their width.
 
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
@@ -48,10 +49,14 @@ impl<L: Hash + Eq> Profiles<L> {
         self.parent.push(row);
         self.class.push(class);
         for link in links {
-            match self.first_row.get(&link) {
-                Some(&other) => self.union(row, other),
-                None => {
-                    self.first_row.insert(link, row);
+            // One lookup per value: most values are new, and a miss then an insert hashed twice.
+            match self.first_row.entry(link) {
+                Entry::Occupied(other) => {
+                    let other = *other.get();
+                    self.union(row, other);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(row);
                 }
             }
         }

@@ -93,10 +93,11 @@ impl ExtractSpill {
     /// order; the bucket stays for the writing pass.
     fn released_links(&self, b: usize, classes: &Classes) -> Result<Vec<Linked>> {
         let (path, buf) = self.read_bucket(b)?;
+        let released = super::released_pseudonyms(self.mode);
         let mut rows = Vec::new();
         for entry in self.entries(&path, &buf, classes) {
             if let (entry, Some((class, _))) = entry? {
-                rows.push((*class, entry.links));
+                rows.push((*class, super::links(&entry.pseudonyms(released), released)));
             }
         }
         Ok(rows)
