@@ -9,9 +9,11 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parquet::basic::{Compression, LogicalType, Repetition, Type as Physical, ZstdLevel};
+use parquet::column::writer::ColumnWriterImpl;
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
@@ -26,8 +28,12 @@ pub(crate) enum Kind {
     /// UTF-8 text drawn from a few values (codes, labels, statuses): dictionary-encoded, which
     /// readers load as categories.
     Category,
-    /// UTF-8 text that seldom repeats (pseudonyms): a dictionary would only cost time.
+    /// UTF-8 text that seldom repeats (pseudonyms): a dictionary would only cost time, and
+    /// so would statistics, since the min and max of random values let a reader skip nothing.
     Identifier,
+    /// An identifier the rows are sorted by: each row group holds one range of it, so its
+    /// statistics let a reader skip row groups.
+    SortKey,
     /// A whole number, INT64.
     Integer,
 }
@@ -64,9 +70,19 @@ pub(crate) fn file_name(csv: &str) -> String {
 }
 
 enum Values {
-    Text(Vec<ByteArray>),
+    /// The values' bytes end to end, and where each ends: owned, as a `ByteArray` per value
+    /// held for the whole row group would cost a reference count update, stalled behind
+    /// cache-missing stores, on making and on dropping each.
+    Text {
+        bytes: Vec<u8>,
+        ends: Vec<usize>,
+    },
     Integer(Vec<i64>),
 }
+
+/// Rows of a text column handed to the Parquet writer at a time: their `ByteArray`s, slices of
+/// one copy of their bytes, stay in cache from making to dropping.
+const TEXT_BATCH: usize = 1024;
 
 /// One column of the row group being gathered: its non-null values and a definition level per
 /// row (1 for a value, 0 for a null).
@@ -99,7 +115,7 @@ impl ParquetFile {
             .iter()
             .map(|c| {
                 let (physical, logical) = match c.kind {
-                    Kind::Category | Kind::Identifier => {
+                    Kind::Category | Kind::Identifier | Kind::SortKey => {
                         (Physical::BYTE_ARRAY, Some(LogicalType::String))
                     }
                     Kind::Integer => (Physical::INT64, None),
@@ -126,6 +142,12 @@ impl ParquetFile {
             properties =
                 properties.set_column_dictionary_enabled(ColumnPath::from(c.name.as_str()), false);
         }
+        for c in columns.iter().filter(|c| c.kind == Kind::Identifier) {
+            properties = properties.set_column_statistics_enabled(
+                ColumnPath::from(c.name.as_str()),
+                EnabledStatistics::None,
+            );
+        }
         // The writer buffers itself, and sends column chunks in large writes.
         let out = Hashing::new(file);
         let writer = SerializedFileWriter::new(out, Arc::new(schema), Arc::new(properties.build()))
@@ -134,7 +156,10 @@ impl ParquetFile {
             .iter()
             .map(|c| Buffer {
                 values: match c.kind {
-                    Kind::Category | Kind::Identifier => Values::Text(Vec::new()),
+                    Kind::Category | Kind::Identifier | Kind::SortKey => Values::Text {
+                        bytes: Vec::new(),
+                        ends: Vec::new(),
+                    },
                     Kind::Integer => Values::Integer(Vec::new()),
                 },
                 defs: Vec::new(),
@@ -151,17 +176,17 @@ impl ParquetFile {
     }
 
     /// Appends `value` to text column `column` of the row being gathered; empty is null.
-    /// Shares the value's bytes rather than copying them.
-    pub(crate) fn text(&mut self, column: usize, value: ByteArray) -> Result<()> {
+    pub(crate) fn text(&mut self, column: usize, value: &[u8]) -> Result<()> {
         let name = &self.name;
         match self.columns.get_mut(column) {
             Some(Buffer {
-                values: Values::Text(values),
+                values: Values::Text { bytes, ends },
                 defs,
             }) => {
                 defs.push(i16::from(!value.is_empty()));
                 if !value.is_empty() {
-                    values.push(value);
+                    bytes.extend_from_slice(value);
+                    ends.push(bytes.len());
                 }
                 Ok(())
             }
@@ -188,8 +213,9 @@ impl ParquetFile {
                 continue;
             }
             let fits = match &mut buffer.values {
-                Values::Text(values) => {
-                    values.push(ByteArray::from(field.to_vec()));
+                Values::Text { bytes, ends } => {
+                    bytes.extend_from_slice(field);
+                    ends.push(bytes.len());
                     true
                 }
                 Values::Integer(values) => std::str::from_utf8(field)
@@ -241,15 +267,23 @@ impl ParquetFile {
                 .next_column()
                 .map_err(fail)?
                 .ok_or_else(|| Error::Other(format!("{name}: fewer columns than buffered")))?;
-            let defs = Some(buffer.defs.as_slice());
+            let defs = buffer.defs.as_slice();
             match &mut buffer.values {
-                Values::Text(v) => column.typed::<ByteArrayType>().write_batch(v, defs, None),
-                Values::Integer(v) => column.typed::<Int64Type>().write_batch(v, defs, None),
+                Values::Text { bytes, ends } => {
+                    write_text(column.typed::<ByteArrayType>(), bytes, ends, defs)
+                }
+                Values::Integer(v) => column
+                    .typed::<Int64Type>()
+                    .write_batch(v, Some(defs), None)
+                    .map(drop),
             }
             .map_err(fail)?;
             column.close().map_err(fail)?;
             match &mut buffer.values {
-                Values::Text(v) => v.clear(),
+                Values::Text { bytes, ends } => {
+                    bytes.clear();
+                    ends.clear();
+                }
                 Values::Integer(v) => v.clear(),
             }
             buffer.defs.clear();
@@ -266,6 +300,36 @@ impl ParquetFile {
         let out = self.writer.into_inner().map_err(fail)?;
         out.seal(&self.path, self.name, self.rows)
     }
+}
+
+/// Writes a row group's text column, `TEXT_BATCH` rows at a time: `bytes` and `ends` hold its
+/// non-null values, `defs` a definition level per row.
+fn write_text(
+    writer: &mut ColumnWriterImpl<'_, ByteArrayType>,
+    bytes: &[u8],
+    ends: &[usize],
+    defs: &[i16],
+) -> parquet::errors::Result<()> {
+    let mut values = Vec::with_capacity(TEXT_BATCH);
+    let (mut written, mut start) = (0, 0);
+    for defs in defs.chunks(TEXT_BATCH) {
+        let count = defs.iter().filter(|&&d| d == 1).count();
+        let batch = ends.get(written..written + count).ok_or_else(|| {
+            parquet::errors::ParquetError::General("fewer text values than levels".into())
+        })?;
+        let end = batch.last().copied().unwrap_or(start);
+        let shared = Bytes::copy_from_slice(&bytes[start..end]);
+        let mut from = 0;
+        for &to in batch {
+            values.push(ByteArray::from(shared.slice(from..to - start)));
+            from = to - start;
+        }
+        writer.write_batch(&values, Some(defs), None)?;
+        values.clear();
+        written += count;
+        start = end;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use bytes::Bytes;
-use parquet::data_type::ByteArray;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -229,9 +228,13 @@ impl ExtractSpill {
         let files = match export {
             Some(export) => {
                 let mut columns = columnar::columns(&resource);
-                // The pseudonyms come first; they seldom repeat, so a dictionary only costs.
-                for column in columns.iter_mut().take(pseudonyms.len()) {
-                    column.kind = Kind::Identifier;
+                // The pseudonyms come first, the certificate's, which orders the rows, leading.
+                for (column, &p) in columns.iter_mut().zip(released_pseudonyms(self.mode)) {
+                    column.kind = if p == CERTIFICATE {
+                        Kind::SortKey
+                    } else {
+                        Kind::Identifier
+                    };
                 }
                 let parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
                 Some((export.csv(resource.clone())?, parquet, export))
@@ -499,15 +502,15 @@ struct Bucket {
 }
 
 /// Appends a rendered bucket's rows to the Parquet file: the pseudonyms are the CSV's own
-/// bytes, shared, not parsed (they hold no comma or quote, so a comma separates them), and the
+/// bytes, split, not parsed (they hold no comma or quote, so a comma separates them), and the
 /// quasi-identifiers are their class's labels, made once per class.
 fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) -> Result<()> {
     for (at, &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
         let mut column = 0;
         let mut from = at.start;
-        let commas = at.clone().filter(|&i| bucket.lines[i] == b',');
+        let commas = memchr::memchr_iter(b',', &bucket.lines[at.clone()]).map(|i| at.start + i);
         for to in commas.chain([at.end]) {
-            parquet.text(column, ByteArray::from(bucket.lines.slice(from..to)))?;
+            parquet.text(column, &bucket.lines[from..to])?;
             column += 1;
             from = to + 1;
         }
@@ -515,7 +518,7 @@ fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) 
             Error::Other("research extract: a released row has no class labels".into())
         })?;
         for label in class {
-            parquet.text(column, label.clone())?;
+            parquet.text(column, label.as_bytes())?;
             column += 1;
         }
         parquet.end_row()?;
@@ -655,7 +658,7 @@ type Classes = FxHashMap<[u16; NQI], Class>;
 /// A released class: its id and its quasi-identifier fields.
 type Class = (u32, Vec<u8>);
 /// A released class's quasi-identifier labels, unquoted: its rows' Parquet values.
-type Labels = Vec<ByteArray>;
+type Labels = Vec<String>;
 
 /// The released classes, and the labels of each by class id.
 ///
@@ -693,10 +696,6 @@ fn released_classes(
                     }
                     push_csv_field(value.as_bytes(), &mut field);
                 }
-                let values = values
-                    .into_iter()
-                    .map(|v| ByteArray::from(Bytes::from(v.into_bytes())))
-                    .collect();
                 (values, field)
             });
             fields.push(b',');
