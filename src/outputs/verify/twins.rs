@@ -153,24 +153,20 @@ fn compare(dir: &Path, name: &str, csv: &str, out: &mut Failures) -> Option<u64>
             return None;
         };
         loop {
-            let mut batch = None;
-            for column in &mut columns {
-                let Ok(n) = column.fill() else {
+            let n = match next_batch(&mut columns) {
+                Batch::Rows(0) => break,
+                Batch::Rows(n) => n,
+                Batch::Unreadable => {
                     damaged(out);
                     return None;
-                };
-                if batch.is_some_and(|b| b != n) {
+                }
+                Batch::Uneven => {
                     out.push(format!(
                         "{name}: row group {g} has columns of different lengths"
                     ));
                     return None;
                 }
-                batch = Some(n);
-            }
-            let n = batch.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
+            };
             for _ in 0..n {
                 read += 1;
                 match rows.next() {
@@ -251,18 +247,11 @@ pub(super) fn identical(dir: &Path, name: &str, csv: &str) -> Option<u64> {
         let group = reader.get_row_group(g).ok()?;
         let mut columns = open_columns(group.as_ref())?;
         loop {
-            let mut batch = None;
-            for column in &mut columns {
-                let n = column.fill().ok()?;
-                if batch.is_some_and(|b| b != n) {
-                    return None;
-                }
-                batch = Some(n);
-            }
-            let n = batch.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
+            let n = match next_batch(&mut columns) {
+                Batch::Rows(0) => break,
+                Batch::Rows(n) => n,
+                Batch::Unreadable | Batch::Uneven => return None,
+            };
             for _ in 0..n {
                 line.clear();
                 for (i, column) in columns.iter_mut().enumerate() {
@@ -387,6 +376,31 @@ impl Rows {
             .read_byte_record(&mut self.record)
             .map_err(|e| csv_problem(&e))
     }
+}
+
+/// What the next batch of a row group's columns holds.
+enum Batch {
+    /// That many rows in every column; 0 at the end of the group.
+    Rows(usize),
+    /// A column could not be decoded.
+    Unreadable,
+    /// The columns hold different numbers of rows.
+    Uneven,
+}
+
+/// Fills the next batch of every column.
+fn next_batch(columns: &mut [Column]) -> Batch {
+    let mut batch = None;
+    for column in columns.iter_mut() {
+        let Ok(n) = column.fill() else {
+            return Batch::Unreadable;
+        };
+        if batch.is_some_and(|b| b != n) {
+            return Batch::Uneven;
+        }
+        batch = Some(n);
+    }
+    Batch::Rows(batch.unwrap_or(0))
 }
 
 fn open_columns(group: &dyn RowGroupReader) -> Option<Vec<Column>> {
