@@ -473,15 +473,25 @@ fn axis(dim: Dim, seen: impl Iterator<Item = u16>) -> Vec<u16> {
     codes
 }
 
-fn product(axes: &[Vec<u16>], at: usize, key: &mut [u16; 3], f: &mut impl FnMut(&[u16; 3])) {
-    if at == axes.len() {
-        f(key);
-        return;
+/// Calls `f` with every combination of one value per axis, the last axis varying fastest.
+pub(crate) fn product<T: Clone>(axes: &[Vec<T>], f: &mut impl FnMut(&[T])) {
+    fn walk<T: Clone>(axes: &[Vec<T>], key: &mut Vec<T>, f: &mut impl FnMut(&[T])) {
+        let Some((axis, rest)) = axes.split_first() else {
+            f(key);
+            return;
+        };
+        for value in axis {
+            key.push(value.clone());
+            walk(rest, key, f);
+            key.pop();
+        }
     }
-    for &code in &axes[at] {
-        key[at] = code;
-        product(axes, at + 1, key, f);
-    }
+    walk(axes, &mut Vec::with_capacity(axes.len()), f);
+}
+
+/// A cell's codes as the tally packs them: unused dimensions are 0.
+fn codes_of(key: &[u16]) -> [u32; 3] {
+    std::array::from_fn(|d| key.get(d).map_or(0, |&c| u32::from(c)))
 }
 
 /// Months as signed indexes from 2000-01, so spans reaching before 2000 can be clipped.
@@ -660,10 +670,9 @@ fn into_table(spec: &Spec, tallied: &Cells, until: Option<u16>) -> Table {
         }
     };
     let mut cells = BTreeMap::new();
-    product(&axes, 0, &mut [0u16; 3], &mut |key| {
+    product(&axes, &mut |key| {
         let labels = (0..dims.len()).map(|d| dims[d].label(key[d])).collect();
-        let codes = key.map(u32::from);
-        cells.insert(labels, interior.get(&codes).copied().unwrap_or(0));
+        cells.insert(labels, interior.get(&codes_of(key)).copied().unwrap_or(0));
     });
     let contributors = tallied
         .iter()

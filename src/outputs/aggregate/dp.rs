@@ -92,11 +92,11 @@ pub(super) fn bounded(bound: &Bound, counts: &[Counts]) -> Vec<Bounded> {
                 .map(|d| d.public_codes(spec.unit, bound))
                 .collect();
             let mut interior = Vec::new();
-            super::product(&axes, 0, &mut [0u16; 3], &mut |key| {
+            super::product(&axes, &mut |key| {
                 let labels = (0..spec.dims.len())
                     .map(|d| spec.dims[d].label(key[d]))
                     .collect();
-                let packed = super::tally::pack(key.map(u32::from));
+                let packed = super::tally::pack(super::codes_of(key));
                 interior.push((labels, counts.get(&packed).copied().unwrap_or(0)));
             });
             Bounded {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::Failures;
 use super::identifiers::show_key;
-use crate::outputs::aggregate::{domain_labels_of, month_code_of};
+use crate::outputs::aggregate::{domain_labels_of, month_code_of, product};
 use crate::outputs::export::MANIFEST;
 use crate::outputs::manifest::{DpPolicy, DpTableFacts, FileFacts, Manifest};
 use crate::privacy::{Published, TOTAL};
@@ -60,8 +60,7 @@ pub(super) fn check(
         .collect();
     let mut expected = 0usize;
     let mut missing = Vec::new();
-    let mut key = Vec::with_capacity(axes.len());
-    each_key(&axes, &mut key, &mut |k| {
+    product(&axes, &mut |k| {
         expected += 1;
         if !interior.contains(k) {
             missing.push(k.to_vec());
@@ -79,18 +78,6 @@ pub(super) fn check(
         out.push(format!(
             "{file}: {extra} cell(s) outside the public domain of its window"
         ));
-    }
-}
-
-fn each_key(axes: &[Vec<String>], key: &mut Vec<String>, f: &mut impl FnMut(&[String])) {
-    let Some((axis, rest)) = axes.split_first() else {
-        f(key);
-        return;
-    };
-    for label in axis {
-        key.push(label.clone());
-        each_key(rest, key, f);
-        key.pop();
     }
 }
 
