@@ -1,6 +1,6 @@
 //! The Parquet file beside each CSV file: the same rows with typed columns, written a bounded
-//! row group at a time, so memory stays flat however long the table, and checksummed as it is
-//! written like the CSV.
+//! row group at a time, so memory stays flat however long the table, its columns encoded in
+//! parallel, and checksummed as it is written like the CSV.
 //!
 //! An empty CSV field is a null in Parquet (a withheld count, a pseudonym the row does not
 //! have), and nothing else is: `verify` holds the two files to exactly that.
@@ -11,11 +11,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::basic::{Compression, LogicalType, Repetition, Type as Physical, ZstdLevel};
-use parquet::column::writer::ColumnWriterImpl;
-use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnPath, Type};
+use parquet::column::writer::{
+    ColumnCloseResult, ColumnWriter, ColumnWriterImpl, get_column_writer,
+};
+use parquet::data_type::{ByteArray, ByteArrayType};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::{ColumnDescPtr, ColumnPath, Type};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::outputs::export::Hashing;
@@ -261,32 +264,20 @@ impl ParquetFile {
                 "{name}: column {column} has a value missing or one too many in a row"
             )));
         }
-        let mut group = self.writer.next_row_group().map_err(fail)?;
-        for buffer in &mut self.columns {
-            let mut column = group
-                .next_column()
-                .map_err(fail)?
-                .ok_or_else(|| Error::Other(format!("{name}: fewer columns than buffered")))?;
-            let defs = buffer.defs.as_slice();
-            match &mut buffer.values {
-                Values::Text { bytes, ends } => {
-                    write_text(column.typed::<ByteArrayType>(), bytes, ends, defs)
-                }
-                Values::Integer(v) => column
-                    .typed::<Int64Type>()
-                    .write_batch(v, Some(defs), None)
-                    .map(drop),
-            }
+        let schema = self.writer.schema_descr();
+        let properties = self.writer.properties();
+        // Each column is encoded and compressed into its own buffer on rayon's pool, which
+        // the CSV rendering shares, then the chunks are appended in schema order.
+        let chunks = self
+            .columns
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, buffer)| encode(schema.column(i), properties.clone(), buffer))
+            .collect::<parquet::errors::Result<Vec<_>>>()
             .map_err(fail)?;
-            column.close().map_err(fail)?;
-            match &mut buffer.values {
-                Values::Text { bytes, ends } => {
-                    bytes.clear();
-                    ends.clear();
-                }
-                Values::Integer(v) => v.clear(),
-            }
-            buffer.defs.clear();
+        let mut group = self.writer.next_row_group().map_err(fail)?;
+        for (chunk, close) in chunks {
+            group.append_column(&chunk, close).map_err(fail)?;
         }
         group.close().map_err(fail)?;
         self.buffered = 0;
@@ -300,6 +291,46 @@ impl ParquetFile {
         let out = self.writer.into_inner().map_err(fail)?;
         out.seal(&self.path, self.name, self.rows)
     }
+}
+
+/// Encodes a row group's column from `buffer` into a chunk of its own, and empties `buffer`.
+fn encode(
+    descr: ColumnDescPtr,
+    properties: WriterPropertiesPtr,
+    buffer: &mut Buffer,
+) -> parquet::errors::Result<(Bytes, ColumnCloseResult)> {
+    let mut sink = TrackedWrite::new(Vec::new());
+    let close = {
+        let mut writer = get_column_writer(
+            descr,
+            properties,
+            Box::new(SerializedPageWriter::new(&mut sink)),
+        );
+        let defs = buffer.defs.as_slice();
+        match (&buffer.values, &mut writer) {
+            (Values::Text { bytes, ends }, ColumnWriter::ByteArrayColumnWriter(w)) => {
+                write_text(w, bytes, ends, defs)?
+            }
+            (Values::Integer(v), ColumnWriter::Int64ColumnWriter(w)) => {
+                w.write_batch(v, Some(defs), None).map(drop)?
+            }
+            _ => {
+                return Err(parquet::errors::ParquetError::General(
+                    "a column buffered as another type than its schema's".into(),
+                ));
+            }
+        }
+        writer.close()?
+    };
+    match &mut buffer.values {
+        Values::Text { bytes, ends } => {
+            bytes.clear();
+            ends.clear();
+        }
+        Values::Integer(v) => v.clear(),
+    }
+    buffer.defs.clear();
+    Ok((Bytes::from(sink.into_inner()?), close))
 }
 
 /// Writes a row group's text column, `TEXT_BATCH` rows at a time: `bytes` and `ends` hold its
