@@ -478,7 +478,7 @@ impl ExtractSpill {
             pseudonyms_at.push(at..lines.len());
             lines.extend_from_slice(fields);
             lines.extend_from_slice(b"\r\n");
-            linked.push((*class, links(&pseudonyms, released)));
+            linked.push((*class, links(&pseudonyms)));
         }
         Ok(Bucket {
             lines: Bytes::from(lines),
@@ -636,16 +636,10 @@ impl SpillEntry<'_> {
     }
 }
 
-/// The linking values of a row's pseudonyms: `NO_LINK` for a column the mode does not release.
-fn links(pseudonyms: &[Pseudo; NPSEUDO], released: &[usize]) -> [u64; NLINKS] {
-    std::array::from_fn(|i| {
-        let column = i + 1;
-        released
-            .contains(&column)
-            .then(|| link(&pseudonyms[column]))
-            .flatten()
-            .unwrap_or(NO_LINK)
-    })
+/// The linking values of a row's pseudonyms as `SpillEntry::pseudonyms` gives them: `NO_LINK`
+/// for a column without a value, which includes every column the mode does not release.
+fn links(pseudonyms: &[Pseudo; NPSEUDO]) -> [u64; NLINKS] {
+    std::array::from_fn(|i| link(&pseudonyms[i + 1]).unwrap_or(NO_LINK))
 }
 
 // The certificate leads every mode's columns (see `SpillEntry::key`).
@@ -936,7 +930,7 @@ mod tests {
         }
         let all = released_pseudonyms(ReleaseMode::Pseudonymous);
         assert_eq!(full.pseudonyms(all), pseudonyms);
-        let full_links = links(&full.pseudonyms(all), all);
+        let full_links = links(&full.pseudonyms(all));
         assert_eq!(full_links[2], link(&pseudonyms[3]).unwrap());
         assert_eq!(full_links[0], NO_LINK, "an erased subscriber links nothing");
         let certificate = released_pseudonyms(ReleaseMode::Anonymous);
@@ -944,7 +938,7 @@ mod tests {
         only[CERTIFICATE] = pseudonyms[CERTIFICATE];
         assert_eq!(anonymous.pseudonyms(certificate), only);
         assert_eq!(
-            links(&anonymous.pseudonyms(certificate), certificate),
+            links(&anonymous.pseudonyms(certificate)),
             [NO_LINK; NLINKS],
             "anonymous mode links nothing"
         );

@@ -97,7 +97,7 @@ impl ExtractSpill {
         let mut rows = Vec::new();
         for entry in self.entries(&path, &buf, classes) {
             if let (entry, Some((class, _))) = entry? {
-                rows.push((*class, super::links(&entry.pseudonyms(released), released)));
+                rows.push((*class, super::links(&entry.pseudonyms(released))));
             }
         }
         Ok(rows)
