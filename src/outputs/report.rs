@@ -9,7 +9,7 @@ mod svg;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::error::Result;
@@ -373,31 +373,36 @@ impl<'a> Grid<'a> {
     /// and each other dimension's totals across.
     fn new(table: &'a Published) -> Grid<'a> {
         let dims = table.dims.len();
-        let codes = |d: usize| -> Vec<String> {
-            let mut seen: Vec<String> = Vec::new();
-            for cell in &table.cells {
-                if cell.key[d] != TOTAL && !seen.contains(&cell.key[d]) {
-                    seen.push(cell.key[d].clone());
-                }
-            }
-            seen
-        };
+        // Each dimension's codes in the order the cells first show them.
+        let axes: Vec<Vec<String>> = (0..dims)
+            .map(|d| {
+                let mut seen = HashSet::new();
+                table
+                    .cells
+                    .iter()
+                    .map(|cell| &cell.key[d])
+                    .filter(|code| *code != TOTAL && seen.insert(*code))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
         let month = table.dims.iter().position(|d| d == MONTH);
         let row_dim = month.unwrap_or_else(|| {
             (0..dims)
                 .filter(|&d| table.dims[d] != YEAR || dims == 1)
-                .max_by_key(|&d| (codes(d).len(), std::cmp::Reverse(d)))
+                .max_by_key(|&d| (axes[d].len(), std::cmp::Reverse(d)))
                 .unwrap_or(0)
         });
         let totals = vec![TOTAL.to_owned(); dims];
         let mut columns = Vec::new();
         if month.is_some() {
             let mut combos: Vec<Vec<String>> = Vec::new();
+            let mut seen = HashSet::new();
             for cell in &table.cells {
                 let interior = cell.key.iter().all(|c| c != TOTAL);
                 let mut key = cell.key.clone();
                 key[row_dim] = TOTAL.to_owned();
-                if interior && !combos.contains(&key) {
+                if interior && seen.insert(key.clone()) {
                     combos.push(key);
                 }
             }
@@ -413,11 +418,11 @@ impl<'a> Grid<'a> {
             }));
         } else {
             for d in (0..dims).filter(|&d| d != row_dim) {
-                columns.extend(codes(d).into_iter().map(|code| {
+                columns.extend(axes[d].iter().map(|code| {
                     let mut key = totals.clone();
                     key[d] = code.clone();
                     Column {
-                        name: label(&table.dims[d], &code),
+                        name: label(&table.dims[d], code),
                         key,
                     }
                 }));
@@ -432,7 +437,7 @@ impl<'a> Grid<'a> {
             name: total_name,
             key: totals,
         });
-        let mut rows = codes(row_dim);
+        let mut rows = axes.get(row_dim).cloned().unwrap_or_default();
         rows.push(TOTAL.to_owned());
         Grid {
             table,
