@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use super::spans::Source;
 use crate::error::Result;
+use crate::privacy::dp::{MICRO, to_micro};
 
 /// Unless set, a subscriber counts with at most this many certificates per table…
 const DEFAULT_MAX_CERTIFICATES: u32 = 10;
@@ -16,9 +17,6 @@ const DEFAULT_MAX_CERTIFICATE_MONTHS: u32 = 14;
 /// …in a release that covers this many complete months, in each of which a subscriber may
 /// count as active.
 const DEFAULT_WINDOW_MONTHS: u32 = 24;
-
-/// ε and budgets are kept in millionths so that spending adds up exactly.
-const MICRO: f64 = 1e6;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DpConfig {
@@ -100,7 +98,7 @@ impl Layers<'_> {
                 format!("must be a number from {} to {}", range.0, range.1),
             ));
         }
-        Ok((v * MICRO).round() as u64)
+        Ok(to_micro(v))
     }
 
     fn count(
@@ -141,7 +139,7 @@ impl RawDp {
                 &path,
                 format!(
                     "must be at least epsilon ({}): no release could ever run",
-                    epsilon_micro as f64 / MICRO
+                    epsilon_micro as f64 / MICRO as f64
                 ),
             ));
         }

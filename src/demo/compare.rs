@@ -11,6 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::error::{IoContext, Result};
 use crate::job::scan::{Sinks, scan_snapshot};
 use crate::outputs::aggregate::{Aggregates, Bound, dp};
+use crate::privacy::dp::to_micro;
 use crate::privacy::{self, Rules, TOTAL};
 use crate::transform::pseudonymize::{Key, Pseudonymizer};
 
@@ -89,7 +90,7 @@ pub fn compare(settings: &Settings) -> Result<Vec<Comparison>> {
         .map(|&e| {
             let mut seed = [0u8; 32];
             rng.fill_bytes(&mut seed);
-            dp::noisy(bounded, (e * 1e6).round() as u64, |_| seed)
+            dp::noisy(bounded, to_micro(e), |_| seed)
         })
         .collect();
     let mut out = Vec::new();

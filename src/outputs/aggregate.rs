@@ -720,6 +720,8 @@ fn write_tables(
 ) -> Result<()> {
     for (i, table) in published.iter().enumerate() {
         let budget = budgets.and_then(|b| b.get(i));
+        // Counted once per table: a totals row's margin depends on how many cells it sums.
+        let noise = budget.map(|b| (b, dp::axis_lengths(table)));
         let dims = dims_of(table)?;
         let mut cells: Vec<_> = table.cells.iter().collect();
         cells.sort_by_cached_key(|c| (c.key.iter().filter(|l| *l == TOTAL).count(), c.key.clone()));
@@ -730,8 +732,8 @@ fn write_tables(
             let mut files = export.table(resource(table, &dims, is_totals, budget.is_some()))?;
             for cell in cells {
                 let mut fields = row(&table.name, &dims, cell)?;
-                if let Some(budget) = budget {
-                    let summed = dp::cells_summed(table, &cell.key);
+                if let Some((budget, lengths)) = &noise {
+                    let summed = dp::cells_summed(lengths, &cell.key);
                     fields.push(budget.margin_of_error(summed).to_string());
                 }
                 files.write(&fields)?;
@@ -756,9 +758,7 @@ fn dims_of(table: &Published) -> Result<Vec<Dim>> {
 
 /// The schema of one of a table's two files; `dp`: of a differentially private table.
 fn resource(table: &Published, dims: &[Dim], totals: bool, dp: bool) -> Resource {
-    let what = specs()
-        .find(|s| s.name == table.name)
-        .map_or("", |s| s.what);
+    let what = description(&table.name).unwrap_or("");
     let (file, part) = if totals {
         (
             totals_file_name(&table.name),
@@ -893,8 +893,8 @@ fn dictionary_heading(md: &mut String, table: &str) {
         file_name(table),
         totals_file_name(table)
     );
-    if let Some(spec) = specs().find(|s| s.name == table) {
-        let _ = writeln!(md, "{}\n", spec.what);
+    if let Some(what) = description(table) {
+        let _ = writeln!(md, "{what}\n");
     }
 }
 

@@ -38,14 +38,13 @@ impl Bounded {
 }
 
 impl Dim {
-    /// Every code the dimension publishes in a table counting `unit` within `bound`'s window.
-    fn public_codes(self, unit: Unit, bound: &Bound) -> Vec<u16> {
+    /// Every code the dimension publishes in a table counting `unit` over the months `first`
+    /// to `last`.
+    fn public_codes(self, unit: Unit, first: u16, last: u16) -> Vec<u16> {
         let unknown = has_unknown_month(unit).then_some(UNKNOWN_MONTH);
         match self {
-            Dim::Month => (bound.first..=bound.last).chain(unknown).collect(),
-            Dim::Year => (year_of(bound.first)..=year_of(bound.last))
-                .chain(unknown)
-                .collect(),
+            Dim::Month => (first..=last).chain(unknown).collect(),
+            Dim::Year => (year_of(first)..=year_of(last)).chain(unknown).collect(),
             Dim::ValidationType => codes::<ValidationType>(|_| true),
             Dim::Channel => codes::<Channel>(|_| true),
             Dim::KeyType => codes::<KeyType>(|_| true),
@@ -61,18 +60,11 @@ impl Dim {
 /// hold, given its name and window.
 pub(crate) fn domain_labels(table: &str, first: u16, last: u16) -> Option<Vec<Vec<String>>> {
     let spec = specs().find(|s| s.name == table)?;
-    let bound = Bound {
-        max_certificates: 1,
-        max_months: 1,
-        max_certificate_months: 1,
-        first,
-        last,
-    };
     Some(
         spec.dims
             .iter()
             .map(|d| {
-                d.public_codes(spec.unit, &bound)
+                d.public_codes(spec.unit, first, last)
                     .into_iter()
                     .map(|c| d.label(c))
                     .collect()
@@ -89,7 +81,7 @@ pub(super) fn bounded(bound: &Bound, counts: &[Counts]) -> Vec<Bounded> {
             let axes: Vec<Vec<u16>> = spec
                 .dims
                 .iter()
-                .map(|d| d.public_codes(spec.unit, bound))
+                .map(|d| d.public_codes(spec.unit, bound.first, bound.last))
                 .collect();
             let mut interior = Vec::new();
             super::product(&axes, &mut |key| {
@@ -138,10 +130,9 @@ pub(crate) fn noisy(
         .unzip()
 }
 
-/// How many interior cells a published cell sums (1 for an interior cell).
-pub(super) fn cells_summed(table: &Published, key: &[String]) -> u64 {
+/// The number of interior labels in each dimension of `table`.
+pub(super) fn axis_lengths(table: &Published) -> Vec<u64> {
     (0..table.dims.len())
-        .filter(|&d| key[d] == TOTAL)
         .map(|d| {
             let labels: std::collections::BTreeSet<&str> = table
                 .cells
@@ -151,6 +142,16 @@ pub(super) fn cells_summed(table: &Published, key: &[String]) -> u64 {
                 .collect();
             labels.len() as u64
         })
+        .collect()
+}
+
+/// How many interior cells a published cell sums (1 for an interior cell), given its table's
+/// `axis_lengths`.
+pub(super) fn cells_summed(lengths: &[u64], key: &[String]) -> u64 {
+    key.iter()
+        .zip(lengths)
+        .filter(|(label, _)| *label == TOTAL)
+        .map(|(_, &n)| n)
         .product()
 }
 
@@ -164,7 +165,7 @@ pub(crate) fn privacy_facts(
         .iter()
         .zip(budgets)
         .map(|(t, b)| {
-            let scale = b.sensitivity as f64 * MICRO as f64 / b.epsilon_micro.max(1) as f64;
+            let scale = b.scale_f64();
             let facts = DpTableFacts {
                 cells: t.cells.len(),
                 contribution_bound: ContributionBound {

@@ -4,4 +4,4 @@
 mod release;
 mod sampler;
 
-pub(crate) use release::{Budgeted, MICRO, release};
+pub(crate) use release::{Budgeted, MICRO, release, to_micro};

@@ -17,6 +17,11 @@ use crate::privacy::{Published, PublishedCell, TOTAL};
 /// ε is handled in millionths, so that budgets add up exactly in the ledger.
 pub(crate) const MICRO: u64 = 1_000_000;
 
+/// `value` (an ε or a budget) in millionths, rounded.
+pub(crate) fn to_micro(value: f64) -> u64 {
+    (value * MICRO as f64).round() as u64
+}
+
 /// What one table may spend and how far one subscriber can move it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Budgeted {
@@ -35,7 +40,8 @@ impl Budgeted {
         )
     }
 
-    fn scale_f64(&self) -> f64 {
+    /// The scale Δ/ε as a float, for margins and the manifest.
+    pub(crate) fn scale_f64(&self) -> f64 {
         self.sensitivity as f64 * MICRO as f64 / self.epsilon_micro.max(1) as f64
     }
 
