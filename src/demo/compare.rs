@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
 
 use crate::error::{IoContext, Result};
 use crate::job::scan::{Sinks, scan_snapshot};
@@ -90,7 +91,15 @@ pub fn compare(settings: &Settings) -> Result<Vec<Comparison>> {
         .map(|&e| {
             let mut seed = [0u8; 32];
             rng.fill_bytes(&mut seed);
-            dp::noisy(bounded, to_micro(e), |_| seed)
+            // Each table its own stream, as a real release derives it per table: one stream
+            // shared by every table would correlate their errors.
+            dp::noisy(bounded, to_micro(e), |table| {
+                Sha256::new()
+                    .chain_update(seed)
+                    .chain_update(table.as_bytes())
+                    .finalize()
+                    .into()
+            })
         })
         .collect();
     let mut out = Vec::new();
