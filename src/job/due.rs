@@ -110,20 +110,13 @@ pub(super) fn group_key(
         TaskKind::ResearchExtract { mode, recipient } => Some((*mode, recipient)),
         TaskKind::Aggregates | TaskKind::Retention { .. } => None,
     });
+    let managed = || managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()));
     match extract {
-        Some((ReleaseMode::Pseudonymous, recipient)) => {
-            let key =
-                managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
-            Ok(match recipient {
-                Some(r) => Pseudonymizer::new(&key.for_recipient(r)),
-                None => Pseudonymizer::new(key),
-            })
-        }
-        None if group.iter().any(|t| t.dp.is_some()) => {
-            let key =
-                managed.ok_or_else(|| Error::Other("the managed key was not loaded".into()))?;
-            Ok(Pseudonymizer::new(key))
-        }
+        Some((ReleaseMode::Pseudonymous, recipient)) => Ok(match recipient {
+            Some(r) => Pseudonymizer::new(&managed()?.for_recipient(r)),
+            None => Pseudonymizer::new(managed()?),
+        }),
+        None if group.iter().any(|t| t.dp.is_some()) => Ok(Pseudonymizer::new(managed()?)),
         Some((ReleaseMode::Anonymous, _)) | None => {
             let key_id = format!(
                 "anon-{}",
