@@ -161,7 +161,8 @@ struct Block {
     issues: RowIssues,
     /// The block's classes, in the order first seen, with their rows.
     classes: Vec<(Vec<u8>, u64)>,
-    /// Per row: its class, an index into `classes`, and where its links end in `links`.
+    /// Per row: its class, an index into `classes` (into the merged classes once merged), and
+    /// where its links end in `links`.
     rows_at: Vec<(u32, u32)>,
     links: Vec<Link>,
     key_id: Option<String>,
@@ -340,7 +341,7 @@ struct Merged {
 }
 
 impl Merged {
-    fn add(&mut self, block: Block) -> Option<()> {
+    fn add(&mut self, mut block: Block) -> Option<()> {
         match (&self.key_id, block.key_id) {
             (Some(seen), Some(other)) if *seen != other => return None,
             (None, other) => self.key_id = other,
@@ -359,13 +360,10 @@ impl Merged {
                 id
             })
             .collect();
-        let mut start = 0;
-        for &(class, end) in &block.rows_at {
-            let links = &block.links[start..end as usize];
-            self.profiles
-                .add(ids[class as usize], links.iter().copied());
-            start = end as usize;
+        for (class, _) in &mut block.rows_at {
+            *class = ids[*class as usize];
         }
+        self.profiles.add_rows(&block.rows_at, &block.links);
         self.issues.merge(block.issues, self.rows);
         self.rows += block.rows;
         Some(())
