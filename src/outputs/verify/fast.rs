@@ -174,15 +174,19 @@ impl Block {
             return None;
         }
         let text = simdutf8::basic::from_utf8(text).ok()?;
+        // Sized for the whole block up front: grown row by row, they were copied over and over.
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
         let mut block = Block {
             rows: 0,
             issues: RowIssues::default(),
             classes: Vec::new(),
-            rows_at: Vec::new(),
-            links: Vec::new(),
+            rows_at: Vec::with_capacity(lines),
+            links: Vec::with_capacity(lines * layout.links.len()),
             key_id: None,
         };
+        // Each class's key, kept only here until the block's classes are listed at its end.
         let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
+        let mut class_rows: Vec<u64> = Vec::new();
         // Per class, what its quasi-identifier fields look like: the same in each of its rows.
         let mut class_issues: Vec<Vec<String>> = Vec::new();
         let mut key = Vec::new();
@@ -237,9 +241,9 @@ impl Block {
             let class = match ids.get(key.as_slice()) {
                 Some(&id) => id,
                 None => {
-                    let id = block.classes.len() as u32;
+                    let id = class_rows.len() as u32;
                     ids.insert(key.clone(), id);
-                    block.classes.push((key.clone(), 0));
+                    class_rows.push(0);
                     class_issues.push(
                         layout
                             .quasi
@@ -255,8 +259,12 @@ impl Block {
             for what in &class_issues[class as usize] {
                 block.issues.add(what.clone(), block.rows);
             }
-            block.classes[class as usize].1 += 1;
+            class_rows[class as usize] += 1;
             block.rows_at.push((class, block.links.len() as u32));
+        }
+        block.classes = vec![(Vec::new(), 0); class_rows.len()];
+        for (key, id) in ids {
+            block.classes[id as usize] = (key, class_rows[id as usize]);
         }
         Some(block)
     }
