@@ -4,8 +4,8 @@
 //! multiset of the released classes of its rows; a profile that fewer than k subjects share
 //! singles those subjects out.
 //!
-//! Memory: two `u32` per row (union-find parent, class id) and two slots per distinct linking
-//! value at most, so it grows with the released rows, not with their width.
+//! Memory: two `u32` per row (union-find parent, class id) and two to four slots per distinct
+//! linking value, so it grows with the released rows, not with their width.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -81,7 +81,10 @@ impl<L: Hash + Eq + Copy + Default> FirstRows<L> {
 
     fn grow(&mut self) {
         let size = (2 * self.slots.len()).max(1 << 10);
-        let old = std::mem::replace(&mut self.slots, vec![(L::default(), 0); size]);
+        let mut slots = Vec::with_capacity(size);
+        huge_pages(&slots);
+        slots.resize(size, (L::default(), 0));
+        let old = std::mem::replace(&mut self.slots, slots);
         let mask = size - 1;
         for (value, row) in old.into_iter().filter(|&(_, row)| row != 0) {
             let mut at = self.home(&value);
@@ -89,6 +92,23 @@ impl<L: Hash + Eq + Copy + Default> FirstRows<L> {
                 at = (at + 1) & mask;
             }
             self.slots[at] = (value, row);
+        }
+    }
+}
+
+/// Asks Linux to back a large table, before it is written, with huge pages: its lookups land
+/// anywhere in it, and on small pages nearly every one would miss the TLB as well.
+fn huge_pages<T>(table: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let from = table.as_ptr() as usize;
+        let to = from + table.capacity() * size_of::<T>();
+        let (from, to) = (from.next_multiple_of(HUGE), to / HUGE * HUGE);
+        if from < to {
+            // SAFETY: advice on whole pages within the table's own allocation, which changes
+            // how they are backed, never what they hold; a refusal changes nothing.
+            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
         }
     }
 }
