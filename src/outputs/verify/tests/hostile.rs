@@ -507,11 +507,14 @@ fn a_parquet_file_is_held_to_the_bytes_of_its_csv_file_and_only_then_to_its_reco
     );
 }
 
-/// Writes `rows` of a text and an integer column, nulls among them, as a Parquet file written
-/// with `properties` and as the CSV file certanon would write beside it.
+/// A row of a text and an integer column, either null.
+type TwinRow = (Option<String>, Option<i64>);
+
+/// Writes `rows`, nulls among them, as a Parquet file written with `properties` and as the CSV
+/// file certanon would write beside it.
 fn parquet_twins(
     dir: &Path,
-    rows: &[(Option<String>, Option<i64>)],
+    rows: &[TwinRow],
     properties: parquet::file::properties::WriterProperties,
 ) {
     use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
@@ -523,7 +526,7 @@ fn parquet_twins(
     let mut writer = SerializedFileWriter::new(file, schema, properties.into()).unwrap();
     // Two row groups, to read a second chunk of each column.
     for group in rows.chunks(rows.len().div_ceil(2)) {
-        let defs = |defined: &dyn Fn(&(Option<String>, Option<i64>)) -> bool| {
+        let defs = |defined: &dyn Fn(&TwinRow) -> bool| {
             group
                 .iter()
                 .map(|r| i16::from(defined(r)))
@@ -562,7 +565,7 @@ fn parquet_pages_written_otherwise_are_decoded_as_the_parquet_crate_decodes_them
     let dir = tempfile::tempdir().unwrap();
     // Runs of nulls and of values, repeated values (a dictionary) and distinct ones, and
     // integers of every size.
-    let rows: Vec<(Option<String>, Option<i64>)> = (0..5000i64)
+    let rows: Vec<TwinRow> = (0..5000i64)
         .map(|i| {
             let text = (i % 7 != 3 && !(1000..1100).contains(&i))
                 .then(|| format!("v{}", if i % 2 == 0 { i % 13 } else { i }));
