@@ -4,17 +4,16 @@
 //! multiset of the released classes of its rows; a profile that fewer than k subjects share
 //! singles those subjects out.
 //!
-//! Memory: two `u32` per row (union-find parent, class id) and one entry per distinct linking
-//! value, so it grows with the released rows, not with their width.
+//! Memory: two `u32` per row (union-find parent, class id) and two to four slots per distinct
+//! linking value, so it grows with the released rows, not with their width.
 
-use std::collections::hash_map::Entry;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 /// Rows added one at a time, in any order, linked through values of type `L`.
 pub(crate) struct Profiles<L = u64> {
-    first_row: FxHashMap<L, u32>,
+    first_row: FirstRows<L>,
     parent: Vec<u32>,
     class: Vec<u32>,
 }
@@ -22,12 +21,101 @@ pub(crate) struct Profiles<L = u64> {
 impl<L> Default for Profiles<L> {
     fn default() -> Self {
         Profiles {
-            first_row: FxHashMap::default(),
+            first_row: FirstRows {
+                slots: Vec::new(),
+                len: 0,
+            },
             parent: Vec::new(),
             class: Vec::new(),
         }
     }
 }
+
+/// Each linking value's first row, in a table of its own rather than a `HashMap`: the table
+/// outgrows the caches, so a lookup is mostly a wait for memory, and here the slot a value
+/// lands in is known before the lookup, so it can be fetched while earlier values are linked.
+/// Open addressing with linear probing, at most half full.
+struct FirstRows<L> {
+    /// A value and its first row plus one; 0 marks a free slot. A power of two long, or empty.
+    slots: Vec<(L, u32)>,
+    len: usize,
+}
+
+impl<L: Hash + Eq + Copy + Default> FirstRows<L> {
+    fn home(&self, value: &L) -> usize {
+        FxBuildHasher.hash_one(value) as usize & (self.slots.len().wrapping_sub(1))
+    }
+
+    /// Asks the CPU to bring `value`'s slot into the cache; it neither blocks nor faults.
+    fn prefetch(&self, value: &L) {
+        #[cfg(target_arch = "x86_64")]
+        if !self.slots.is_empty() {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let slot = self.slots.as_ptr().wrapping_add(self.home(value));
+            // SAFETY: a prefetch is a hint that reads nothing the program sees, and the
+            // address lies within the table.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(slot.cast()) };
+        }
+    }
+
+    /// The first row holding `value`, or `None` when `row` is the first and now recorded.
+    fn first(&mut self, value: L, row: u32) -> Option<u32> {
+        if 2 * (self.len + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(&value);
+        loop {
+            let slot = &mut self.slots[at];
+            if slot.1 == 0 {
+                *slot = (value, row.saturating_add(1));
+                self.len += 1;
+                return None;
+            }
+            if slot.0 == value {
+                return Some(slot.1 - 1);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (2 * self.slots.len()).max(1 << 10);
+        let mut slots = Vec::with_capacity(size);
+        huge_pages(&slots);
+        slots.resize(size, (L::default(), 0));
+        let old = std::mem::replace(&mut self.slots, slots);
+        let mask = size - 1;
+        for (value, row) in old.into_iter().filter(|&(_, row)| row != 0) {
+            let mut at = self.home(&value);
+            while self.slots[at].1 != 0 {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = (value, row);
+        }
+    }
+}
+
+/// Asks Linux to back a large table, before it is written, with huge pages: its lookups land
+/// anywhere in it, and on small pages nearly every one would miss the TLB as well.
+fn huge_pages<T>(table: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let from = table.as_ptr() as usize;
+        let to = from + table.capacity() * size_of::<T>();
+        let (from, to) = (from.next_multiple_of(HUGE), to / HUGE * HUGE);
+        if from < to {
+            // SAFETY: advice on whole pages within the table's own allocation, which changes
+            // how they are backed, never what they hold; a refusal changes nothing.
+            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
+        }
+    }
+}
+
+/// Linking values looked up ahead of the one being linked: enough to cover the wait for
+/// memory, few enough that their slots are still in the cache when their turn comes.
+const AHEAD: usize = 16;
 
 /// What the profiles say about the subjects of a release.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,26 +130,50 @@ pub(crate) struct SubjectFigures {
     pub(crate) smallest_class: u64,
 }
 
-impl<L: Hash + Eq> Profiles<L> {
+impl<L: Hash + Eq + Copy + Default> Profiles<L> {
     /// Adds a row of released class `class`, linked to every earlier row sharing any of `links`.
     pub(crate) fn add(&mut self, class: u32, links: impl IntoIterator<Item = L>) {
-        let row = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
-        self.parent.push(row);
-        self.class.push(class);
+        let row = self.push(class);
         for link in links {
-            // One lookup per value: most values are new, and a miss then an insert hashed twice.
-            match self.first_row.entry(link) {
-                Entry::Occupied(other) => {
-                    let other = *other.get();
-                    self.union(row, other);
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(row);
-                }
-            }
+            self.link(row, link);
         }
     }
 
+    /// Adds rows as [`add`](Self::add) does, each given by its class and where its values end
+    /// in `links` (the first row's start at 0), fetching values' slots from memory ahead.
+    pub(crate) fn add_rows(&mut self, rows: &[(u32, u32)], links: &[L]) {
+        for value in links.iter().take(AHEAD) {
+            self.first_row.prefetch(value);
+        }
+        let mut ahead = links.iter().skip(AHEAD);
+        let mut start = 0;
+        for &(class, end) in rows {
+            let row = self.push(class);
+            for &link in &links[start..end as usize] {
+                if let Some(value) = ahead.next() {
+                    self.first_row.prefetch(value);
+                }
+                self.link(row, link);
+            }
+            start = end as usize;
+        }
+    }
+
+    fn push(&mut self, class: u32) -> u32 {
+        let row = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
+        self.parent.push(row);
+        self.class.push(class);
+        row
+    }
+
+    fn link(&mut self, row: u32, value: L) {
+        if let Some(other) = self.first_row.first(value, row) {
+            self.union(row, other);
+        }
+    }
+}
+
+impl<L> Profiles<L> {
     fn find(&mut self, mut row: u32) -> u32 {
         while self.parent[row as usize] != row {
             let up = self.parent[self.parent[row as usize] as usize];
@@ -171,6 +283,31 @@ mod tests {
         let f = p.figures(3);
         assert_eq!((f.subjects, f.below_k, f.smallest_profile_class), (4, 1, 1));
         assert_eq!(f.smallest_class, 3, "class 8 holds rows of three subjects");
+    }
+
+    #[test]
+    fn rows_added_together_link_as_rows_added_one_at_a_time() {
+        // Enough values to grow the table several times, some shared by many rows.
+        let rows: Vec<(u32, Vec<u64>)> = (0..20_000u64)
+            .map(|i| {
+                (
+                    (i % 7) as u32,
+                    vec![i % 3000, 1_000_000 + i * 7919 % 40_000],
+                )
+            })
+            .collect();
+        let mut one = Profiles::default();
+        let mut together = Profiles::default();
+        let mut ends = Vec::new();
+        let mut links = Vec::new();
+        for (class, values) in &rows {
+            one.add(*class, values.iter().copied());
+            links.extend_from_slice(values);
+            ends.push((*class, links.len() as u32));
+        }
+        together.add_rows(&ends, &links);
+        assert_eq!(one.figures(3), together.figures(3));
+        assert_eq!(one.below(5), together.below(5));
     }
 
     #[test]

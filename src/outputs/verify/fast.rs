@@ -161,7 +161,8 @@ struct Block {
     issues: RowIssues,
     /// The block's classes, in the order first seen, with their rows.
     classes: Vec<(Vec<u8>, u64)>,
-    /// Per row: its class, an index into `classes`, and where its links end in `links`.
+    /// Per row: its class, an index into `classes` (into the merged classes once merged), and
+    /// where its links end in `links`.
     rows_at: Vec<(u32, u32)>,
     links: Vec<Link>,
     key_id: Option<String>,
@@ -173,15 +174,19 @@ impl Block {
             return None;
         }
         let text = simdutf8::basic::from_utf8(text).ok()?;
+        // Sized for the whole block up front: grown row by row, they were copied over and over.
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
         let mut block = Block {
             rows: 0,
             issues: RowIssues::default(),
             classes: Vec::new(),
-            rows_at: Vec::new(),
-            links: Vec::new(),
+            rows_at: Vec::with_capacity(lines),
+            links: Vec::with_capacity(lines * layout.links.len()),
             key_id: None,
         };
+        // Each class's key, kept only here until the block's classes are listed at its end.
         let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
+        let mut class_rows: Vec<u64> = Vec::new();
         // Per class, what its quasi-identifier fields look like: the same in each of its rows.
         let mut class_issues: Vec<Vec<String>> = Vec::new();
         let mut key = Vec::new();
@@ -236,9 +241,9 @@ impl Block {
             let class = match ids.get(key.as_slice()) {
                 Some(&id) => id,
                 None => {
-                    let id = block.classes.len() as u32;
+                    let id = class_rows.len() as u32;
                     ids.insert(key.clone(), id);
-                    block.classes.push((key.clone(), 0));
+                    class_rows.push(0);
                     class_issues.push(
                         layout
                             .quasi
@@ -254,8 +259,12 @@ impl Block {
             for what in &class_issues[class as usize] {
                 block.issues.add(what.clone(), block.rows);
             }
-            block.classes[class as usize].1 += 1;
+            class_rows[class as usize] += 1;
             block.rows_at.push((class, block.links.len() as u32));
+        }
+        block.classes = vec![(Vec::new(), 0); class_rows.len()];
+        for (key, id) in ids {
+            block.classes[id as usize] = (key, class_rows[id as usize]);
         }
         Some(block)
     }
@@ -340,7 +349,7 @@ struct Merged {
 }
 
 impl Merged {
-    fn add(&mut self, block: Block) -> Option<()> {
+    fn add(&mut self, mut block: Block) -> Option<()> {
         match (&self.key_id, block.key_id) {
             (Some(seen), Some(other)) if *seen != other => return None,
             (None, other) => self.key_id = other,
@@ -359,13 +368,10 @@ impl Merged {
                 id
             })
             .collect();
-        let mut start = 0;
-        for &(class, end) in &block.rows_at {
-            let links = &block.links[start..end as usize];
-            self.profiles
-                .add(ids[class as usize], links.iter().copied());
-            start = end as usize;
+        for (class, _) in &mut block.rows_at {
+            *class = ids[*class as usize];
         }
+        self.profiles.add_rows(&block.rows_at, &block.links);
         self.issues.merge(block.issues, self.rows);
         self.rows += block.rows;
         Some(())

@@ -2,9 +2,11 @@
 //! and row for row the same values, a null exactly where the CSV field is empty. Both files are
 //! streamed, a batch of rows at a time, so the check costs no more memory on a long extract.
 //!
-//! The Parquet file is first written out as certanon writes CSV (see [`identical`]) and held
-//! to the CSV file's bytes, which costs no CSV parse; only when that fails is the CSV file
-//! read record by record, to find and name what disagrees.
+//! The Parquet file is first written out as certanon writes CSV (see [`identical`]), decoded
+//! straight from the bytes of pages as certanon writes them (see [`Pages`]), and held to the
+//! CSV file's bytes, which costs no CSV parse; only when that fails is the file decoded by the
+//! parquet crate's reader and the CSV file read record by record, to find and name what
+//! disagrees.
 //!
 //! The Parquet file is decoded as hostile input: a damaged file is a failure line naming it,
 //! and a decoder panic is caught and reported the same way.
@@ -15,7 +17,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use parquet::basic::Type as Physical;
+use bytes::Bytes;
+use parquet::basic::{Encoding, Type as Physical};
+use parquet::column::page::{Page, PageReader};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::file::reader::{FileReader, RowGroupReader};
@@ -245,24 +249,27 @@ pub(super) fn identical(dir: &Path, name: &str, csv: &str) -> Option<u64> {
     let mut read = 0u64;
     for g in 0..reader.num_row_groups() {
         let group = reader.get_row_group(g).ok()?;
-        let mut columns = open_columns(group.as_ref())?;
+        let mut columns = (0..group.num_columns())
+            .map(|i| Pages::open(group.as_ref(), i))
+            .collect::<Option<Vec<_>>>()?;
         loop {
-            let n = match next_batch(&mut columns) {
-                Batch::Rows(0) => break,
-                Batch::Rows(n) => n,
-                Batch::Unreadable | Batch::Uneven => return None,
-            };
-            for _ in 0..n {
-                line.clear();
-                for (i, column) in columns.iter_mut().enumerate() {
-                    if i > 0 {
-                        line.push(b',');
-                    }
-                    column.write(&mut line)?;
+            line.clear();
+            // Every column ends with the same row, or the row group is uneven.
+            let mut more = None;
+            for (i, column) in columns.iter_mut().enumerate() {
+                if i > 0 {
+                    line.push(b',');
                 }
-                file.holds(&mut line)?;
-                read += 1;
+                let row = column.write(&mut line)?;
+                if *more.get_or_insert(row) != row {
+                    return None;
+                }
             }
+            if more != Some(true) {
+                break;
+            }
+            file.holds(&mut line)?;
+            read += 1;
         }
     }
     file.ended(schema.num_columns().saturating_sub(1))
@@ -456,26 +463,6 @@ impl Column {
         Ok(rows)
     }
 
-    /// Writes the batch's next row as certanon writes it in CSV: nothing for a null. `None`
-    /// for an empty text, which would read back as a null.
-    fn write(&mut self, line: &mut Vec<u8>) -> Option<()> {
-        let defined = self.defs.get(self.at).copied().unwrap_or(0) == 1;
-        self.at += 1;
-        if !defined {
-            return Some(());
-        }
-        let i = self.next_value;
-        self.next_value += 1;
-        match &self.reader {
-            Reader::Text(_, v) => {
-                let text = v.get(i)?.data();
-                line.extend_from_slice(text);
-                (!text.is_empty()).then_some(())
-            }
-            Reader::Integer(_, v) => write!(line, "{}", v.get(i)?).ok(),
-        }
-    }
-
     /// Whether the batch's next row holds what the CSV `field` says: a null for an empty
     /// field, else the value the field spells.
     fn agrees(&mut self, field: &[u8]) -> bool {
@@ -492,5 +479,240 @@ impl Column {
                 .is_some_and(|v| !field.is_empty() && v.data() == field),
             Reader::Integer(_, v) => v.get(i).is_some_and(|v| field == v.to_string().as_bytes()),
         }
+    }
+}
+
+/// A column chunk read page by page for [`identical`], each value written from the page's
+/// bytes into the line: the parquet crate's reader hands out every text value as a
+/// reference-counted `ByteArray`, which costs more than the rest of the decoding. Only pages
+/// as certanon writes them are taken (format v1, RLE definition levels, PLAIN or dictionary
+/// values), and each is held to its counts more strictly than the crate does; anything else
+/// is `None`, and [`compare`] then reads the file with the crate's reader.
+struct Pages {
+    pages: Box<dyn PageReader>,
+    integer: bool,
+    /// The dictionary page and where each of its values lies in it.
+    dict: Option<(Bytes, Vec<(usize, usize)>)>,
+    /// Whether a data page was read: a dictionary page comes first or not at all.
+    started: bool,
+    /// The definition levels of the current page, and how many are left.
+    levels: Hybrid,
+    left: usize,
+    values: Values,
+}
+
+/// The values of a data page, after the ones read.
+enum Values {
+    Plain(Bytes, usize),
+    Dict(Hybrid),
+}
+
+impl Pages {
+    fn open(group: &dyn RowGroupReader, i: usize) -> Option<Pages> {
+        let integer = match group.metadata().column(i).column_type() {
+            Physical::BYTE_ARRAY => false,
+            Physical::INT64 => true,
+            _ => return None,
+        };
+        Some(Pages {
+            pages: group.get_column_page_reader(i).ok()?,
+            integer,
+            dict: None,
+            started: false,
+            levels: Hybrid::new(Bytes::new(), 1),
+            left: 0,
+            values: Values::Plain(Bytes::new(), 0),
+        })
+    }
+
+    /// Writes the next row's value as certanon writes it in CSV, nothing for a null; false at
+    /// the end of the chunk. `None` for an empty text, which would read back as a null.
+    fn write(&mut self, line: &mut Vec<u8>) -> Option<bool> {
+        while self.left == 0 {
+            // A page's values are all read by the end of its levels.
+            if matches!(&self.values, Values::Plain(data, at) if *at != data.len()) {
+                return None;
+            }
+            if !self.next_page()? {
+                return Some(false);
+            }
+        }
+        self.left -= 1;
+        match self.levels.next()? {
+            0 => return Some(true),
+            1 => {}
+            _ => return None,
+        }
+        let value = match &mut self.values {
+            Values::Plain(data, at) => {
+                let len = if self.integer {
+                    8
+                } else {
+                    let len = data.get(*at..*at + 4)?;
+                    *at += 4;
+                    u32::from_le_bytes(len.try_into().ok()?) as usize
+                };
+                let value = data.get(*at..at.checked_add(len)?)?;
+                *at += len;
+                value
+            }
+            Values::Dict(indices) => {
+                let (dict, at) = self.dict.as_ref()?;
+                let &(from, to) = at.get(usize::try_from(indices.next()?).ok()?)?;
+                &dict[from..to]
+            }
+        };
+        if self.integer {
+            write!(line, "{}", i64::from_le_bytes(value.try_into().ok()?)).ok()?;
+        } else if value.is_empty() {
+            return None;
+        } else {
+            line.extend_from_slice(value);
+        }
+        Some(true)
+    }
+
+    /// Moves to the next data page, after a dictionary page if one comes first; false at the
+    /// end of the chunk.
+    fn next_page(&mut self) -> Option<bool> {
+        loop {
+            let page = match self.pages.get_next_page() {
+                Ok(Some(page)) => page,
+                Ok(None) => return Some(false),
+                Err(_) => return None,
+            };
+            match page {
+                Page::DictionaryPage {
+                    buf,
+                    num_values,
+                    encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
+                    ..
+                } if !self.started && self.dict.is_none() => {
+                    let at = self.plain(&buf, num_values as usize)?;
+                    self.dict = Some((buf, at));
+                }
+                Page::DataPage {
+                    buf,
+                    num_values,
+                    encoding,
+                    def_level_encoding: Encoding::RLE,
+                    ..
+                } => {
+                    self.started = true;
+                    let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+                    let values = 4usize.checked_add(len).filter(|&end| end <= buf.len())?;
+                    self.levels = Hybrid::new(buf.slice(4..values), 1);
+                    self.left = num_values as usize;
+                    let data = buf.slice(values..);
+                    self.values = match encoding {
+                        Encoding::PLAIN => Values::Plain(data, 0),
+                        Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
+                            if self.dict.is_some() =>
+                        {
+                            let width = *data.first().filter(|&&w| w <= 32)?;
+                            Values::Dict(Hybrid::new(data.slice(1..), width.into()))
+                        }
+                        _ => return None,
+                    };
+                    return Some(true);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Where each of `n` PLAIN values lies in `data`, which they fill exactly.
+    fn plain(&self, data: &[u8], n: usize) -> Option<Vec<(usize, usize)>> {
+        let mut at = Vec::with_capacity(n.min(data.len()));
+        let mut from = 0;
+        for _ in 0..n {
+            let len = if self.integer {
+                8
+            } else {
+                let len = data.get(from..from + 4)?;
+                from += 4;
+                u32::from_le_bytes(len.try_into().ok()?) as usize
+            };
+            let to = from.checked_add(len).filter(|&to| to <= data.len())?;
+            at.push((from, to));
+            from = to;
+        }
+        (from == data.len()).then_some(at)
+    }
+}
+
+/// Values in Parquet's RLE / bit-packing hybrid encoding, `width` bits each.
+struct Hybrid {
+    data: Bytes,
+    /// The next run's header.
+    at: usize,
+    width: usize,
+    /// The current run: its value when repeated, else where its next bit-packed value starts.
+    repeat: Option<u32>,
+    bit: usize,
+    left: usize,
+}
+
+impl Hybrid {
+    fn new(data: Bytes, width: usize) -> Hybrid {
+        Hybrid {
+            data,
+            at: 0,
+            width,
+            repeat: None,
+            bit: 0,
+            left: 0,
+        }
+    }
+
+    /// The next value; `None` once the data runs out.
+    fn next(&mut self) -> Option<u32> {
+        while self.left == 0 {
+            let header = self.uleb()?;
+            let n = usize::try_from(header >> 1).ok()?;
+            if header & 1 == 1 {
+                let bytes = n.checked_mul(self.width)?;
+                if bytes > self.data.len() - self.at {
+                    return None;
+                }
+                self.repeat = None;
+                self.bit = self.at * 8;
+                self.at += bytes;
+                self.left = n.checked_mul(8)?;
+            } else {
+                let size = self.width.div_ceil(8);
+                let mut value = [0; 4];
+                value[..size].copy_from_slice(self.data.get(self.at..self.at + size)?);
+                self.at += size;
+                self.repeat = Some(u32::from_le_bytes(value));
+                self.left = n;
+            }
+        }
+        self.left -= 1;
+        if let Some(value) = self.repeat {
+            return Some(value);
+        }
+        // The run's bytes were checked to be there; the word read is cut at the data's end.
+        let from = self.bit / 8;
+        let to = (from + 8).min(self.data.len());
+        let mut word = [0; 8];
+        word[..to - from].copy_from_slice(&self.data[from..to]);
+        let value = (u64::from_le_bytes(word) >> (self.bit % 8)) & ((1 << self.width) - 1);
+        self.bit += self.width;
+        u32::try_from(value).ok()
+    }
+
+    /// An unsigned LEB128 run header.
+    fn uleb(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.data.get(self.at)?;
+            self.at += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
     }
 }

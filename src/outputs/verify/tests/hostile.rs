@@ -506,3 +506,95 @@ fn a_parquet_file_is_held_to_the_bytes_of_its_csv_file_and_only_then_to_its_reco
         "{lines:?}"
     );
 }
+
+/// A row of a text and an integer column, either null.
+type TwinRow = (Option<String>, Option<i64>);
+
+/// Writes `rows`, nulls among them, as a Parquet file written with `properties` and as the CSV
+/// file certanon would write beside it.
+fn parquet_twins(
+    dir: &Path,
+    rows: &[TwinRow],
+    properties: parquet::file::properties::WriterProperties,
+) {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    let schema = "message schema { OPTIONAL BYTE_ARRAY name (UTF8); OPTIONAL INT64 n; }";
+    let schema = std::sync::Arc::new(parse_message_type(schema).unwrap());
+    let file = fs::File::create(dir.join("twins.parquet")).unwrap();
+    let mut writer = SerializedFileWriter::new(file, schema, properties.into()).unwrap();
+    // Two row groups, to read a second chunk of each column.
+    for group in rows.chunks(rows.len().div_ceil(2)) {
+        let defs = |defined: &dyn Fn(&TwinRow) -> bool| {
+            group
+                .iter()
+                .map(|r| i16::from(defined(r)))
+                .collect::<Vec<_>>()
+        };
+        let mut g = writer.next_row_group().unwrap();
+        let mut c = g.next_column().unwrap().unwrap();
+        let texts: Vec<ByteArray> = group
+            .iter()
+            .filter_map(|r| r.0.as_deref().map(ByteArray::from))
+            .collect();
+        c.typed::<ByteArrayType>()
+            .write_batch(&texts, Some(&defs(&|r| r.0.is_some())), None)
+            .unwrap();
+        c.close().unwrap();
+        let mut c = g.next_column().unwrap().unwrap();
+        let numbers: Vec<i64> = group.iter().filter_map(|r| r.1).collect();
+        c.typed::<Int64Type>()
+            .write_batch(&numbers, Some(&defs(&|r| r.1.is_some())), None)
+            .unwrap();
+        c.close().unwrap();
+        g.close().unwrap();
+    }
+    writer.close().unwrap();
+    let mut csv = String::from("name,n\r\n");
+    for (text, n) in rows {
+        let n = n.map(|n| n.to_string()).unwrap_or_default();
+        csv.push_str(&format!("{},{n}\r\n", text.as_deref().unwrap_or("")));
+    }
+    fs::write(dir.join("twins.csv"), csv).unwrap();
+}
+
+#[test]
+fn parquet_pages_written_otherwise_are_decoded_as_the_parquet_crate_decodes_them() {
+    use parquet::file::properties::{WriterProperties, WriterVersion};
+    let dir = tempfile::tempdir().unwrap();
+    // Runs of nulls and of values, repeated values (a dictionary) and distinct ones, and
+    // integers of every size.
+    let rows: Vec<TwinRow> = (0..5000i64)
+        .map(|i| {
+            let text = (i % 7 != 3 && !(1000..1100).contains(&i))
+                .then(|| format!("v{}", if i % 2 == 0 { i % 13 } else { i }));
+            let n = (i % 5 != 0).then_some(i.wrapping_mul(0x0123_4567_89ab) - i);
+            (text, n)
+        })
+        .collect();
+    for dictionary in [true, false] {
+        for page_rows in [64, 20_000] {
+            let properties = WriterProperties::builder()
+                .set_dictionary_enabled(dictionary)
+                .set_data_page_row_count_limit(page_rows)
+                .set_write_batch_size(page_rows.min(1024))
+                .build();
+            parquet_twins(dir.path(), &rows, properties);
+            assert_eq!(
+                twins::identical(dir.path(), "twins.parquet", "twins.csv"),
+                Some(rows.len() as u64),
+                "dictionary {dictionary}, {page_rows} rows a page"
+            );
+        }
+    }
+    // Format v2 pages are left to the parquet crate's reader.
+    let properties = WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_2_0)
+        .build();
+    parquet_twins(dir.path(), &rows, properties);
+    assert_eq!(
+        twins::identical(dir.path(), "twins.parquet", "twins.csv"),
+        None
+    );
+}
