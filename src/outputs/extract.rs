@@ -236,7 +236,8 @@ impl ExtractSpill {
                         Kind::Identifier
                     };
                 }
-                let parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
+                let mut parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
+                labels.draw(&mut parquet, pseudonyms.len())?;
                 Some((export.csv(resource.clone())?, parquet, export))
             }
             None => None,
@@ -303,7 +304,7 @@ impl ExtractSpill {
         &self,
         files: Option<(CsvFile, ParquetFile, &mut Export)>,
         classes: &Classes,
-        labels: &[Labels],
+        labels: &Labels,
         removal: Option<&subjects::Removal>,
         k: u64,
     ) -> Result<Released> {
@@ -503,8 +504,9 @@ struct Bucket {
 
 /// Appends a rendered bucket's rows to the Parquet file: the pseudonyms are the CSV's own
 /// bytes, split, not parsed (they hold no comma or quote, so a comma separates them), and the
-/// quasi-identifiers are their class's labels, made once per class.
-fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) -> Result<()> {
+/// quasi-identifiers are drawn from their columns' labels by their class's indices.
+fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &Labels) -> Result<()> {
+    let width = labels.columns.len();
     for (at, &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
         let mut column = 0;
         let mut from = at.start;
@@ -514,11 +516,12 @@ fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) 
             column += 1;
             from = to + 1;
         }
-        let class = labels.get(class as usize).ok_or_else(|| {
+        let start = class as usize * width;
+        let class = labels.classes.get(start..start + width).ok_or_else(|| {
             Error::Other("research extract: a released row has no class labels".into())
         })?;
-        for label in class {
-            parquet.text(column, label.as_bytes())?;
+        for &label in class {
+            parquet.drawn(column, label)?;
             column += 1;
         }
         parquet.end_row()?;
@@ -651,8 +654,25 @@ const _: () = assert!(CERTIFICATE == 0);
 type Classes = FxHashMap<[u16; NQI], Class>;
 /// A released class: its id and its quasi-identifier fields.
 type Class = (u32, Vec<u8>);
-/// A released class's quasi-identifier labels, unquoted: its rows' Parquet values.
-type Labels = Vec<String>;
+
+/// The Parquet values of the quasi-identifier columns: their labels, unquoted.
+struct Labels {
+    /// Per column, in file order: the distinct labels of the released classes.
+    columns: Vec<Vec<String>>,
+    /// Per class id, per column: the index of the class's label, end to end.
+    classes: Vec<u32>,
+}
+
+impl Labels {
+    /// Makes the quasi-identifier columns of `parquet`, from column `first` on, draw their
+    /// values from their labels.
+    fn draw(&self, parquet: &mut ParquetFile, first: usize) -> Result<()> {
+        for (n, labels) in self.columns.iter().enumerate() {
+            parquet.draw_from(first + n, labels)?;
+        }
+        Ok(())
+    }
+}
 
 /// The released classes, and the labels of each by class id.
 ///
@@ -662,12 +682,22 @@ fn released_classes(
     hist: &HashMap<Vec<u16>, Tally>,
     levels: &[u8],
     release: &privacy::Release,
-) -> (Classes, Vec<Labels>) {
-    // Per quasi-identifier: generalized code → its label (and name), and the same as CSV
-    // fields, rendered once.
-    let mut rendered: [FxHashMap<u16, (Labels, Vec<u8>)>; NQI] = Default::default();
+) -> (Classes, Labels) {
+    // Per quasi-identifier: generalized code → the index of its label (and name) in its
+    // columns, and the same as CSV fields, rendered once.
+    let mut rendered: [FxHashMap<u16, (u32, Vec<u8>)>; NQI] = Default::default();
     let mut classes = Classes::default();
-    let mut labels = Vec::new();
+    // Each quasi-identifier's first column among the labels.
+    let mut first = [0; NQI];
+    let mut columns = 0;
+    for (d, q) in Quasi::ALL.iter().enumerate() {
+        first[d] = columns;
+        columns += label_columns(q);
+    }
+    let mut labels = Labels {
+        columns: vec![Vec::new(); columns],
+        classes: Vec::new(),
+    };
     // Ids follow the generalized fields, so equal released classes share one.
     let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     for key in hist.keys().filter(|key| release.is_released(key)) {
@@ -675,35 +705,42 @@ fn released_classes(
             continue;
         };
         let mut fields = Vec::new();
-        let mut class_labels = Vec::with_capacity(NQI + 1);
+        let mut class_labels = Vec::with_capacity(columns);
         for (d, q) in Quasi::ALL.iter().enumerate() {
             let code = q.generalize(key[d], levels[d]);
-            let (values, field) = rendered[d].entry(code).or_insert_with(|| {
+            let (index, field) = rendered[d].entry(code).or_insert_with(|| {
                 let mut values = vec![q.label(code, levels[d])];
                 if q.name_column().is_some() {
                     values.push(q.name_label(code, levels[d]));
                 }
                 let mut field = Vec::new();
-                for (n, value) in values.iter().enumerate() {
+                let index = labels.columns[first[d]].len() as u32;
+                for (n, value) in values.into_iter().enumerate() {
                     if n > 0 {
                         field.push(b',');
                     }
                     push_csv_field(value.as_bytes(), &mut field);
+                    labels.columns[first[d] + n].push(value);
                 }
-                (values, field)
+                (index, field)
             });
             fields.push(b',');
             fields.extend_from_slice(field);
-            class_labels.extend(values.iter().cloned());
+            class_labels.extend(std::iter::repeat_n(*index, label_columns(q)));
         }
         let next = ids.len() as u32;
         let id = *ids.entry(fields.clone()).or_insert_with(|| {
-            labels.push(class_labels);
+            labels.classes.extend_from_slice(&class_labels);
             next
         });
         classes.insert(key, (id, fields));
     }
     (classes, labels)
+}
+
+/// A quasi-identifier's columns: its label's and, if it has one, its name's.
+fn label_columns(q: &Quasi) -> usize {
+    1 + usize::from(q.name_column().is_some())
 }
 
 /// The certificate pseudonym's base32 text as two big-endian integers: they order rows as
