@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use bytes::Bytes;
@@ -45,6 +45,8 @@ pub(crate) use text::{NOTICE, dictionary, public_notice};
 
 pub(crate) const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
+/// Bytes of a spill bucket held before they are written to its file.
+const SPILL_BUFFER: usize = 64 * 1024;
 
 /// Rows of the extract waiting for the privacy gate.
 pub(crate) struct ExtractSpill {
@@ -53,11 +55,11 @@ pub(crate) struct ExtractSpill {
     mode: ReleaseMode,
     /// Subscriber ids a class keeps: k.
     cap: usize,
-    buckets: Vec<BufWriter<File>>,
+    /// Each bucket's file and the entries not yet written to it.
+    buckets: Vec<(File, Vec<u8>)>,
     hist: FxHashMap<[u16; NQI], Tally>,
     floors: Floors,
     rows: u64,
-    scratch: Vec<u8>,
 }
 
 /// What the extract released, for the manifest, the ledger and the summary.
@@ -151,7 +153,7 @@ impl ExtractSpill {
             .map(|b| {
                 let path = dir.path().join(format!("{b:03}"));
                 File::create(&path)
-                    .map(|f| BufWriter::with_capacity(64 * 1024, f))
+                    .map(|f| (f, Vec::with_capacity(SPILL_BUFFER)))
                     .at(&path)
             })
             .collect::<Result<_>>()?;
@@ -164,7 +166,6 @@ impl ExtractSpill {
             hist: FxHashMap::default(),
             floors: Floors::default(),
             rows: 0,
-            scratch: Vec::new(),
         })
     }
 
@@ -177,10 +178,15 @@ impl ExtractSpill {
             self.floors.raise(&mut self.hist, self.cap);
         }
         self.rows += 1;
-        self.scratch.clear();
-        SpillEntry::write(r, self.mode, &mut self.scratch);
-        let b = bucket(&r.pseudonyms[CERTIFICATE]);
-        self.buckets[b].write_all(&self.scratch).at(self.dir.path())
+        // Written straight into the bucket's buffer, which is written out before the next
+        // entry could make it grow.
+        let (file, buf) = &mut self.buckets[bucket(&r.pseudonyms[CERTIFICATE])];
+        SpillEntry::write(r, self.mode, buf);
+        if buf.len() > SPILL_BUFFER - SpillEntry::MAX_LEN {
+            file.write_all(buf).at(self.dir.path())?;
+            buf.clear();
+        }
+        Ok(())
     }
 
     /// Chooses levels, no finer than `minimum` (absolute levels per quasi-identifier), and,
@@ -194,8 +200,9 @@ impl ExtractSpill {
         subject_k: Option<u64>,
         minimum: &[u8; NQI],
     ) -> Result<(ExtractFacts, Privacy)> {
-        for (i, b) in self.buckets.iter_mut().enumerate() {
-            b.flush().at(self.dir.path().join(format!("{i:03}")))?;
+        for (i, (file, buf)) in self.buckets.iter_mut().enumerate() {
+            file.write_all(buf)
+                .at(self.dir.path().join(format!("{i:03}")))?;
         }
         self.buckets.clear();
         let dims = self.floors.dimensions();
@@ -593,6 +600,9 @@ fn kind(p: &Pseudo) -> u32 {
 const _: () = assert!(2 * NPSEUDO <= 32);
 
 impl SpillEntry<'_> {
+    /// The most bytes an entry takes.
+    const MAX_LEN: usize = NQI * 2 + 4 + 4 + NPSEUDO * 16;
+
     /// Layout: the codes (u16 LE each), the subscriber (u32 LE), the kinds (u32 LE), the values.
     fn write(r: &Record, mode: ReleaseMode, out: &mut Vec<u8>) {
         for q in r.qi {
@@ -1010,6 +1020,13 @@ mod tests {
         );
         let mut cut = &buf[..one - 1];
         assert!(SpillEntry::read(&mut cut).is_none());
+        let mut longest = Vec::new();
+        let record = Record {
+            pseudonyms: [Pseudo::Value([7; 16]); NPSEUDO],
+            ..record
+        };
+        SpillEntry::write(&record, ReleaseMode::Pseudonymous, &mut longest);
+        assert_eq!(longest.len(), SpillEntry::MAX_LEN);
     }
 
     proptest! {
