@@ -80,6 +80,13 @@ enum Values {
         bytes: Vec<u8>,
         ends: Vec<usize>,
     },
+    /// Text drawn from a few values set once for the file (see `ParquetFile::draw_from`):
+    /// each row's index into them, so a row costs an index, not a copy of its bytes. Empty
+    /// values are `None`.
+    Drawn {
+        table: Vec<Option<ByteArray>>,
+        rows: Vec<u32>,
+    },
     Integer(Vec<i64>),
 }
 
@@ -199,6 +206,53 @@ impl ParquetFile {
         }
     }
 
+    /// Makes text column `column` take its values from `table` by index (see `drawn`);
+    /// before its first row.
+    pub(crate) fn draw_from<T: AsRef<[u8]>>(&mut self, column: usize, table: &[T]) -> Result<()> {
+        let name = &self.name;
+        match self.columns.get_mut(column) {
+            Some(Buffer { values, defs })
+                if defs.is_empty() && matches!(values, Values::Text { .. }) =>
+            {
+                let table = table
+                    .iter()
+                    .map(|v| Some(v.as_ref()).filter(|v| !v.is_empty()))
+                    .map(|v| v.map(|v| ByteArray::from(v.to_vec())))
+                    .collect();
+                *values = Values::Drawn {
+                    table,
+                    rows: Vec::new(),
+                };
+                Ok(())
+            }
+            _ => Err(Error::Other(format!(
+                "{name}: column {column} is not a text column without rows"
+            ))),
+        }
+    }
+
+    /// Appends value `index` of the table of column `column` (see `draw_from`) to the row
+    /// being gathered.
+    pub(crate) fn drawn(&mut self, column: usize, index: u32) -> Result<()> {
+        let name = &self.name;
+        match self.columns.get_mut(column) {
+            Some(Buffer {
+                values: Values::Drawn { table, rows },
+                defs,
+            }) => {
+                let value = table.get(index as usize).ok_or_else(|| {
+                    Error::Other(format!("{name}: column {column} has no value {index}"))
+                })?;
+                defs.push(i16::from(value.is_some()));
+                rows.push(index);
+                Ok(())
+            }
+            _ => Err(Error::Other(format!(
+                "{name}: column {column} does not draw its values"
+            ))),
+        }
+    }
+
     /// Appends one row given as its CSV fields, each read as its column's kind.
     pub(crate) fn write<T: AsRef<[u8]>>(&mut self, record: &[T]) -> Result<()> {
         if record.len() != self.columns.len() {
@@ -226,6 +280,7 @@ impl ParquetFile {
                     .and_then(|s| s.parse().ok())
                     .map(|n| values.push(n))
                     .is_some(),
+                Values::Drawn { .. } => false,
             };
             if !fits {
                 // The value itself stays out of the message: it is the export's data.
@@ -311,6 +366,9 @@ fn encode(
             (Values::Text { bytes, ends }, ColumnWriter::ByteArrayColumnWriter(w)) => {
                 write_text(w, bytes, ends, defs)?
             }
+            (Values::Drawn { table, rows }, ColumnWriter::ByteArrayColumnWriter(w)) => {
+                write_drawn(w, table, rows, defs)?
+            }
             (Values::Integer(v), ColumnWriter::Int64ColumnWriter(w)) => {
                 w.write_batch(v, Some(defs), None).map(drop)?
             }
@@ -327,6 +385,7 @@ fn encode(
             bytes.clear();
             ends.clear();
         }
+        Values::Drawn { rows, .. } => rows.clear(),
         Values::Integer(v) => v.clear(),
     }
     buffer.defs.clear();
@@ -359,6 +418,26 @@ fn write_text(
         values.clear();
         written += count;
         start = end;
+    }
+    Ok(())
+}
+
+/// Writes a row group's drawn column, `TEXT_BATCH` rows at a time: `rows` holds each row's
+/// index into `table`, `defs` its definition level.
+fn write_drawn(
+    writer: &mut ColumnWriterImpl<'_, ByteArrayType>,
+    table: &[Option<ByteArray>],
+    rows: &[u32],
+    defs: &[i16],
+) -> parquet::errors::Result<()> {
+    let mut values = Vec::with_capacity(TEXT_BATCH);
+    for (defs, rows) in defs.chunks(TEXT_BATCH).zip(rows.chunks(TEXT_BATCH)) {
+        values.extend(
+            rows.iter()
+                .filter_map(|&i| table.get(i as usize).and_then(Option::clone)),
+        );
+        writer.write_batch(&values, Some(defs), None)?;
+        values.clear();
     }
     Ok(())
 }

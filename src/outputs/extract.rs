@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use bytes::Bytes;
@@ -45,6 +45,8 @@ pub(crate) use text::{NOTICE, dictionary, public_notice};
 
 pub(crate) const FILE_NAME: &str = "research_extract.csv";
 const BUCKETS: usize = 256;
+/// Bytes of a spill bucket held before they are written to its file.
+const SPILL_BUFFER: usize = 64 * 1024;
 
 /// Rows of the extract waiting for the privacy gate.
 pub(crate) struct ExtractSpill {
@@ -53,11 +55,11 @@ pub(crate) struct ExtractSpill {
     mode: ReleaseMode,
     /// Subscriber ids a class keeps: k.
     cap: usize,
-    buckets: Vec<BufWriter<File>>,
+    /// Each bucket's file and the entries not yet written to it.
+    buckets: Vec<(File, Vec<u8>)>,
     hist: FxHashMap<[u16; NQI], Tally>,
     floors: Floors,
     rows: u64,
-    scratch: Vec<u8>,
 }
 
 /// What the extract released, for the manifest, the ledger and the summary.
@@ -151,7 +153,7 @@ impl ExtractSpill {
             .map(|b| {
                 let path = dir.path().join(format!("{b:03}"));
                 File::create(&path)
-                    .map(|f| BufWriter::with_capacity(64 * 1024, f))
+                    .map(|f| (f, Vec::with_capacity(SPILL_BUFFER)))
                     .at(&path)
             })
             .collect::<Result<_>>()?;
@@ -164,7 +166,6 @@ impl ExtractSpill {
             hist: FxHashMap::default(),
             floors: Floors::default(),
             rows: 0,
-            scratch: Vec::new(),
         })
     }
 
@@ -177,10 +178,15 @@ impl ExtractSpill {
             self.floors.raise(&mut self.hist, self.cap);
         }
         self.rows += 1;
-        self.scratch.clear();
-        SpillEntry::write(r, self.mode, &mut self.scratch);
-        let b = bucket(&r.pseudonyms[CERTIFICATE]);
-        self.buckets[b].write_all(&self.scratch).at(self.dir.path())
+        // Written straight into the bucket's buffer, which is written out before the next
+        // entry could make it grow.
+        let (file, buf) = &mut self.buckets[bucket(&r.pseudonyms[CERTIFICATE])];
+        SpillEntry::write(r, self.mode, buf);
+        if buf.len() > SPILL_BUFFER - SpillEntry::MAX_LEN {
+            file.write_all(buf).at(self.dir.path())?;
+            buf.clear();
+        }
+        Ok(())
     }
 
     /// Chooses levels, no finer than `minimum` (absolute levels per quasi-identifier), and,
@@ -194,8 +200,9 @@ impl ExtractSpill {
         subject_k: Option<u64>,
         minimum: &[u8; NQI],
     ) -> Result<(ExtractFacts, Privacy)> {
-        for (i, b) in self.buckets.iter_mut().enumerate() {
-            b.flush().at(self.dir.path().join(format!("{i:03}")))?;
+        for (i, (file, buf)) in self.buckets.iter_mut().enumerate() {
+            file.write_all(buf)
+                .at(self.dir.path().join(format!("{i:03}")))?;
         }
         self.buckets.clear();
         let dims = self.floors.dimensions();
@@ -236,7 +243,8 @@ impl ExtractSpill {
                         Kind::Identifier
                     };
                 }
-                let parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
+                let mut parquet = export.parquet(&columnar::file_name(FILE_NAME), &columns)?;
+                labels.draw(&mut parquet, pseudonyms.len())?;
                 Some((export.csv(resource.clone())?, parquet, export))
             }
             None => None,
@@ -303,7 +311,7 @@ impl ExtractSpill {
         &self,
         files: Option<(CsvFile, ParquetFile, &mut Export)>,
         classes: &Classes,
-        labels: &[Labels],
+        labels: &Labels,
         removal: Option<&subjects::Removal>,
         k: u64,
     ) -> Result<Released> {
@@ -330,9 +338,11 @@ impl ExtractSpill {
                 }
                 Ok(csv)
             });
+            let pseudonyms = released_pseudonyms(self.mode).len();
+            let lengths = pseudonym_lengths(&self.key_id);
             let parquet_writer = scope.spawn(move || -> Result<_> {
                 for bucket in parquet_rows {
-                    write_parquet(&mut parquet, &bucket, labels)?;
+                    write_parquet(&mut parquet, &bucket, pseudonyms, &lengths, labels)?;
                 }
                 Ok(parquet)
             });
@@ -475,7 +485,7 @@ impl ExtractSpill {
                 }
                 format_pseudonym(&self.key_id, &pseudonyms[column], &mut lines);
             }
-            pseudonyms_at.push(at..lines.len());
+            pseudonyms_at.push((at..lines.len(), entry.kinds));
             lines.extend_from_slice(fields);
             lines.extend_from_slice(b"\r\n");
             linked.push((*class, links(&pseudonyms)));
@@ -492,34 +502,52 @@ impl ExtractSpill {
 
 /// One bucket rendered: its CSV lines, each spilled row's subscriber and whether it was
 /// released, and each released row's class and linking values and where its pseudonym fields
-/// are in the lines, in file order.
+/// are in the lines, with their kinds, in file order.
 struct Bucket {
     lines: Bytes,
     rows: u64,
     subscribers: Vec<(u32, bool)>,
     linked: Vec<Linked>,
-    pseudonyms_at: Vec<std::ops::Range<usize>>,
+    pseudonyms_at: Vec<(std::ops::Range<usize>, u32)>,
 }
 
-/// Appends a rendered bucket's rows to the Parquet file: the pseudonyms are the CSV's own
-/// bytes, split, not parsed (they hold no comma or quote, so a comma separates them), and the
-/// quasi-identifiers are their class's labels, made once per class.
-fn write_parquet(parquet: &mut ParquetFile, bucket: &Bucket, labels: &[Labels]) -> Result<()> {
-    for (at, &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
-        let mut column = 0;
+/// Appends a rendered bucket's rows to the Parquet file: the `pseudonyms` fields are the
+/// CSV's own bytes, cut where their kinds' `lengths` (see `pseudonym_lengths`) say, not
+/// searched for commas, and the quasi-identifiers are drawn from their columns' labels by
+/// their class's indices.
+fn write_parquet(
+    parquet: &mut ParquetFile,
+    bucket: &Bucket,
+    pseudonyms: usize,
+    lengths: &[usize; 4],
+    labels: &Labels,
+) -> Result<()> {
+    let misplaced = || Error::Other("research extract: a pseudonym field is misplaced".into());
+    let width = labels.columns.len();
+    for ((at, kinds), &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
         let mut from = at.start;
-        let commas = memchr::memchr_iter(b',', &bucket.lines[at.clone()]).map(|i| at.start + i);
-        for to in commas.chain([at.end]) {
-            parquet.text(column, &bucket.lines[from..to])?;
-            column += 1;
-            from = to + 1;
+        for column in 0..pseudonyms {
+            if column > 0 {
+                // Each length is checked by the comma that must follow it.
+                if bucket.lines.get(from) != Some(&b',') {
+                    return Err(misplaced());
+                }
+                from += 1;
+            }
+            let to = from + lengths[(kinds >> (2 * column) & 3) as usize];
+            let field = bucket.lines.get(from..to).filter(|_| to <= at.end);
+            parquet.text(column, field.ok_or_else(misplaced)?)?;
+            from = to;
         }
-        let class = labels.get(class as usize).ok_or_else(|| {
+        if from != at.end {
+            return Err(misplaced());
+        }
+        let start = class as usize * width;
+        let class = labels.classes.get(start..start + width).ok_or_else(|| {
             Error::Other("research extract: a released row has no class labels".into())
         })?;
-        for label in class {
-            parquet.text(column, label.as_bytes())?;
-            column += 1;
+        for (n, &label) in class.iter().enumerate() {
+            parquet.drawn(pseudonyms + n, label)?;
         }
         parquet.end_row()?;
     }
@@ -572,6 +600,9 @@ fn kind(p: &Pseudo) -> u32 {
 const _: () = assert!(2 * NPSEUDO <= 32);
 
 impl SpillEntry<'_> {
+    /// The most bytes an entry takes.
+    const MAX_LEN: usize = NQI * 2 + 4 + 4 + NPSEUDO * 16;
+
     /// Layout: the codes (u16 LE each), the subscriber (u32 LE), the kinds (u32 LE), the values.
     fn write(r: &Record, mode: ReleaseMode, out: &mut Vec<u8>) {
         for q in r.qi {
@@ -651,8 +682,25 @@ const _: () = assert!(CERTIFICATE == 0);
 type Classes = FxHashMap<[u16; NQI], Class>;
 /// A released class: its id and its quasi-identifier fields.
 type Class = (u32, Vec<u8>);
-/// A released class's quasi-identifier labels, unquoted: its rows' Parquet values.
-type Labels = Vec<String>;
+
+/// The Parquet values of the quasi-identifier columns: their labels, unquoted.
+struct Labels {
+    /// Per column, in file order: the distinct labels of the released classes.
+    columns: Vec<Vec<String>>,
+    /// Per class id, per column: the index of the class's label, end to end.
+    classes: Vec<u32>,
+}
+
+impl Labels {
+    /// Makes the quasi-identifier columns of `parquet`, from column `first` on, draw their
+    /// values from their labels.
+    fn draw(&self, parquet: &mut ParquetFile, first: usize) -> Result<()> {
+        for (n, labels) in self.columns.iter().enumerate() {
+            parquet.draw_from(first + n, labels)?;
+        }
+        Ok(())
+    }
+}
 
 /// The released classes, and the labels of each by class id.
 ///
@@ -662,12 +710,22 @@ fn released_classes(
     hist: &HashMap<Vec<u16>, Tally>,
     levels: &[u8],
     release: &privacy::Release,
-) -> (Classes, Vec<Labels>) {
-    // Per quasi-identifier: generalized code → its label (and name), and the same as CSV
-    // fields, rendered once.
-    let mut rendered: [FxHashMap<u16, (Labels, Vec<u8>)>; NQI] = Default::default();
+) -> (Classes, Labels) {
+    // Per quasi-identifier: generalized code → the index of its label (and name) in its
+    // columns, and the same as CSV fields, rendered once.
+    let mut rendered: [FxHashMap<u16, (u32, Vec<u8>)>; NQI] = Default::default();
     let mut classes = Classes::default();
-    let mut labels = Vec::new();
+    // Each quasi-identifier's first column among the labels.
+    let mut first = [0; NQI];
+    let mut columns = 0;
+    for (d, q) in Quasi::ALL.iter().enumerate() {
+        first[d] = columns;
+        columns += label_columns(q);
+    }
+    let mut labels = Labels {
+        columns: vec![Vec::new(); columns],
+        classes: Vec::new(),
+    };
     // Ids follow the generalized fields, so equal released classes share one.
     let mut ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     for key in hist.keys().filter(|key| release.is_released(key)) {
@@ -675,35 +733,42 @@ fn released_classes(
             continue;
         };
         let mut fields = Vec::new();
-        let mut class_labels = Vec::with_capacity(NQI + 1);
+        let mut class_labels = Vec::with_capacity(columns);
         for (d, q) in Quasi::ALL.iter().enumerate() {
             let code = q.generalize(key[d], levels[d]);
-            let (values, field) = rendered[d].entry(code).or_insert_with(|| {
+            let (index, field) = rendered[d].entry(code).or_insert_with(|| {
                 let mut values = vec![q.label(code, levels[d])];
                 if q.name_column().is_some() {
                     values.push(q.name_label(code, levels[d]));
                 }
                 let mut field = Vec::new();
-                for (n, value) in values.iter().enumerate() {
+                let index = labels.columns[first[d]].len() as u32;
+                for (n, value) in values.into_iter().enumerate() {
                     if n > 0 {
                         field.push(b',');
                     }
                     push_csv_field(value.as_bytes(), &mut field);
+                    labels.columns[first[d] + n].push(value);
                 }
-                (values, field)
+                (index, field)
             });
             fields.push(b',');
             fields.extend_from_slice(field);
-            class_labels.extend(values.iter().cloned());
+            class_labels.extend(std::iter::repeat_n(*index, label_columns(q)));
         }
         let next = ids.len() as u32;
         let id = *ids.entry(fields.clone()).or_insert_with(|| {
-            labels.push(class_labels);
+            labels.classes.extend_from_slice(&class_labels);
             next
         });
         classes.insert(key, (id, fields));
     }
     (classes, labels)
+}
+
+/// A quasi-identifier's columns: its label's and, if it has one, its name's.
+fn label_columns(q: &Quasi) -> usize {
+    1 + usize::from(q.name_column().is_some())
 }
 
 /// The certificate pseudonym's base32 text as two big-endian integers: they order rows as
@@ -839,12 +904,23 @@ fn facts(
     }
 }
 
+/// What a pseudonym column holds for an erased value.
+const ERASED_TEXT: &[u8] = b"erased";
+
 fn format_pseudonym(key_id: &str, p: &Pseudo, out: &mut Vec<u8>) {
     match p {
         Pseudo::Null => {}
-        Pseudo::Erased => out.extend_from_slice(b"erased"),
+        Pseudo::Erased => out.extend_from_slice(ERASED_TEXT),
         Pseudo::Value(raw) => write_raw(key_id, raw, out),
     }
+}
+
+/// The length of what `format_pseudonym` writes, by the pseudonym's kind (see `kind`).
+fn pseudonym_lengths(key_id: &str) -> [usize; 4] {
+    let mut lengths = [0; 4];
+    lengths[ERASED as usize] = ERASED_TEXT.len();
+    lengths[VALUE as usize] = key_id.len() + 1 + PSEUDONYM_B32_LEN;
+    lengths
 }
 
 /// Bucket of a row: the rank, in ASCII order, of the first base32 character of its certificate
@@ -944,6 +1020,13 @@ mod tests {
         );
         let mut cut = &buf[..one - 1];
         assert!(SpillEntry::read(&mut cut).is_none());
+        let mut longest = Vec::new();
+        let record = Record {
+            pseudonyms: [Pseudo::Value([7; 16]); NPSEUDO],
+            ..record
+        };
+        SpillEntry::write(&record, ReleaseMode::Pseudonymous, &mut longest);
+        assert_eq!(longest.len(), SpillEntry::MAX_LEN);
     }
 
     proptest! {

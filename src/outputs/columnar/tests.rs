@@ -122,6 +122,46 @@ fn a_value_its_column_cannot_hold_is_an_error_that_does_not_show_it() {
 }
 
 #[test]
+fn drawn_values_read_back_as_their_labels_with_empty_as_null() {
+    let root = tempfile::tempdir().unwrap();
+    let export = Export::begin(root.path(), "t", "r1").unwrap();
+    let columns = [
+        column("region", Kind::Category),
+        column("id", Kind::Identifier),
+    ];
+    let mut file = export.parquet("t.parquet", &columns).unwrap();
+    assert!(file.draw_from(1, &["x"]).is_ok(), "any text column");
+    file.draw_from(0, &["kanto", "", "tohoku"]).unwrap();
+    assert!(file.drawn(0, 3).is_err(), "no such label");
+    assert!(
+        file.text(0, b"kanto").is_err(),
+        "a drawn column takes indices"
+    );
+    let rows = ROW_GROUP + 5;
+    for i in 0..rows {
+        file.drawn(0, (i % 3) as u32).unwrap();
+        file.drawn(1, 0).unwrap();
+        file.end_row().unwrap();
+    }
+    assert!(
+        file.draw_from(0, &["late"]).is_err(),
+        "only before the first row"
+    );
+    file.finish().unwrap();
+    let reader = read_back(&root.path().join("t/.tmp-r1/t.parquet"));
+    for (i, row) in reader.get_row_iter(None).unwrap().enumerate() {
+        let row = row.unwrap();
+        let fields: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
+        let want = match i % 3 {
+            0 => Field::Str("kanto".into()),
+            1 => Field::Null,
+            _ => Field::Str("tohoku".into()),
+        };
+        assert_eq!(fields, [&want, &Field::Str("x".into())], "row {i}");
+    }
+}
+
+#[test]
 fn types_follow_the_schema_of_the_csv_file() {
     let resource = crate::outputs::schema::Resource::text("t.csv", &["month", "status"]);
     let mut fields = resource.fields.clone();
