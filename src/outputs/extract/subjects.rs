@@ -67,9 +67,7 @@ impl ExtractSpill {
                 let rows = rows?;
                 first.push(released);
                 released += rows.len();
-                for (class, links) in &rows {
-                    add_row(&mut profiles, *class, links);
-                }
+                add_rows(&mut profiles, &rows);
             }
         }
         let (removed, subjects) = profiles.below(subject_k);
@@ -119,9 +117,7 @@ impl SubjectTally {
         for &(subscriber, released) in &bucket.subscribers {
             *self.subscribers.entry(subscriber).or_default() |= if released { 1 } else { 2 };
         }
-        for (class, links) in &bucket.linked {
-            add_row(&mut self.profiles, *class, links);
-        }
+        add_rows(&mut self.profiles, &bucket.linked);
     }
 
     pub(super) fn facts(mut self, k: u64) -> (SubjectFacts, u64) {
@@ -144,6 +140,14 @@ impl SubjectTally {
     }
 }
 
-fn add_row(profiles: &mut Profiles, class: u32, links: &[u64; NLINKS]) {
-    profiles.add(class, links.iter().copied().filter(|&l| l != NO_LINK));
+/// Adds a bucket's rows in one call, so that `Profiles` can fetch their values' slots from
+/// memory ahead of linking them.
+fn add_rows(profiles: &mut Profiles, rows: &[Linked]) {
+    let mut ends = Vec::with_capacity(rows.len());
+    let mut links = Vec::with_capacity(rows.len() * NLINKS);
+    for (class, row) in rows {
+        links.extend(row.iter().copied().filter(|&l| l != NO_LINK));
+        ends.push((*class, links.len() as u32));
+    }
+    profiles.add_rows(&ends, &links);
 }
