@@ -198,15 +198,18 @@ fn fold_simple(value: &str, join_cjk: bool, out: &mut String) -> bool {
 /// mostly, which are one word, so this is a copy and a lower-casing of the whole.
 fn fold_ascii(value: &str, out: &mut String) {
     // Exactly the ASCII characters `char::is_whitespace` accepts (`split_ascii_whitespace`
-    // misses the vertical tab).
-    for word in value
-        .split(|c: char| matches!(c, '\t'..='\r' | ' '))
-        .filter(|w| !w.is_empty())
-    {
+    // misses the vertical tab). Words are found on the bytes: splitting the `str` decoded
+    // every character.
+    let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let mut rest = value;
+    while let Some(start) = rest.bytes().position(|b| !space(b)) {
+        let word = &rest[start..];
+        let end = word.bytes().position(space).unwrap_or(word.len());
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.push_str(&word[..end]);
+        rest = &word[end..];
     }
     out.make_ascii_lowercase();
 }
