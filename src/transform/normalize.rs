@@ -307,7 +307,18 @@ fn without_extension(text: &str) -> &str {
     let Some(first_digit) = text.find(|c: char| c.is_ascii_digit()) else {
         return text;
     };
-    for (at, _) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
+    for (at, c) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
+        // Only where a marker can start (its first character, ASCII case ignored): comparing
+        // every marker at every character cost most of a phone number's normalization.
+        let marker_starts = MARKERS.iter().any(|marker| {
+            marker
+                .chars()
+                .next()
+                .is_some_and(|m| m.eq_ignore_ascii_case(&c))
+        });
+        if !marker_starts {
+            continue;
+        }
         let rest = &text[at..];
         let extension_follows = MARKERS.iter().any(|marker| {
             rest.get(..marker.len())
