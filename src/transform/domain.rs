@@ -149,18 +149,16 @@ pub fn domain_class(name: &str) -> DomainClass {
     };
     let bare = lowered.strip_prefix("*.").unwrap_or(&lowered);
     let bare = bare.strip_suffix('.').unwrap_or(bare);
-    let well_formed = bare.split('.').all(|l| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
-    });
-    let mut from_the_right = bare.rsplit('.');
-    let tld = from_the_right.next().unwrap_or("");
-    let second = from_the_right.next();
-    let Some(second) = second.filter(|_| well_formed && !tld.bytes().all(|b| b.is_ascii_digit()))
-    else {
+    if !well_formed(bare) {
+        return DomainClass::Unknown;
+    }
+    let Some((rest, tld)) = bare.rsplit_once('.') else {
         return DomainClass::Unknown;
     };
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return DomainClass::Unknown;
+    }
+    let second = rest.rsplit_once('.').map_or(rest, |(_, second)| second);
     if tld != "jp" {
         return DomainClass::OtherTld;
     }
@@ -176,6 +174,34 @@ pub fn domain_class(name: &str) -> DomainClass {
         _ if is_prefecture_label(second) => DomainClass::PrefectureJp,
         _ => DomainClass::GeneralJp,
     }
+}
+
+/// Labels not empty, made of letters, digits, `-` and `_`. In one pass over the characters
+/// (splitting into labels first cost most of the classification); the bytes of an ASCII name,
+/// as nearly every name is, are its characters without decoding.
+fn well_formed(name: &str) -> bool {
+    if name.is_ascii() {
+        labels_well_formed(name.bytes().map(char::from))
+    } else {
+        labels_well_formed(name.chars())
+    }
+}
+
+fn labels_well_formed(chars: impl Iterator<Item = char>) -> bool {
+    let mut label_empty = true;
+    for c in chars {
+        if c == '.' {
+            if label_empty {
+                return false;
+            }
+            label_empty = true;
+        } else if c.is_alphanumeric() || c == '-' || c == '_' {
+            label_empty = false;
+        } else {
+            return false;
+        }
+    }
+    !label_empty
 }
 
 /// The 47 prefecture labels of geographic .jp names, in ASCII (`tokyo`) or Japanese (`東京`,

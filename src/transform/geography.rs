@@ -3,7 +3,9 @@
 //! a postal code and a country into one region code.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
+use rustc_hash::FxHashSet;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::transform::category::UNKNOWN;
@@ -193,10 +195,18 @@ pub(crate) fn region(region: u8) -> Option<(&'static str, &'static str, &'static
 /// Whether a label names a prefecture: its first romanization (`tokyo`), its short name (`東京`)
 /// or its full name (`東京都`), as the labels of geographic .jp names do.
 pub(crate) fn is_prefecture_name(label: &str) -> bool {
+    PREFECTURE_NAMES.contains(label)
+}
+
+/// What [`is_prefecture_name`] accepts, hashed: a quarter of all certificate names ask, and
+/// comparing against each prefecture's names in turn cost as much as the rest of
+/// `domain_class`.
+static PREFECTURE_NAMES: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
     PREFECTURES
         .iter()
-        .any(|p| p.romaji[0] == label || p.short == label || p.name == label)
-}
+        .flat_map(|p| [p.romaji[0], p.short, p.name])
+        .collect()
+});
 
 fn prefecture(code: u16) -> Option<&'static Prefecture> {
     PREFECTURES.get(usize::from(code).checked_sub(1)?)

@@ -198,15 +198,18 @@ fn fold_simple(value: &str, join_cjk: bool, out: &mut String) -> bool {
 /// mostly, which are one word, so this is a copy and a lower-casing of the whole.
 fn fold_ascii(value: &str, out: &mut String) {
     // Exactly the ASCII characters `char::is_whitespace` accepts (`split_ascii_whitespace`
-    // misses the vertical tab).
-    for word in value
-        .split(|c: char| matches!(c, '\t'..='\r' | ' '))
-        .filter(|w| !w.is_empty())
-    {
+    // misses the vertical tab). Words are found on the bytes: splitting the `str` decoded
+    // every character.
+    let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let mut rest = value;
+    while let Some(start) = rest.bytes().position(|b| !space(b)) {
+        let word = &rest[start..];
+        let end = word.bytes().position(space).unwrap_or(word.len());
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.push_str(&word[..end]);
+        rest = &word[end..];
     }
     out.make_ascii_lowercase();
 }
@@ -304,7 +307,18 @@ fn without_extension(text: &str) -> &str {
     let Some(first_digit) = text.find(|c: char| c.is_ascii_digit()) else {
         return text;
     };
-    for (at, _) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
+    for (at, c) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
+        // Only where a marker can start (its first character, ASCII case ignored): comparing
+        // every marker at every character cost most of a phone number's normalization.
+        let marker_starts = MARKERS.iter().any(|marker| {
+            marker
+                .chars()
+                .next()
+                .is_some_and(|m| m.eq_ignore_ascii_case(&c))
+        });
+        if !marker_starts {
+            continue;
+        }
         let rest = &text[at..];
         let extension_follows = MARKERS.iter().any(|marker| {
             rest.get(..marker.len())
