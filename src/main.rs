@@ -1,5 +1,6 @@
 //! The `certanon` binary: parses arguments, sets up logging, calls the library and maps its
-//! error to a sysexits exit code. Everything else lives in the library.
+//! error to a sysexits exit code, with mimalloc as its allocator. Everything else lives in the
+//! library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use certanon::error::exit;
 use certanon::{Error, commands};
+
+// The run allocates and frees many short-lived buffers on several threads (batches, rendered
+// lines, Parquet pages); mimalloc keeps freed memory for reuse instead of handing it back to
+// the kernel and faulting it in again. On 1M certificates: about 0.75 CPU s less for about
+// 45 MiB more peak memory (see the README's benchmark section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
