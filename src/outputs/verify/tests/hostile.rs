@@ -598,3 +598,61 @@ fn parquet_pages_written_otherwise_are_decoded_as_the_parquet_crate_decodes_them
         None
     );
 }
+
+/// The rows the parquet crate's own reader reads from `path`, `None` where it cannot (or
+/// panics on the damage).
+fn rows_the_crate_reads(path: &Path) -> Option<Vec<TwinRow>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let read = || {
+        let reader = SerializedFileReader::new(fs::File::open(path).ok()?).ok()?;
+        let mut rows = Vec::new();
+        for row in reader.get_row_iter(None).ok()? {
+            let row = row.ok()?;
+            rows.push((row.get_string(0).ok().cloned(), row.get_long(1).ok()));
+        }
+        Some(rows)
+    };
+    std::panic::catch_unwind(read).ok().flatten()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A stretch of an uncompressed file's pages overwritten: the page decoder of
+    /// `twins::identical` neither panics nor vouches for a file the parquet crate reads as
+    /// other rows than the CSV's.
+    #[test]
+    fn damaged_pages_are_never_taken_for_their_csv(
+        start in 0usize..4000,
+        with in proptest::collection::vec(any::<u8>(), 1..12),
+        dictionary: bool,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<TwinRow> = (0..300i64)
+            .map(|i| ((i % 5 != 1).then(|| format!("v{}", i % 17)), (i % 4 != 2).then_some(i * 977)))
+            .collect();
+        let properties = parquet::file::properties::WriterProperties::builder()
+            .set_dictionary_enabled(dictionary)
+            .set_data_page_row_count_limit(64)
+            .set_write_batch_size(64)
+            .build();
+        parquet_twins(dir.path(), &rows, properties);
+        let path = dir.path().join("twins.parquet");
+        let mut bytes = fs::read(&path).unwrap();
+        let footer_length = u32::from_le_bytes(bytes[bytes.len() - 8..][..4].try_into().unwrap());
+        let pages = 4..bytes.len() - 8 - footer_length as usize;
+        let at = pages.start + start % pages.len();
+        let end = (at + with.len()).min(pages.end);
+        bytes.splice(at..end, with[..end - at].iter().copied());
+        fs::write(&path, &bytes).unwrap();
+        let identical = std::panic::catch_unwind(|| {
+            twins::identical(dir.path(), "twins.parquet", "twins.csv")
+        });
+        prop_assert!(identical.is_ok(), "the page decoder panicked");
+        if let Ok(Some(n)) = identical {
+            prop_assert_eq!(n, rows.len() as u64);
+            prop_assert_eq!(rows_the_crate_reads(&path), Some(rows));
+        }
+    }
+}
