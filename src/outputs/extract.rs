@@ -339,10 +339,9 @@ impl ExtractSpill {
                 Ok(csv)
             });
             let pseudonyms = released_pseudonyms(self.mode).len();
-            let lengths = pseudonym_lengths(&self.key_id);
             let parquet_writer = scope.spawn(move || -> Result<_> {
                 for bucket in parquet_rows {
-                    write_parquet(&mut parquet, &bucket, pseudonyms, &lengths, labels)?;
+                    write_parquet(&mut parquet, &bucket, pseudonyms, labels)?;
                 }
                 Ok(parquet)
             });
@@ -474,18 +473,18 @@ impl ExtractSpill {
         let bytes = kept.iter().map(|(_, fields, _)| fields.len() + text).sum();
         let mut lines = Vec::with_capacity(bytes);
         let mut linked = Vec::with_capacity(kept.len());
-        let mut pseudonyms_at = Vec::with_capacity(kept.len());
+        let mut pseudonym_fields = Vec::with_capacity(kept.len() * released.len());
         for &(_, i) in &order {
             let (entry, fields, class) = &kept[i as usize];
             let pseudonyms = entry.pseudonyms(released);
-            let at = lines.len();
             for (n, &column) in released.iter().enumerate() {
                 if n > 0 {
                     lines.push(b',');
                 }
+                let at = lines.len();
                 format_pseudonym(&self.key_id, &pseudonyms[column], &mut lines);
+                pseudonym_fields.push(at..lines.len());
             }
-            pseudonyms_at.push((at..lines.len(), entry.kinds));
             lines.extend_from_slice(fields);
             lines.extend_from_slice(b"\r\n");
             linked.push((*class, links(&pseudonyms)));
@@ -495,52 +494,37 @@ impl ExtractSpill {
             rows: kept.len() as u64,
             subscribers,
             linked,
-            pseudonyms_at,
+            pseudonym_fields,
         })
     }
 }
 
 /// One bucket rendered: its CSV lines, each spilled row's subscriber and whether it was
-/// released, and each released row's class and linking values and where its pseudonym fields
-/// are in the lines, with their kinds, in file order.
+/// released, and each released row's class and linking values and where each of its pseudonym
+/// fields is in the lines, in file order.
 struct Bucket {
     lines: Bytes,
     rows: u64,
     subscribers: Vec<(u32, bool)>,
     linked: Vec<Linked>,
-    pseudonyms_at: Vec<(std::ops::Range<usize>, u32)>,
+    /// The released pseudonym columns' fields of each row, one after the other.
+    pseudonym_fields: Vec<std::ops::Range<usize>>,
 }
 
-/// Appends a rendered bucket's rows to the Parquet file: the `pseudonyms` fields are the
-/// CSV's own bytes, cut where their kinds' `lengths` (see `pseudonym_lengths`) say, not
-/// searched for commas, and the quasi-identifiers are drawn from their columns' labels by
-/// their class's indices.
+/// Appends a rendered bucket's rows to the Parquet file: the `pseudonyms` fields of a row
+/// are the CSV's own bytes, where rendering them put them, and the quasi-identifiers are drawn
+/// from their columns' labels by their class's indices.
 fn write_parquet(
     parquet: &mut ParquetFile,
     bucket: &Bucket,
     pseudonyms: usize,
-    lengths: &[usize; 4],
     labels: &Labels,
 ) -> Result<()> {
-    let misplaced = || Error::Other("research extract: a pseudonym field is misplaced".into());
     let width = labels.columns.len();
-    for ((at, kinds), &(class, _)) in bucket.pseudonyms_at.iter().zip(&bucket.linked) {
-        let mut from = at.start;
-        for column in 0..pseudonyms {
-            if column > 0 {
-                // Each length is checked by the comma that must follow it.
-                if bucket.lines.get(from) != Some(&b',') {
-                    return Err(misplaced());
-                }
-                from += 1;
-            }
-            let to = from + lengths[(kinds >> (2 * column) & 3) as usize];
-            let field = bucket.lines.get(from..to).filter(|_| to <= at.end);
-            parquet.text(column, field.ok_or_else(misplaced)?)?;
-            from = to;
-        }
-        if from != at.end {
-            return Err(misplaced());
+    let rows = bucket.pseudonym_fields.chunks_exact(pseudonyms);
+    for (fields, &(class, _)) in rows.zip(&bucket.linked) {
+        for (column, field) in fields.iter().enumerate() {
+            parquet.text(column, &bucket.lines[field.clone()])?;
         }
         let start = class as usize * width;
         let class = labels.classes.get(start..start + width).ok_or_else(|| {
@@ -904,23 +888,12 @@ fn facts(
     }
 }
 
-/// What a pseudonym column holds for an erased value.
-const ERASED_TEXT: &[u8] = b"erased";
-
 fn format_pseudonym(key_id: &str, p: &Pseudo, out: &mut Vec<u8>) {
     match p {
         Pseudo::Null => {}
-        Pseudo::Erased => out.extend_from_slice(ERASED_TEXT),
+        Pseudo::Erased => out.extend_from_slice(b"erased"),
         Pseudo::Value(raw) => write_raw(key_id, raw, out),
     }
-}
-
-/// The length of what `format_pseudonym` writes, by the pseudonym's kind (see `kind`).
-fn pseudonym_lengths(key_id: &str) -> [usize; 4] {
-    let mut lengths = [0; 4];
-    lengths[ERASED as usize] = ERASED_TEXT.len();
-    lengths[VALUE as usize] = key_id.len() + 1 + PSEUDONYM_B32_LEN;
-    lengths
 }
 
 /// Bucket of a row: the rank, in ASCII order, of the first base32 character of its certificate
