@@ -545,16 +545,9 @@ impl Pages {
         }
         let value = match &mut self.values {
             Values::Plain(data, at) => {
-                let len = if self.integer {
-                    8
-                } else {
-                    let len = data.get(*at..*at + 4)?;
-                    *at += 4;
-                    u32::from_le_bytes(len.try_into().ok()?) as usize
-                };
-                let value = data.get(*at..at.checked_add(len)?)?;
-                *at += len;
-                value
+                let (from, to) = plain_value(data, *at, self.integer)?;
+                *at = to;
+                &data[from..to]
             }
             Values::Dict(indices) => {
                 let (dict, at) = self.dict.as_ref()?;
@@ -626,19 +619,25 @@ impl Pages {
         let mut at = Vec::with_capacity(n.min(data.len()));
         let mut from = 0;
         for _ in 0..n {
-            let len = if self.integer {
-                8
-            } else {
-                let len = data.get(from..from + 4)?;
-                from += 4;
-                u32::from_le_bytes(len.try_into().ok()?) as usize
-            };
-            let to = from.checked_add(len).filter(|&to| to <= data.len())?;
-            at.push((from, to));
-            from = to;
+            let value = plain_value(data, from, self.integer)?;
+            at.push(value);
+            from = value.1;
         }
         (from == data.len()).then_some(at)
     }
+}
+
+/// Where the PLAIN value that starts at byte `at` of `data` lies in it: eight bytes for an
+/// integer, a text after its four-byte length; `None` when it runs past the end.
+fn plain_value(data: &[u8], at: usize, integer: bool) -> Option<(usize, usize)> {
+    let (from, len) = if integer {
+        (at, 8)
+    } else {
+        let len = data.get(at..at.checked_add(4)?)?;
+        (at + 4, u32::from_le_bytes(len.try_into().ok()?) as usize)
+    };
+    let to = from.checked_add(len).filter(|&to| to <= data.len())?;
+    Some((from, to))
 }
 
 /// Values in Parquet's RLE / bit-packing hybrid encoding, `width` bits each.
