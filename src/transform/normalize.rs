@@ -307,22 +307,16 @@ fn without_extension(text: &str) -> &str {
     let Some(first_digit) = text.find(|c: char| c.is_ascii_digit()) else {
         return text;
     };
-    for (at, c) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
-        // Only where a marker can start (its first character, ASCII case ignored): comparing
-        // every marker at every character cost most of a phone number's normalization.
-        let marker_starts = MARKERS.iter().any(|marker| {
-            marker
-                .chars()
-                .next()
-                .is_some_and(|m| m.eq_ignore_ascii_case(&c))
-        });
-        if !marker_starts {
-            continue;
-        }
+    for (at, _) in text.char_indices().skip_while(|&(at, _)| at <= first_digit) {
         let rest = &text[at..];
         let extension_follows = MARKERS.iter().any(|marker| {
-            rest.get(..marker.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(marker))
+            // The first byte alone first: most characters start no marker, and comparing
+            // every marker whole at every character cost most of a phone number's
+            // normalization.
+            rest.as_bytes()[0].eq_ignore_ascii_case(&marker.as_bytes()[0])
+                && rest
+                    .get(..marker.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(marker))
                 && rest[marker.len()..]
                     .trim_start_matches(|c: char| c.is_whitespace() || ".:=-(".contains(c))
                     .starts_with(|c: char| c.is_ascii_digit())
