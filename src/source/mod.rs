@@ -5,11 +5,14 @@
 //! field offsets beside it, so decoding allocates per batch, not per field. Batches are bounded
 //! (`BATCH_ROWS` rows), which bounds memory however many rows the views hold.
 
+mod paced;
 pub mod policy;
+
+pub use paced::Paced;
 
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tokio_postgres::Client;
 
 use crate::error::{DbContext, Error, Result};
@@ -117,7 +120,7 @@ pub(crate) async fn decode_stream<S>(
 where
     S: Stream<Item = std::result::Result<Bytes, tokio_postgres::Error>>,
 {
-    let mut stream = std::pin::pin!(stream);
+    let mut stream = Paced::new(stream);
     let mut decoder = Decoder::new(batch_rows);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.during("reading the COPY stream")?;
