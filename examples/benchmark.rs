@@ -12,12 +12,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
+use futures_util::StreamExt;
 use serde_json::json;
 
 use certanon::db::{self, ConnectOptions};
 use certanon::demo::cluster::Cluster;
 use certanon::error::{DbContext, Error, IoContext, Result};
-use certanon::source::{Paced, SCAN_COPY_SQL, SCAN_SQL, Snapshot};
+use certanon::source::{SCAN_COPY_SQL, SCAN_SQL, Snapshot};
 
 #[derive(Parser, Debug)]
 #[command(about = "certanon vs. the COPY floor vs. pgcrypto, on synthetic data")]
@@ -422,7 +423,7 @@ async fn copy_out(url: &str, sql: &str) -> Result<Copied> {
 }
 
 async fn discard(started: Instant, stream: tokio_postgres::CopyOutStream) -> Result<Copied> {
-    let mut stream = Paced::new(stream);
+    let mut stream = std::pin::pin!(stream);
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         bytes += chunk.during("reading the benchmark COPY")?.len() as u64;

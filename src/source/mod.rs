@@ -8,7 +8,7 @@
 mod paced;
 pub mod policy;
 
-pub use paced::Paced;
+use paced::Paced;
 
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
