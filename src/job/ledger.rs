@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
-use crate::error::{DbContext, Result};
+use crate::error::{DbContext, Error, Result};
 use crate::outputs::verify::Recorded;
 
 /// A new run id: sortable by start time, unique enough for one CA.
@@ -47,7 +47,10 @@ pub struct RunStats {
     pub details: serde_json::Value,
 }
 
-/// Records a run's start. Dry runs record nothing, so a recorded run is never one.
+/// Records a run's start and returns the run id it is recorded under: `run_id`, or a fresh id
+/// with the same start time when another run already holds it. Ids carry only 16 random bits,
+/// so two runs started in the same second can draw the same one. Dry runs record nothing, so a
+/// recorded run is never one.
 pub async fn start_run(
     client: &impl GenericClient,
     run_id: &str,
@@ -55,15 +58,29 @@ pub async fn start_run(
     kind: &str,
     config_sha256: &str,
     started: DateTime<Utc>,
-) -> Result<()> {
-    client
-        .execute(
-            "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome, dry_run, config_sha256) \
-             VALUES ($1, $2, $3, $4, 'running', false, $5)",
-            &[&run_id, &task, &kind, &started, &config_sha256],
-        )
-        .await
-        .during("recording the start of a run")?;
+) -> Result<String> {
+    const ATTEMPTS: usize = 16;
+    let mut id = run_id.to_owned();
+    for attempt in 1..=ATTEMPTS {
+        let inserted = client
+            .execute(
+                "INSERT INTO certanon.runs (run_id, task, kind, started_at, outcome, dry_run, config_sha256) \
+                 VALUES ($1, $2, $3, $4, 'running', false, $5) ON CONFLICT (run_id) DO NOTHING",
+                &[&id, &task, &kind, &started, &config_sha256],
+            )
+            .await
+            .during("recording the start of a run")?;
+        if inserted == 1 {
+            break;
+        }
+        if attempt == ATTEMPTS {
+            return Err(Error::Other(format!(
+                "recording the start of a run: {ATTEMPTS} run ids for {} were all taken",
+                started.format("%Y-%m-%dT%H:%M:%SZ")
+            )));
+        }
+        id = new_run_id(started);
+    }
     client
         .execute(
             "INSERT INTO certanon.task_state (task, last_attempt_at) VALUES ($1, $2) \
@@ -72,7 +89,7 @@ pub async fn start_run(
         )
         .await
         .during("recording the task's attempt")?;
-    Ok(())
+    Ok(id)
 }
 
 /// Marks runs still `running` as `abandoned`: their process was stopped or crashed before it

@@ -327,14 +327,14 @@ impl TaskReport {
         self.duration = clock.elapsed();
     }
 
-    /// Writes the task's start to the ledger.
+    /// Writes the task's start to the ledger, under a fresh run id if its own is taken.
     async fn record_start(
-        &self,
+        &mut self,
         ledger: &Client,
         config: &Config,
         started: DateTime<Utc>,
     ) -> Result<()> {
-        ledger::start_run(
+        self.run_id = ledger::start_run(
             ledger,
             &self.run_id,
             &self.task,
@@ -342,7 +342,8 @@ impl TaskReport {
             &config.sha256,
             started,
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Writes how the task ended to the ledger; a task whose end cannot be recorded has failed.

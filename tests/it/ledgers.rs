@@ -1,6 +1,7 @@
 //! Erasure that cannot go further than meant: the erase function refuses subjects the job's
 //! selection should have skipped, a run erasing more than `max_erase_per_run` needs the
-//! operator's confirmation, and the erasure and export-deletion ledgers only grow.
+//! operator's confirmation, the erasure and export-deletion ledgers only grow, and two runs
+//! that draw the same run id are both recorded.
 
 use certanon::job::ledger;
 use chrono::Utc;
@@ -77,6 +78,30 @@ async fn the_job_role_can_only_append_to_its_ledgers() {
     job.batch_execute("UPDATE certanon.runs SET outcome = 'success' WHERE run_id = 'run-1'")
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_run_drawing_a_taken_run_id_is_recorded_under_another() {
+    let db = TestDb::reference().await;
+    let job = job_connection(&db).await;
+    let started = Utc::now();
+    let taken = ledger::new_run_id(started);
+    let first = ledger::start_run(&job, &taken, "a", "retention", "x", started)
+        .await
+        .unwrap();
+    let second = ledger::start_run(&job, &taken, "b", "retention", "x", started)
+        .await
+        .expect("a second run in the same second with the same draw");
+    assert_eq!(first, taken);
+    assert_ne!(second, taken);
+    assert_eq!(second[..16], taken[..16], "the same start time");
+    let tasks: Vec<String> = column(
+        &db.client,
+        "SELECT task FROM certanon.runs WHERE run_id = ANY($1) ORDER BY task",
+        &[&vec![first, second]],
+    )
+    .await;
+    assert_eq!(tasks, ["a", "b"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
