@@ -8,7 +8,8 @@ use tokio_postgres::GenericClient;
 use crate::error::{DbContext, Error, Result};
 use crate::outputs::verify::Recorded;
 
-/// A new run id: sortable by start time, unique enough for one CA.
+/// A new run id: sortable by start time. Its 16 random bits can repeat within a second;
+/// [`start_run`] draws again when the ledger already holds the id.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
     format!(
         "{}-{:04x}",
